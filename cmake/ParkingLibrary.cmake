@@ -1,0 +1,40 @@
+# parking_add_library(name SHARED|STATIC backend): one build of libparking with one parker.
+set(PARKING_CORE_SOURCES
+  parking/clock.c
+  parking/spin.c
+  parking/word_lock.c
+  parking/table.c
+  parking/thread_data.c
+  parking/lot.c
+)
+set(PARKING_PRIMITIVE_SOURCES
+  src/lock_algorithm.c
+  src/mutex.c
+)
+
+find_package(Threads REQUIRED)
+
+function(parking_add_library name kind backend)
+  parking_parker_sources(${backend} parker_sources)
+  add_library(${name} ${kind} ${PARKING_CORE_SOURCES} ${parker_sources}
+              ${PARKING_PRIMITIVE_SOURCES})
+  string(TOUPPER ${backend} backend_upper)
+  target_compile_definitions(${name} PRIVATE PARKING_BUILDING PARKING_PARKER_${backend_upper}
+                             _GNU_SOURCE)
+  if(kind STREQUAL "STATIC")
+    target_compile_definitions(${name} PUBLIC PARKING_STATIC)
+  endif()
+  target_include_directories(${name}
+    PUBLIC $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/include>
+           $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>
+    PRIVATE ${PROJECT_SOURCE_DIR} ${UTLIST_INCLUDE_DIR})
+  set_target_properties(${name} PROPERTIES
+    C_VISIBILITY_PRESET hidden
+    POSITION_INDEPENDENT_CODE ON
+    VERSION ${PROJECT_VERSION}
+    SOVERSION ${PROJECT_VERSION_MAJOR})
+  target_link_libraries(${name} PUBLIC Threads::Threads)
+  if(backend STREQUAL "windows")
+    target_link_libraries(${name} PUBLIC synchronization)
+  endif()
+endfunction()

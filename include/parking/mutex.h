@@ -1,0 +1,107 @@
+/* libparking: pl_mutex_t, a one-byte mutex.
+ *
+ * sizeof(pl_mutex_t) == 1 and all-zero bytes are an unlocked mutex: static, calloc'ed and
+ * memset memory need no initialisation, and there is nothing to destroy.  Bit 0 (value 1) says
+ * "locked", bit 1 (value 2) says "some thread may be parked on this mutex".
+ *
+ * Lock and unlock are one atomic read-modify-write each when uncontended.  A contended lock
+ * spins briefly while nobody is parked, then parks in the global parking lot.  The lock is not
+ * FIFO: an unlocking thread lets anyone take the lock ("barging"), which maximises throughput,
+ * but at least about once per millisecond per queue the lock is handed directly to the oldest
+ * waiter (eventual fairness), so nobody starves.  pl_mutex_unlock_fair always hands off.
+ *
+ * Not recursive: relocking from the owner deadlocks (see pl_remutex_t).  None of these calls is
+ * async-signal-safe.  Lock functions give acquire ordering, unlock functions release ordering.
+ */
+#ifndef PARKING_MUTEX_H
+#define PARKING_MUTEX_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "parking/export.h"
+
+PARKING_BEGIN_DECLS
+
+typedef struct pl_mutex { uint8_t state; } pl_mutex_t;
+
+#define PL_MUTEX_INIT {0}
+#define PL_MUTEX_LOCKED_BIT ((uint8_t)1)
+#define PL_MUTEX_PARKED_BIT ((uint8_t)2)
+
+/* Slow paths, out of line.  Not for direct use. */
+PARKING_API bool pl_mutex_lock_slow(pl_mutex_t *m, uint64_t deadline);
+PARKING_API bool pl_mutex_lock_for_slow(pl_mutex_t *m, uint64_t timeout_ns);
+PARKING_API void pl_mutex_unlock_slow(pl_mutex_t *m, bool fair);
+
+static inline bool pl_mutex__try_fast(pl_mutex_t *m)
+{
+    uint8_t expected = 0;
+    return __atomic_compare_exchange_n(&m->state, &expected, PL_MUTEX_LOCKED_BIT, true,
+                                       __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
+}
+
+/* Blocks until the calling thread owns m. */
+static inline void pl_mutex_lock(pl_mutex_t *m)
+{
+    if (PARKING_UNLIKELY(!pl_mutex__try_fast(m)))
+        (void)pl_mutex_lock_slow(m, UINT64_MAX);
+}
+
+/* Takes m if it is free (even if threads are parked on it); never blocks. */
+static inline bool pl_mutex_trylock(pl_mutex_t *m)
+{
+    uint8_t state = __atomic_load_n(&m->state, __ATOMIC_RELAXED);
+    while (!(state & PL_MUTEX_LOCKED_BIT)) {
+        if (__atomic_compare_exchange_n(&m->state, &state, (uint8_t)(state | PL_MUTEX_LOCKED_BIT),
+                                        true, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+            return true;
+    }
+    return false;
+}
+
+/* Blocks until m is taken (true) or the absolute deadline (pl_now() clock) passes (false).
+ * A deadline already past still takes a free mutex. */
+static inline bool pl_mutex_lock_until(pl_mutex_t *m, uint64_t deadline)
+{
+    if (PARKING_LIKELY(pl_mutex__try_fast(m)))
+        return true;
+    return pl_mutex_lock_slow(m, deadline);
+}
+
+/* As pl_mutex_lock_until with a deadline timeout_ns from now (saturating). */
+static inline bool pl_mutex_lock_for(pl_mutex_t *m, uint64_t timeout_ns)
+{
+    if (PARKING_LIKELY(pl_mutex__try_fast(m)))
+        return true;
+    return pl_mutex_lock_for_slow(m, timeout_ns);
+}
+
+/* Releases m; wakes one parked thread if any.  Aborts with a message if m is not locked. */
+static inline void pl_mutex_unlock(pl_mutex_t *m)
+{
+    uint8_t expected = PL_MUTEX_LOCKED_BIT;
+    if (PARKING_UNLIKELY(!__atomic_compare_exchange_n(&m->state, &expected, 0, false,
+                                                      __ATOMIC_RELEASE, __ATOMIC_RELAXED)))
+        pl_mutex_unlock_slow(m, false);
+}
+
+/* Releases m by handing it directly to the oldest parked thread if there is one (FIFO
+ * hand-off); otherwise as pl_mutex_unlock. */
+static inline void pl_mutex_unlock_fair(pl_mutex_t *m)
+{
+    uint8_t expected = PL_MUTEX_LOCKED_BIT;
+    if (PARKING_UNLIKELY(!__atomic_compare_exchange_n(&m->state, &expected, 0, false,
+                                                      __ATOMIC_RELEASE, __ATOMIC_RELAXED)))
+        pl_mutex_unlock_slow(m, true);
+}
+
+/* Whether some thread holds m right now (a snapshot: for assertions and statistics). */
+static inline bool pl_mutex_is_locked(const pl_mutex_t *m)
+{
+    return (__atomic_load_n(&m->state, __ATOMIC_RELAXED) & PL_MUTEX_LOCKED_BIT) != 0;
+}
+
+PARKING_END_DECLS
+
+#endif /* PARKING_MUTEX_H */

@@ -1,0 +1,244 @@
+/* The public park / unpark operations (include/parking/lot.h). */
+#include "parking/lot.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <utlist.h>
+
+#include "parking/table.h"
+
+static PARKING_NORETURN void misuse(const char *fn, const char *what, const void *addr)
+{
+    fprintf(stderr, "libparking: %s(%p): %s\n", fn, addr, what);
+    abort();
+}
+
+static const void *td_key(const pl_thread_data_t *td)
+{
+    return __atomic_load_n(&td->key, __ATOMIC_RELAXED);
+}
+
+static bool others_queued(pl_bucket_t *b, const void *key)
+{
+    pl_thread_data_t *t;
+    DL_FOREACH(b->queue, t) {
+        if (td_key(t) == key)
+            return true;
+    }
+    return false;
+}
+
+static pl_park_result_t park_with(pl_thread_data_t *td, const void *addr, pl_validate_fn validate,
+                                  pl_before_sleep_fn before_sleep, pl_timed_out_fn timed_out,
+                                  void *ctx, uintptr_t park_token, uint64_t deadline)
+{
+    pl_park_result_t r = {PL_PARK_INVALID, 0, NULL};
+    pl_bucket_t *b = pl_bucket_lock(addr);
+    if (validate != NULL && !validate(ctx)) {
+        pl_bucket_unlock(b);
+        return r;
+    }
+    __atomic_store_n(&td->key, addr, __ATOMIC_RELAXED);
+    td->park_token = park_token;
+    td->unpark_token = PL_DEFAULT_UNPARK_TOKEN;
+    pl_parker_prepare(&td->parker);
+    DL_APPEND(b->queue, td);
+    pl_bucket_unlock(b);
+
+    if (before_sleep != NULL)
+        before_sleep(ctx);
+
+    bool unparked = true;
+    if (deadline == PL_FOREVER)
+        pl_parker_park(&td->parker);
+    else
+        unparked = pl_parker_park_until(&td->parker, deadline);
+
+    if (!unparked) {
+        const void *key;
+        b = pl_bucket_lock_thread(td, &key);
+        if (pl_parker_timed_out(&td->parker)) {
+            DL_DELETE(b->queue, td);
+            if (timed_out != NULL)
+                timed_out(ctx, key, !others_queued(b, key));
+            pl_bucket_unlock(b);
+            r.status = PL_PARK_TIMED_OUT;
+            r.key = key;
+            return r;
+        }
+        /* An unparker dequeued us between the time-out and the lock: its wake is on its way
+         * and it may still touch our parker, so wait for it rather than return. */
+        pl_bucket_unlock(b);
+        pl_parker_park(&td->parker);
+    }
+    r.status = PL_PARK_UNPARKED;
+    r.token = td->unpark_token;
+    r.key = td_key(td);
+    return r;
+}
+
+pl_park_result_t pl_park(const void *addr, pl_validate_fn validate,
+                         pl_before_sleep_fn before_sleep, pl_timed_out_fn timed_out, void *ctx,
+                         uintptr_t park_token, uint64_t deadline)
+{
+    pl_thread_data_t fallback;
+    pl_thread_data_t *td = pl_thread_data_acquire(&fallback);
+    pl_park_result_t r =
+        park_with(td, addr, validate, before_sleep, timed_out, ctx, park_token, deadline);
+    pl_thread_data_release(td, &fallback);
+    return r;
+}
+
+/* Hand the unpark token to each dequeued thread and claim it, under the bucket lock. */
+static void claim_all(pl_thread_data_t *list, uintptr_t token)
+{
+    pl_thread_data_t *t;
+    DL_FOREACH(list, t) {
+        t->unpark_token = token;
+        pl_parker_claim(&t->parker);
+    }
+}
+
+/* After the bucket lock is released.  `next` is read before the wake: once woken, a thread
+ * may return and its data vanish. */
+static void wake_all(pl_thread_data_t *list)
+{
+    pl_thread_data_t *t = list;
+    while (t != NULL) {
+        pl_thread_data_t *next = t->next;
+        pl_parker_wake(&t->parker);
+        t = next;
+    }
+}
+
+pl_unpark_result_t pl_unpark_one(const void *addr, pl_unpark_fn callback, void *ctx)
+{
+    pl_unpark_result_t res = {0, 0, false, false};
+    pl_bucket_t *b = pl_bucket_lock(addr);
+    pl_thread_data_t *t, *found = NULL;
+    DL_FOREACH(b->queue, t) {
+        if (td_key(t) != addr)
+            continue;
+        if (found != NULL) {
+            res.have_more = true;
+            break;
+        }
+        found = t;
+    }
+    if (found != NULL) {
+        DL_DELETE(b->queue, found);
+        res.unparked = 1;
+        res.be_fair = pl_bucket_should_be_fair(b);
+    }
+    uintptr_t token = callback != NULL ? callback(ctx, res) : PL_DEFAULT_UNPARK_TOKEN;
+    if (found != NULL) {
+        found->unpark_token = token;
+        pl_parker_claim(&found->parker);
+    }
+    pl_bucket_unlock(b);
+    if (found != NULL)
+        pl_parker_wake(&found->parker);
+    return res;
+}
+
+size_t pl_unpark_all(const void *addr, uintptr_t unpark_token)
+{
+    size_t n = 0;
+    pl_thread_data_t *t, *tmp, *woken = NULL;
+    pl_bucket_t *b = pl_bucket_lock(addr);
+    DL_FOREACH_SAFE(b->queue, t, tmp) {
+        if (td_key(t) == addr) {
+            DL_DELETE(b->queue, t);
+            DL_APPEND(woken, t);
+            n++;
+        }
+    }
+    claim_all(woken, unpark_token);
+    pl_bucket_unlock(b);
+    wake_all(woken);
+    return n;
+}
+
+pl_unpark_result_t pl_unpark_filter(const void *addr, pl_filter_fn filter, pl_unpark_fn callback,
+                                    void *ctx)
+{
+    if (filter == NULL)
+        misuse("pl_unpark_filter", "filter callback is NULL", addr);
+    pl_unpark_result_t res = {0, 0, false, false};
+    pl_thread_data_t *t, *tmp, *woken = NULL;
+    pl_bucket_t *b = pl_bucket_lock(addr);
+    DL_FOREACH_SAFE(b->queue, t, tmp) {
+        if (td_key(t) != addr)
+            continue;
+        pl_filter_op_t op = filter(ctx, t->park_token);
+        if (op == PL_FILTER_UNPARK) {
+            DL_DELETE(b->queue, t);
+            DL_APPEND(woken, t);
+            res.unparked++;
+        } else {
+            res.have_more = true;
+            if (op == PL_FILTER_STOP)
+                break;
+        }
+    }
+    if (res.unparked > 0)
+        res.be_fair = pl_bucket_should_be_fair(b);
+    uintptr_t token = callback != NULL ? callback(ctx, res) : PL_DEFAULT_UNPARK_TOKEN;
+    claim_all(woken, token);
+    pl_bucket_unlock(b);
+    wake_all(woken);
+    return res;
+}
+
+pl_unpark_result_t pl_unpark_requeue(const void *from, const void *to,
+                                     pl_requeue_validate_fn validate, pl_requeue_fn callback,
+                                     void *ctx)
+{
+    if (from == to)
+        misuse("pl_unpark_requeue", "source and destination are the same address", from);
+    if (validate == NULL)
+        misuse("pl_unpark_requeue", "validate callback is NULL", from);
+
+    pl_unpark_result_t res = {0, 0, false, false};
+    pl_bucket_t *bf, *bt;
+    pl_bucket_lock_pair(from, to, &bf, &bt);
+    pl_requeue_op_t op = validate(ctx);
+    if (op == PL_REQUEUE_ABORT) {
+        pl_bucket_unlock_pair(bf, bt);
+        return res;
+    }
+    bool wake_first = op == PL_REQUEUE_UNPARK_ONE || op == PL_REQUEUE_UNPARK_ONE_REQUEUE_REST;
+    size_t max_requeue = op == PL_REQUEUE_UNPARK_ONE ? 0
+                         : op == PL_REQUEUE_REQUEUE_ONE ? 1
+                                                        : SIZE_MAX;
+    pl_thread_data_t *t, *tmp, *woken = NULL, *moved = NULL;
+    DL_FOREACH_SAFE(bf->queue, t, tmp) {
+        if (td_key(t) != from)
+            continue;
+        if (wake_first && res.unparked == 0) {
+            DL_DELETE(bf->queue, t);
+            DL_APPEND(woken, t);
+            res.unparked = 1;
+        } else if (res.requeued < max_requeue) {
+            DL_DELETE(bf->queue, t);
+            DL_APPEND(moved, t);
+            res.requeued++;
+        } else {
+            res.have_more = true;
+            break;
+        }
+    }
+    if (res.unparked > 0)
+        res.be_fair = pl_bucket_should_be_fair(bf);
+    uintptr_t token = callback != NULL ? callback(ctx, op, res) : PL_DEFAULT_UNPARK_TOKEN;
+    claim_all(woken, token);
+    /* Moved threads keep sleeping; from now on they are found, woken or timed out under `to`. */
+    DL_FOREACH_SAFE(moved, t, tmp) {
+        DL_DELETE(moved, t);
+        __atomic_store_n(&t->key, to, __ATOMIC_RELAXED);
+        DL_APPEND(bt->queue, t);
+    }
+    pl_bucket_unlock_pair(bf, bt);
+    wake_all(woken);
+    return res;
+}

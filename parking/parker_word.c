@@ -1,0 +1,58 @@
+/* The parker state machine shared by every backend that can sleep on a 32-bit word
+ * (futex, WaitOnAddress, __ulock, _umtx_op).  The OS primitive is pl_os_wait / pl_os_wake_one. */
+#include "parking/parker.h"
+
+#include "parking/lot.h"
+
+void pl_parker_init(pl_parker_t *p) { p->state = PL_PARKER_FREE; }
+
+void pl_parker_destroy(pl_parker_t *p) { (void)p; }
+
+void pl_parker_prepare(pl_parker_t *p)
+{
+    /* Relaxed: the bucket lock that publishes the queue entry also publishes this store. */
+    __atomic_store_n(&p->state, PL_PARKER_PARKED, __ATOMIC_RELAXED);
+}
+
+void pl_parker_park(pl_parker_t *p)
+{
+    /* Acquire pairs with the release in pl_parker_wake: the unpark token and key written by
+     * the unparker are visible once FREE is seen.  PARKED -> CLAIMED changes the value under
+     * a sleeping thread; the OS wait then returns at once (value mismatch) and we wait again on
+     * the new value.  Spurious and stale wake-ups only cause another trip around the loop. */
+    uint32_t s;
+    while ((s = __atomic_load_n(&p->state, __ATOMIC_ACQUIRE)) != PL_PARKER_FREE)
+        (void)pl_os_wait(&p->state, s, PL_FOREVER);
+}
+
+bool pl_parker_park_until(pl_parker_t *p, uint64_t deadline)
+{
+    uint32_t s;
+    while ((s = __atomic_load_n(&p->state, __ATOMIC_ACQUIRE)) != PL_PARKER_FREE) {
+        if (!pl_os_wait(&p->state, s, deadline))
+            return __atomic_load_n(&p->state, __ATOMIC_ACQUIRE) == PL_PARKER_FREE;
+    }
+    return true;
+}
+
+bool pl_parker_timed_out(pl_parker_t *p)
+{
+    /* Called under the bucket lock, which every claim also holds, so PARKED here means no
+     * unparker has chosen this thread and none can until the lock is released. */
+    return __atomic_load_n(&p->state, __ATOMIC_RELAXED) == PL_PARKER_PARKED;
+}
+
+void pl_parker_claim(pl_parker_t *p)
+{
+    __atomic_store_n(&p->state, PL_PARKER_CLAIMED, __ATOMIC_RELAXED);
+}
+
+void pl_parker_wake(pl_parker_t *p)
+{
+    /* Release: everything the unparker wrote for the thread (token, key) happens-before the
+     * thread's acquire load of FREE.  After this store the parker's memory may be gone; the
+     * wake only uses its address as a key, which the OS tolerates for dead memory. */
+    uint32_t *word = &p->state;
+    __atomic_store_n(word, PL_PARKER_FREE, __ATOMIC_RELEASE);
+    pl_os_wake_one(word);
+}

@@ -1,0 +1,193 @@
+/* The hash table of wait queues: creation, lookup, growth, fairness deadlines. */
+#include "parking/table.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <utlist.h>
+
+#include "parking/lot.h"
+
+#if defined(_WIN32)
+#include <windows.h>
+#else
+#include <sys/mman.h>
+#endif
+
+enum { LOAD_FACTOR = 3, MIN_BUCKETS = 16 };
+
+/* The current table.  Tables are never freed: a thread may have loaded the pointer and be about
+ * to lock one of its buckets at any time.  Each one links to its predecessor (`prev`), so all
+ * stay reachable from here. */
+static pl_table_t *g_table;
+
+static uint64_t hash_key(const void *key, unsigned bits)
+{
+    /* Fibonacci hashing: the multiply spreads the low, alignment-zero bits of an address over
+     * the high bits, which are the ones kept. */
+    return ((uint64_t)(uintptr_t)key * UINT64_C(0x9E3779B97F4A7C15)) >> (64 - bits);
+}
+
+static size_t table_bytes(size_t size) { return sizeof(pl_table_t) + size * sizeof(pl_bucket_t); }
+
+/* Table memory comes straight from the OS, never from malloc: table growth happens while a
+ * thread is about to park, and an application whose allocator is guarded by our locks must
+ * not be re-entered from inside the parking lot. */
+static pl_table_t *table_new(size_t threads)
+{
+    size_t size = MIN_BUCKETS;
+    unsigned bits = 4;
+    while (size < threads * LOAD_FACTOR) {
+        size <<= 1;
+        bits++;
+    }
+#if defined(_WIN32)
+    pl_table_t *t = VirtualAlloc(NULL, table_bytes(size), MEM_COMMIT | MEM_RESERVE, PAGE_READWRITE);
+    if (t == NULL) {
+#else
+    pl_table_t *t = mmap(NULL, table_bytes(size), PROT_READ | PROT_WRITE,
+                         MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (t == MAP_FAILED) {
+#endif
+        fprintf(stderr, "libparking: cannot allocate a parking table of %zu buckets\n", size);
+        abort();
+    }
+    /* The memory is zeroed: unlocked buckets, empty queues, fairness deadline 0 (so the first
+     * dequeue of a bucket is fair).  xorshift needs a non-zero seed. */
+    t->size = size;
+    t->hash_bits = bits;
+    for (size_t i = 0; i < size; i++)
+        t->buckets[i].seed = (uint32_t)i + 1;
+    return t;
+}
+
+static void table_free_unpublished(pl_table_t *t)
+{
+#if defined(_WIN32)
+    VirtualFree(t, 0, MEM_RELEASE);
+#else
+    munmap(t, table_bytes(t->size));
+#endif
+}
+
+static pl_table_t *table_get(void)
+{
+    /* Acquire: the buckets' initial contents are visible before they are used. */
+    pl_table_t *t = __atomic_load_n(&g_table, __ATOMIC_ACQUIRE);
+    if (t != NULL)
+        return t;
+    pl_table_t *fresh = table_new(pl_thread_count());
+    if (__atomic_compare_exchange_n(&g_table, &t, fresh, false, __ATOMIC_ACQ_REL,
+                                    __ATOMIC_ACQUIRE))
+        return fresh;
+    table_free_unpublished(fresh); /* another thread won; nobody saw ours */
+    return t;
+}
+
+pl_bucket_t *pl_bucket_lock(const void *key)
+{
+    for (;;) {
+        pl_table_t *t = table_get();
+        pl_bucket_t *b = &t->buckets[hash_key(key, t->hash_bits)];
+        pl_word_lock_lock(&b->lock);
+        /* Growth locks every bucket before it publishes a new table, and we hold one: if the
+         * table is still current now, it stays current until we unlock. */
+        if (__atomic_load_n(&g_table, __ATOMIC_RELAXED) == t)
+            return b;
+        pl_word_lock_unlock(&b->lock);
+    }
+}
+
+pl_bucket_t *pl_bucket_lock_thread(pl_thread_data_t *td, const void **key)
+{
+    for (;;) {
+        const void *k = __atomic_load_n(&td->key, __ATOMIC_RELAXED);
+        pl_bucket_t *b = pl_bucket_lock(k);
+        /* A requeue changes the key only while holding the old key's bucket lock. */
+        if (__atomic_load_n(&td->key, __ATOMIC_RELAXED) == k) {
+            *key = k;
+            return b;
+        }
+        pl_bucket_unlock(b);
+    }
+}
+
+void pl_bucket_lock_pair(const void *k1, const void *k2, pl_bucket_t **b1, pl_bucket_t **b2)
+{
+    for (;;) {
+        pl_table_t *t = table_get();
+        uint64_t h1 = hash_key(k1, t->hash_bits), h2 = hash_key(k2, t->hash_bits);
+        /* Lower index first: the same order growth uses, so no two lockers can deadlock. */
+        uint64_t lo = h1 < h2 ? h1 : h2, hi = h1 < h2 ? h2 : h1;
+        pl_word_lock_lock(&t->buckets[lo].lock);
+        if (__atomic_load_n(&g_table, __ATOMIC_RELAXED) != t) {
+            pl_word_lock_unlock(&t->buckets[lo].lock);
+            continue;
+        }
+        if (hi != lo)
+            pl_word_lock_lock(&t->buckets[hi].lock);
+        *b1 = &t->buckets[h1];
+        *b2 = &t->buckets[h2];
+        return;
+    }
+}
+
+void pl_bucket_unlock_pair(pl_bucket_t *b1, pl_bucket_t *b2)
+{
+    pl_word_lock_unlock(&b1->lock);
+    if (b2 != b1)
+        pl_word_lock_unlock(&b2->lock);
+}
+
+bool pl_bucket_should_be_fair(pl_bucket_t *b)
+{
+    uint64_t now = pl_now();
+    if (now <= b->fair_deadline)
+        return false;
+    uint32_t x = b->seed;
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    b->seed = x;
+    b->fair_deadline = now + x % 1000000u;
+    return true;
+}
+
+void pl_table_reserve(size_t threads)
+{
+    for (;;) {
+        pl_table_t *old = table_get();
+        if (old->size >= threads * LOAD_FACTOR)
+            return;
+        /* Allocate before taking any bucket lock; size it for the threads counted now, which
+         * may be more than the caller saw. */
+        size_t now_threads = pl_thread_count();
+        pl_table_t *fresh = table_new(now_threads > threads ? now_threads : threads);
+
+        for (size_t i = 0; i < old->size; i++)
+            pl_word_lock_lock(&old->buckets[i].lock);
+        if (__atomic_load_n(&g_table, __ATOMIC_RELAXED) != old) {
+            /* Someone else grew it first; check again against the new table. */
+            for (size_t i = 0; i < old->size; i++)
+                pl_word_lock_unlock(&old->buckets[i].lock);
+            table_free_unpublished(fresh);
+            continue;
+        }
+        /* Walking buckets and queues in order keeps each key's waiters in FIFO order: all
+         * waiters of one key sit in one old bucket and land in one new bucket. */
+        for (size_t i = 0; i < old->size; i++) {
+            pl_thread_data_t *td, *tmp;
+            DL_FOREACH_SAFE(old->buckets[i].queue, td, tmp) {
+                DL_DELETE(old->buckets[i].queue, td);
+                pl_bucket_t *nb = &fresh->buckets[hash_key(td->key, fresh->hash_bits)];
+                DL_APPEND(nb->queue, td);
+            }
+        }
+        fresh->prev = old;
+        /* Release publishes the rehashed queues; the unlocks below (release) then let waiting
+         * lockers see the new pointer and retry. */
+        __atomic_store_n(&g_table, fresh, __ATOMIC_RELEASE);
+        for (size_t i = 0; i < old->size; i++)
+            pl_word_lock_unlock(&old->buckets[i].lock);
+        return;
+    }
+}

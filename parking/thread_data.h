@@ -1,0 +1,32 @@
+/* Per-thread data of a thread that parks.  Internal. */
+#ifndef PARKING_THREAD_DATA_H
+#define PARKING_THREAD_DATA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "parking/parker.h"
+
+typedef struct pl_thread_data {
+    pl_parker_t parker;
+    /* The address the thread is queued on.  Atomic: a requeue rewrites it (holding both bucket
+     * locks) while the thread, after a time-out, reads it to find which bucket to lock. */
+    const void *key;
+    /* Links of the bucket queue (utlist DL_* macros: head->prev is the tail).  Owned by the
+     * bucket lock while queued, by the unparker after it dequeued the thread. */
+    struct pl_thread_data *prev, *next;
+    uintptr_t park_token;   /* read by pl_unpark_filter */
+    uintptr_t unpark_token; /* written by the unparker before the wake */
+} pl_thread_data_t;
+
+/* The calling thread's data, created (and counted for table sizing) on first use.  When the
+ * thread's storage has already been torn down (a lock taken inside a TLS destructor), the
+ * caller's `fallback`, on its stack, is initialised, counted and returned instead; pass the
+ * result to pl_thread_data_release when the park is over. */
+pl_thread_data_t *pl_thread_data_acquire(pl_thread_data_t *fallback);
+void pl_thread_data_release(pl_thread_data_t *td, pl_thread_data_t *fallback);
+
+/* Threads that currently hold parking data (for table sizing). */
+size_t pl_thread_count(void);
+
+#endif /* PARKING_THREAD_DATA_H */

@@ -1,0 +1,183 @@
+/* The two-bit lock algorithm (see lock_algorithm.h), written once for every word size.
+ *
+ * States of (locked, parked) for one lock:
+ *   (0,0) free, nobody waits        (1,0) held, nobody parked
+ *   (0,1) free, threads parked      (1,1) held, threads parked
+ * "parked" is a hint that only errs towards "set": it is set by a thread about to park, and
+ * cleared only under the bucket lock of the word's address, by an unlock that saw the last
+ * waiter leave or by the last waiter timing out.  A waiter parks only if it still sees (1,1)
+ * under that same bucket lock, so an unlock can never miss a thread that is going to sleep. */
+#include "lock_algorithm.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "parking/lot.h"
+
+_Noreturn void pl_misuse(const char *fn, const void *addr, const char *what)
+{
+    fprintf(stderr, "libparking: %s(%p): %s\n", fn, addr, what);
+    abort();
+}
+
+static uint64_t load(const pl_lock_word_t *lw, int order)
+{
+    switch (lw->size) {
+    case 1: return __atomic_load_n((uint8_t *)lw->word, order);
+    case 2: return __atomic_load_n((uint16_t *)lw->word, order);
+    case 4: return __atomic_load_n((uint32_t *)lw->word, order);
+    default: return __atomic_load_n((uint64_t *)lw->word, order);
+    }
+}
+
+/* Weak CAS; on failure *expected is refreshed. */
+static bool cas(const pl_lock_word_t *lw, uint64_t *expected, uint64_t desired, int order)
+{
+    bool ok;
+    switch (lw->size) {
+    case 1: {
+        uint8_t e = (uint8_t)*expected;
+        ok = __atomic_compare_exchange_n((uint8_t *)lw->word, &e, (uint8_t)desired, true, order,
+                                         __ATOMIC_RELAXED);
+        *expected = e;
+        break;
+    }
+    case 2: {
+        uint16_t e = (uint16_t)*expected;
+        ok = __atomic_compare_exchange_n((uint16_t *)lw->word, &e, (uint16_t)desired, true, order,
+                                         __ATOMIC_RELAXED);
+        *expected = e;
+        break;
+    }
+    case 4: {
+        uint32_t e = (uint32_t)*expected;
+        ok = __atomic_compare_exchange_n((uint32_t *)lw->word, &e, (uint32_t)desired, true, order,
+                                         __ATOMIC_RELAXED);
+        *expected = e;
+        break;
+    }
+    default:
+        ok = __atomic_compare_exchange_n((uint64_t *)lw->word, expected, desired, true, order,
+                                         __ATOMIC_RELAXED);
+        break;
+    }
+    return ok;
+}
+
+static void fetch_and(const pl_lock_word_t *lw, uint64_t mask, int order)
+{
+    switch (lw->size) {
+    case 1: (void)__atomic_fetch_and((uint8_t *)lw->word, (uint8_t)mask, order); break;
+    case 2: (void)__atomic_fetch_and((uint16_t *)lw->word, (uint16_t)mask, order); break;
+    case 4: (void)__atomic_fetch_and((uint32_t *)lw->word, (uint32_t)mask, order); break;
+    default: (void)__atomic_fetch_and((uint64_t *)lw->word, mask, order); break;
+    }
+}
+
+/* Under the bucket lock: park only while the lock is still held and marked parked. */
+static bool validate_parked(void *ctx)
+{
+    const pl_lock_word_t *lw = ctx;
+    uint64_t both = lw->locked | lw->parked;
+    return (load(lw, __ATOMIC_RELAXED) & both) == both;
+}
+
+static void timed_out_clear(void *ctx, const void *key, bool was_last_thread)
+{
+    (void)key;
+    const pl_lock_word_t *lw = ctx;
+    /* Other locks sharing the word may still have waiters on this key; then was_last_thread is
+     * false and the bit stays set: a spare slow unlock, never a lost wake-up. */
+    if (was_last_thread)
+        fetch_and(lw, ~lw->parked, __ATOMIC_RELAXED);
+}
+
+bool pl_lock_slow(const pl_lock_word_t *lw, uint64_t deadline)
+{
+    pl_spin_t spin = PL_SPIN_INIT;
+    uint64_t state = load(lw, __ATOMIC_RELAXED);
+    for (;;) {
+        if (!(state & lw->locked)) {
+            /* Free, even with threads parked: take it (barging keeps the lock busy while the
+             * woken thread is still getting scheduled). */
+            if (cas(lw, &state, state | lw->locked, __ATOMIC_ACQUIRE))
+                return true;
+            continue;
+        }
+        /* Spinning is only worth it while nobody is parked: with a queue, the lock goes to a
+         * parked thread's turn soon and spinning would only steal the core from the holder. */
+        if (!(state & lw->parked) && pl_spin(&spin)) {
+            state = load(lw, __ATOMIC_RELAXED);
+            continue;
+        }
+        if (deadline != PL_FOREVER && pl_now() >= deadline)
+            return false;
+        if (!(state & lw->parked)) {
+            if (!cas(lw, &state, state | lw->parked, __ATOMIC_RELAXED))
+                continue;
+        }
+        /* The park token names the lock bit, so that an unlock wakes only waiters of its own
+         * lock when several locks share a word (and so a key). */
+        pl_park_result_t r = pl_park(lw->word, validate_parked, NULL, timed_out_clear,
+                                     (void *)lw, (uintptr_t)lw->locked, deadline);
+        if (r.status == PL_PARK_UNPARKED && r.token == PL_TOKEN_HANDOFF)
+            return true; /* the unlocker kept the lock bit set for us */
+        if (r.status == PL_PARK_TIMED_OUT)
+            return false;
+        pl_spin_reset(&spin);
+        state = load(lw, __ATOMIC_RELAXED);
+    }
+}
+
+typedef struct unlock_ctx {
+    const pl_lock_word_t *lw;
+    bool fair;
+    bool found; /* a waiter of this lock was chosen */
+    bool more;  /* another waiter of this lock remains */
+} unlock_ctx_t;
+
+static pl_filter_op_t pick_one_waiter(void *vctx, uintptr_t park_token)
+{
+    unlock_ctx_t *c = vctx;
+    if (park_token != (uintptr_t)c->lw->locked)
+        return PL_FILTER_SKIP;
+    if (!c->found) {
+        c->found = true;
+        return PL_FILTER_UNPARK;
+    }
+    c->more = true;
+    return PL_FILTER_STOP;
+}
+
+static uintptr_t unlock_decide(void *vctx, pl_unpark_result_t result)
+{
+    unlock_ctx_t *c = vctx;
+    const pl_lock_word_t *lw = c->lw;
+    uint64_t clear_parked = c->more ? 0 : lw->parked;
+    if (result.unparked > 0 && (c->fair || result.be_fair)) {
+        /* Hand-off: the lock stays held and now belongs to the woken thread; the release
+         * ordering it needs comes with the wake (parker release / acquire). */
+        if (clear_parked)
+            fetch_and(lw, ~clear_parked, __ATOMIC_RELAXED);
+        return PL_TOKEN_HANDOFF;
+    }
+    fetch_and(lw, ~(lw->locked | clear_parked), __ATOMIC_RELEASE);
+    return PL_TOKEN_NORMAL;
+}
+
+void pl_unlock_slow(const pl_lock_word_t *lw, bool fair, const char *fn)
+{
+    uint64_t state = load(lw, __ATOMIC_RELAXED);
+    for (;;) {
+        if (!(state & lw->locked))
+            pl_misuse(fn, lw->word, "unlock of a lock that is not locked");
+        if (state & lw->parked)
+            break;
+        /* Nobody parked: the fast path failed only because other bits of the word changed or
+         * the CAS failed spuriously; a plain release does. */
+        if (cas(lw, &state, state & ~lw->locked, __ATOMIC_RELEASE))
+            return;
+    }
+    unlock_ctx_t c = {lw, fair, false, false};
+    (void)pl_unpark_filter(lw->word, pick_one_waiter, unlock_decide, &c);
+}
