@@ -7,10 +7,8 @@ set(PARKING_CORE_SOURCES
   parking/thread_data.c
   parking/lot.c
 )
-set(PARKING_PRIMITIVE_SOURCES
-  src/lock_algorithm.c
-  src/mutex.c
-)
+# Every primitive is one file in src/ (talking to the core only through include/parking/lot.h).
+file(GLOB PARKING_PRIMITIVE_SOURCES CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/src/*.c)
 
 find_package(Threads REQUIRED)
 
