@@ -25,13 +25,17 @@ function(parking_add_library name kind backend)
   target_include_directories(${name}
     PUBLIC $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/include>
            $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>
-    PRIVATE ${PROJECT_SOURCE_DIR} ${UTLIST_INCLUDE_DIR})
+    PRIVATE ${PROJECT_SOURCE_DIR} ${PARKING_UTLIST_DIR})
   set_target_properties(${name} PROPERTIES
     C_VISIBILITY_PRESET hidden
     POSITION_INDEPENDENT_CODE ON
     VERSION ${PROJECT_VERSION}
     SOVERSION ${PROJECT_VERSION_MAJOR})
   target_link_libraries(${name} PUBLIC Threads::Threads)
+  if(MINGW AND kind STREQUAL "SHARED")
+    # Otherwise libparking.dll needs libgcc_s_seh-1.dll at run time.
+    target_link_options(${name} PRIVATE -static-libgcc)
+  endif()
   if(backend STREQUAL "windows")
     target_link_libraries(${name} PUBLIC synchronization)
   endif()
