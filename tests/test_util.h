@@ -1,0 +1,196 @@
+/* Helpers shared by the libparking tests: threads, bounded polling, and "parker" fixtures
+ * (a thread parked on an address whose arrival in the queue the test can observe).
+ *
+ * Waiting for "thread X is parked" never sleeps for a fixed time: the parker's validate callback
+ * increments a counter just before it returns true.  validate runs under the bucket lock and the
+ * thread is appended to the queue before that lock is released, so once the counter is seen, any
+ * later unpark call (which must take the same bucket lock) finds the thread queued.  Whether the
+ * thread already sleeps in the kernel does not matter for the result of an unpark.
+ *
+ * Assertions are made on the test's main thread only; helper threads record what they saw. */
+#ifndef PARKING_TEST_UTIL_H
+#define PARKING_TEST_UTIL_H
+
+#include <check.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <parking/lot.h>
+
+#define TU_MS 1000000ull
+#define TU_S 1000000000ull
+
+/* How long a poll waits for a condition that must become true before the test fails: far more
+ * than needed even on an oversubscribed 2-core machine, below every Check timeout. */
+#define TU_WAIT_NS (20ull * TU_S)
+
+/* Small stacks: 1,000 live threads and 100,000 short-lived ones stay cheap. */
+#define TU_STACK_SIZE ((size_t)128 * 1024)
+
+static inline void tu_spawn(pthread_t *t, void *(*fn)(void *), void *arg)
+{
+    pthread_attr_t attr;
+    ck_assert_int_eq(pthread_attr_init(&attr), 0);
+    ck_assert_int_eq(pthread_attr_setstacksize(&attr, TU_STACK_SIZE), 0);
+    int rc = pthread_create(t, &attr, fn, arg);
+    ck_assert_msg(rc == 0, "pthread_create failed: %s", strerror(rc));
+    pthread_attr_destroy(&attr);
+}
+
+static inline void tu_join(pthread_t t)
+{
+    ck_assert_int_eq(pthread_join(t, NULL), 0);
+}
+
+static inline void tu_sleep_ns(uint64_t ns)
+{
+    struct timespec ts = {(time_t)(ns / TU_S), (long)(ns % TU_S)};
+    while (nanosleep(&ts, &ts) != 0) {
+    }
+}
+
+/* One step of a polling loop: yield first (cheap when the other thread is runnable), then
+ * back off to short sleeps so a long wait does not steal a core from the threads it waits for. */
+static inline void tu_backoff(unsigned *polls)
+{
+    if (++*polls < 1000)
+        sched_yield();
+    else
+        tu_sleep_ns(20000);
+}
+
+typedef bool (*tu_pred_fn)(void *ctx);
+
+/* Polls pred(ctx) until true (returns true) or TU_WAIT_NS passes (returns false). */
+static inline bool tu_wait_until(tu_pred_fn pred, void *ctx)
+{
+    uint64_t deadline = pl_now() + TU_WAIT_NS;
+    unsigned polls = 0;
+    while (!pred(ctx)) {
+        if (pl_now() > deadline)
+            return false;
+        tu_backoff(&polls);
+    }
+    return true;
+}
+
+/* Polls until *counter >= n, or TU_WAIT_NS passes (false). */
+static inline bool tu_wait_count(atomic_size_t *counter, size_t n)
+{
+    uint64_t deadline = pl_now() + TU_WAIT_NS;
+    unsigned polls = 0;
+    while (atomic_load(counter) < n) {
+        if (pl_now() > deadline)
+            return false;
+        tu_backoff(&polls);
+    }
+    return true;
+}
+
+/* ---- Queue inspection: pl_unpark_filter with SKIP for every thread wakes nobody. ---- */
+
+typedef struct tu_scan {
+    uintptr_t *tokens; /* park tokens in queue order (may be NULL) */
+    size_t max;
+    size_t n;
+} tu_scan_t;
+
+static inline pl_filter_op_t tu_scan_filter(void *ctx, uintptr_t park_token)
+{
+    tu_scan_t *s = ctx;
+    if (s->tokens && s->n < s->max)
+        s->tokens[s->n] = park_token;
+    s->n++;
+    return PL_FILTER_SKIP;
+}
+
+static inline uintptr_t tu_zero_callback(void *ctx, pl_unpark_result_t result)
+{
+    (void)ctx;
+    (void)result;
+    return 0;
+}
+
+/* Number of threads queued on addr now; their park tokens, oldest first, go to tokens[0..max). */
+static inline size_t tu_queued(const void *addr, uintptr_t *tokens, size_t max)
+{
+    tu_scan_t s = {tokens, max, 0};
+    pl_unpark_result_t r = pl_unpark_filter(addr, tu_scan_filter, tu_zero_callback, &s);
+    ck_assert_uint_eq(r.unparked, 0);
+    ck_assert(r.have_more == (s.n != 0));
+    return s.n;
+}
+
+/* ---- Parker fixture: one thread in pl_park(addr, counting validate, ..., deadline). ---- */
+
+typedef struct tu_parker {
+    const void *addr;
+    uintptr_t park_token;
+    uint64_t deadline;
+    atomic_size_t *parked;     /* incremented by validate just before the thread is queued */
+    pl_park_result_t result;   /* valid once `done` is set */
+    atomic_bool done;
+    pthread_t thread;
+} tu_parker_t;
+
+static inline bool tu_count_validate(void *ctx)
+{
+    tu_parker_t *p = ctx;
+    atomic_fetch_add(p->parked, 1);
+    return true;
+}
+
+static inline void *tu_parker_main(void *arg)
+{
+    tu_parker_t *p = arg;
+    p->result = pl_park(p->addr, tu_count_validate, NULL, NULL, p, p->park_token, p->deadline);
+    atomic_store(&p->done, true);
+    return NULL;
+}
+
+static inline void tu_parker_start(tu_parker_t *p, const void *addr, uintptr_t park_token,
+                                   uint64_t deadline, atomic_size_t *parked)
+{
+    p->addr = addr;
+    p->park_token = park_token;
+    p->deadline = deadline;
+    p->parked = parked;
+    memset(&p->result, 0, sizeof p->result);
+    atomic_init(&p->done, false);
+    tu_spawn(&p->thread, tu_parker_main, p);
+}
+
+/* Parks n threads on addr one after the other, each queued before the next starts, so the
+ * queue order is ps[0], ps[1], ...; thread i gets park token tokens[i] (or i when NULL). */
+static inline void tu_park_in_order(tu_parker_t *ps, size_t n, const void *addr,
+                                    const uintptr_t *tokens, atomic_size_t *parked)
+{
+    for (size_t i = 0; i < n; i++) {
+        size_t before = atomic_load(parked);
+        tu_parker_start(&ps[i], addr, tokens ? tokens[i] : i, PL_FOREVER, parked);
+        ck_assert_msg(tu_wait_count(parked, before + 1), "parker %zu never parked", i);
+    }
+}
+
+static inline pl_park_result_t tu_parker_join(tu_parker_t *p)
+{
+    tu_join(p->thread);
+    ck_assert(atomic_load(&p->done));
+    return p->result;
+}
+
+/* Unparks one thread on addr and checks that exactly one was queued there. */
+static inline void tu_unpark_one_expect(const void *addr)
+{
+    pl_unpark_result_t r = pl_unpark_one(addr, NULL, NULL);
+    ck_assert_uint_eq(r.unparked, 1);
+}
+
+#endif /* PARKING_TEST_UTIL_H */
