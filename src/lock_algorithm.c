@@ -92,6 +92,21 @@ static void timed_out_clear(void *ctx, const void *key, bool was_last_thread)
         fetch_and(lw, ~lw->parked, __ATOMIC_RELAXED);
 }
 
+/* The park token of this lock's waiters: its lock bit, so that an unlock wakes only waiters of
+ * its own lock when several locks share a word (and so a key).  Where uintptr_t has 32 bits, the
+ * lock bits 32..63 of a 64-bit word do not fit; they map to 2 * index + 1 (65..127), odd and
+ * above 1, so never equal to a lock bit that fits. */
+static uintptr_t waiter_token(const pl_lock_word_t *lw)
+{
+#if UINTPTR_MAX >= UINT64_MAX
+    return (uintptr_t)lw->locked;
+#else
+    if (lw->locked <= UINTPTR_MAX)
+        return (uintptr_t)lw->locked;
+    return (uintptr_t)(2u * (unsigned)__builtin_ctzll(lw->locked) + 1u);
+#endif
+}
+
 bool pl_lock_slow(const pl_lock_word_t *lw, uint64_t deadline)
 {
     pl_spin_t spin = PL_SPIN_INIT;
@@ -116,10 +131,8 @@ bool pl_lock_slow(const pl_lock_word_t *lw, uint64_t deadline)
             if (!cas(lw, &state, state | lw->parked, __ATOMIC_RELAXED))
                 continue;
         }
-        /* The park token names the lock bit, so that an unlock wakes only waiters of its own
-         * lock when several locks share a word (and so a key). */
         pl_park_result_t r = pl_park(lw->word, validate_parked, NULL, timed_out_clear,
-                                     (void *)lw, (uintptr_t)lw->locked, deadline);
+                                     (void *)lw, waiter_token(lw), deadline);
         if (r.status == PL_PARK_UNPARKED && r.token == PL_TOKEN_HANDOFF)
             return true; /* the unlocker kept the lock bit set for us */
         if (r.status == PL_PARK_TIMED_OUT)
@@ -139,7 +152,7 @@ typedef struct unlock_ctx {
 static pl_filter_op_t pick_one_waiter(void *vctx, uintptr_t park_token)
 {
     unlock_ctx_t *c = vctx;
-    if (park_token != (uintptr_t)c->lw->locked)
+    if (park_token != waiter_token(c->lw))
         return PL_FILTER_SKIP;
     if (!c->found) {
         c->found = true;

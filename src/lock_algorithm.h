@@ -18,7 +18,9 @@ typedef struct pl_lock_word {
     uint64_t parked;   /* the parked bit */
 } pl_lock_word_t;
 
-/* Take the lock, spinning then parking; false if `deadline` (pl_now()) passed first. */
+/* Take the lock, spinning then parking; false if `deadline` (pl_now()) passed first.  Waiters
+ * park on lw->word with their lock bit as park token (bits above a 32-bit uintptr_t map to
+ * 2 * index + 1), and unlocks wake only waiters carrying their own token. */
 bool pl_lock_slow(const pl_lock_word_t *lw, uint64_t deadline);
 /* Release the lock, waking one waiter of this lock (handing off if `fair` or time to be fair).
  * `fn` names the public function for the misuse message when the lock is not held. */

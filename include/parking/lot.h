@@ -139,7 +139,7 @@ static inline uint64_t pl_deadline_after(uint64_t timeout_ns)
  * pl_spin() waits a little (CPU pause bursts that grow, then yields of the processor) and returns
  * true while spinning is still worthwhile; once it returns false the caller should park.
  * Zero-initialise (or PL_SPIN_INIT) before a wait; call pl_spin_reset after a wake-up. */
-typedef struct pl_spin { uint32_t counter; } pl_spin_t;
+typedef struct pl_spin_state { uint32_t counter; } pl_spin_t;
 #define PL_SPIN_INIT {0}
 PARKING_API bool pl_spin(pl_spin_t *spin);
 static inline void pl_spin_reset(pl_spin_t *spin) { spin->counter = 0; }

@@ -1,0 +1,200 @@
+/* libparking: pl_remutex_t, a reentrant (recursive) mutex.
+ *
+ * The thread that holds a pl_remutex_t may lock it again; it is released when every lock has
+ * been matched by an unlock.  It is a pl_mutex_t plus the owner's thread identity and the
+ * recursion depth: sizeof is 16 bytes where pointers are 8 bytes (8 owner + 4 depth + 1 mutex,
+ * rounded up to the owner's alignment), 12 where they are 4.  All-zero bytes (PL_REMUTEX_INIT)
+ * are an unlocked mutex; nothing needs destroying.  Policy (spinning, parking, eventual
+ * fairness) is that of pl_mutex_t.
+ *
+ * Fast paths: the first lock is pl_mutex_t's one atomic read-modify-write plus two plain stores;
+ * a nested lock or unlock is a relaxed load of the owner and an increment or decrement, no
+ * atomic read-modify-write at all.  The thread identity comes from pl_thread_id(), inline (one
+ * thread-local address) where the platform allows (see below).
+ *
+ * Orderings: the first lock acquires, the last unlock releases (those of the inner pl_mutex_t);
+ * nested locks and unlocks order nothing, as the thread already holds the mutex.
+ *
+ * Misuse aborts with "libparking: <function>(<address>): <what>": an unlock by a thread that
+ * does not hold the mutex (including when nobody does), and a lock that would take the depth
+ * past PL_REMUTEX_MAX_DEPTH.  A thread that exits while holding the mutex leaves it locked
+ * forever, and a later thread may be given the same identity and then pass for its owner:
+ * do not do that.  None of these functions is async-signal-safe.
+ *
+ * Fields (for debuggers and white-box tests; use the functions): `owner` is the holder's
+ * pl_thread_id() or 0, written only by the holder and read by every locker (relaxed atomics);
+ * `count` is the depth, touched only by the holder; `mutex` is the lock itself.
+ */
+#ifndef PARKING_REMUTEX_H
+#define PARKING_REMUTEX_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "parking/export.h"
+#include "parking/mutex.h"
+
+PARKING_BEGIN_DECLS
+
+typedef struct pl_remutex {
+    uintptr_t owner;
+    uint32_t count;
+    pl_mutex_t mutex;
+} pl_remutex_t;
+
+#define PL_REMUTEX_INIT {0, 0, PL_MUTEX_INIT}
+/* The deepest recursion: one more lock by the owner aborts. */
+#define PL_REMUTEX_MAX_DEPTH UINT32_MAX
+
+/* pl_thread_id(): an identity of the calling thread, non-zero, distinct from that of every
+ * other live thread, the same in every module (executable, shared libraries) of the process.
+ * It is the address of a one-byte thread-local variable of libparking; a thread that exits
+ * releases it, so a new thread may get the same value.  Never blocks.  Not guaranteed
+ * async-signal-safe (a thread's first access to thread-local storage may allocate).
+ *
+ * Where a shared library can export thread-local data (ELF, Mach-O, and any static build) the
+ * variable is exported and pl_thread_id() is inline: in an executable, one or two instructions.
+ * A Windows DLL cannot export thread-local data, so there pl_thread_id() is an exported
+ * function. */
+#if defined(_WIN32) && !defined(PARKING_STATIC)
+PARKING_API uintptr_t pl_thread_id(void);
+#else
+#  if defined(__GNUC__) || defined(__clang__)
+#    define PL__THREAD_LOCAL __thread /* no C++ dynamic-initialisation wrapper, unlike thread_local */
+#  elif defined(__cplusplus)
+#    define PL__THREAD_LOCAL thread_local
+#  else
+#    define PL__THREAD_LOCAL _Thread_local
+#  endif
+/* Not for direct use: only its address matters. */
+extern PARKING_API PL__THREAD_LOCAL char pl_thread_id_anchor;
+static inline uintptr_t pl_thread_id(void)
+{
+    return (uintptr_t)&pl_thread_id_anchor;
+}
+#endif
+
+/* Slow paths, out of line.  Not for direct use. */
+PARKING_API PARKING_NORETURN void pl_remutex_overflow(const pl_remutex_t *m, const char *fn);
+PARKING_API PARKING_NORETURN void pl_remutex_bad_unlock(const pl_remutex_t *m, const char *fn);
+
+/* The owner's nested lock: only the owner reads or writes count. */
+static inline void pl_remutex__relock(pl_remutex_t *m, const char *fn)
+{
+    if (PARKING_UNLIKELY(m->count == PL_REMUTEX_MAX_DEPTH))
+        pl_remutex_overflow(m, fn);
+    m->count++;
+}
+
+/* After the inner mutex was taken.  Relaxed suffices for owner: another thread compares it
+ * only with its own identity, which it can never read here unless it stored it itself. */
+static inline void pl_remutex__own(pl_remutex_t *m, uintptr_t me)
+{
+    __atomic_store_n(&m->owner, me, __ATOMIC_RELAXED);
+    m->count = 1;
+}
+
+static inline bool pl_remutex__mine(const pl_remutex_t *m, uintptr_t me)
+{
+    return __atomic_load_n(&m->owner, __ATOMIC_RELAXED) == me;
+}
+
+/* Blocks until the calling thread holds m; returns at once (depth + 1) if it already does.
+ * Aborts if the depth would pass PL_REMUTEX_MAX_DEPTH. */
+static inline void pl_remutex_lock(pl_remutex_t *m)
+{
+    uintptr_t me = pl_thread_id();
+    if (pl_remutex__mine(m, me)) {
+        pl_remutex__relock(m, __func__);
+        return;
+    }
+    pl_mutex_lock(&m->mutex);
+    pl_remutex__own(m, me);
+}
+
+/* Takes m if it is free or already held by the calling thread (true); never blocks. */
+static inline bool pl_remutex_trylock(pl_remutex_t *m)
+{
+    uintptr_t me = pl_thread_id();
+    if (pl_remutex__mine(m, me)) {
+        pl_remutex__relock(m, __func__);
+        return true;
+    }
+    if (!pl_mutex_trylock(&m->mutex))
+        return false;
+    pl_remutex__own(m, me);
+    return true;
+}
+
+/* As pl_remutex_lock, but gives up and returns false once the absolute deadline (pl_now() ns)
+ * passes.  The owner always succeeds at once; a deadline already past still takes a free m. */
+static inline bool pl_remutex_lock_until(pl_remutex_t *m, uint64_t deadline)
+{
+    uintptr_t me = pl_thread_id();
+    if (pl_remutex__mine(m, me)) {
+        pl_remutex__relock(m, __func__);
+        return true;
+    }
+    if (!pl_mutex_lock_until(&m->mutex, deadline))
+        return false;
+    pl_remutex__own(m, me);
+    return true;
+}
+
+/* As pl_remutex_lock_until with a deadline timeout_ns from now (saturating). */
+static inline bool pl_remutex_lock_for(pl_remutex_t *m, uint64_t timeout_ns)
+{
+    uintptr_t me = pl_thread_id();
+    if (pl_remutex__mine(m, me)) {
+        pl_remutex__relock(m, __func__);
+        return true;
+    }
+    if (!pl_mutex_lock_for(&m->mutex, timeout_ns))
+        return false;
+    pl_remutex__own(m, me);
+    return true;
+}
+
+static inline void pl_remutex__unlock(pl_remutex_t *m, bool fair, const char *fn)
+{
+    if (PARKING_UNLIKELY(!pl_remutex__mine(m, pl_thread_id())))
+        pl_remutex_bad_unlock(m, fn);
+    if (--m->count != 0)
+        return;
+    /* Cleared before the release so that the next owner's store comes after ours. */
+    __atomic_store_n(&m->owner, 0, __ATOMIC_RELAXED);
+    if (fair)
+        pl_mutex_unlock_fair(&m->mutex);
+    else
+        pl_mutex_unlock(&m->mutex);
+}
+
+/* Undoes one lock of the calling thread; the last one releases m and wakes one waiter if any.
+ * Aborts if the calling thread does not hold m. */
+static inline void pl_remutex_unlock(pl_remutex_t *m)
+{
+    pl_remutex__unlock(m, false, __func__);
+}
+
+/* As pl_remutex_unlock, but the last unlock hands m directly to the oldest waiter if any. */
+static inline void pl_remutex_unlock_fair(pl_remutex_t *m)
+{
+    pl_remutex__unlock(m, true, __func__);
+}
+
+/* Whether the calling thread holds m (exact, not a snapshot: only this thread can change
+ * that).  For assertions such as SQLite's xMutexHeld / xMutexNotheld. */
+static inline bool pl_remutex_is_held(const pl_remutex_t *m)
+{
+    return pl_remutex__mine(m, pl_thread_id());
+}
+
+/* Whether some thread holds m right now (a snapshot for assertions and statistics). */
+static inline bool pl_remutex_is_locked(const pl_remutex_t *m)
+{
+    return pl_mutex_is_locked(&m->mutex);
+}
+
+PARKING_END_DECLS
+
+#endif /* PARKING_REMUTEX_H */

@@ -1,0 +1,408 @@
+/* libparking: pl_rwlock_t, a one-word read-write lock with upgradable reads.
+ *
+ * sizeof(pl_rwlock_t) == sizeof(uintptr_t) and all-zero bytes are an unlocked lock: static,
+ * calloc'ed and memset memory need no initialisation, and there is nothing to destroy.
+ *
+ * Three ways to hold it:
+ * - shared (read): any number of readers together;
+ * - exclusive (write): one writer, nobody else;
+ * - upgradable: a read lock that at most one thread holds at a time; it coexists with plain
+ *   readers, excludes writers and other upgradable holders, and can become a write lock
+ *   (pl_rwlock_upgrade) without letting another writer in between.
+ *
+ * Policy.  A writer that wants the lock sets the writer bit at once, even while readers are
+ * inside, then waits for them to leave; from that moment new readers block (no writer
+ * starvation).  So a thread that already holds a read lock must not call pl_rwlock_rdlock again
+ * while a writer may come: it would wait for the writer, which waits for it.  Use
+ * pl_rwlock_rdlock_recursive for nested reads.  An unlock wakes, in one pass over the queue, every
+ * queued reader and at most one writer or upgradable waiter (the scan stops at the first writer
+ * chosen), so a write unlock lets a whole crowd of readers in at once.  Unlocks let running
+ * threads barge in ahead of the woken ones, which maximises throughput, but at least about once
+ * per millisecond per queue an unlock hands the lock directly to the threads it wakes (eventual
+ * fairness); the *_fair unlocks always do.
+ *
+ * Orderings: every acquire (lock, successful trylock / timed lock, upgrade) is an acquire
+ * operation, every release (unlock, downgrade) a release operation.  Misuse that the lock word
+ * can reveal (unlocking a mode that is not held, reader count overflow) prints
+ * "libparking: <function>(<address>): <what>" and aborts; these checks run only on slow paths.
+ * None of these functions is async-signal-safe.
+ *
+ * Bit layout of `state` (for debuggers and tests; use the functions):
+ *   bit 0  PARKED         threads are (or may be) queued on the lock's address
+ *   bit 1  WRITER_PARKED  the writer-bit holder is queued on address + 1 waiting for readers
+ *   bit 2  UPGRADABLE     an upgradable holder exists (it is also counted as a reader)
+ *   bit 3  WRITER         a writer holds the lock, or holds its turn and waits for readers
+ *   bits 4..              number of readers (upgradable holder included)
+ */
+#ifndef PARKING_RWLOCK_H
+#define PARKING_RWLOCK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "parking/export.h"
+
+PARKING_BEGIN_DECLS
+
+typedef struct pl_rwlock { uintptr_t state; } pl_rwlock_t;
+
+#define PL_RWLOCK_INIT {0}
+
+#define PL_RWLOCK_PARKED_BIT ((uintptr_t)1)
+#define PL_RWLOCK_WRITER_PARKED_BIT ((uintptr_t)2)
+#define PL_RWLOCK_UPGRADABLE_BIT ((uintptr_t)4)
+#define PL_RWLOCK_WRITER_BIT ((uintptr_t)8)
+#define PL_RWLOCK_ONE_READER ((uintptr_t)16)
+#define PL_RWLOCK_READERS_MASK (~(uintptr_t)15)
+
+/* Slow paths, out of line.  Not for direct use. */
+PARKING_API bool pl_rwlock_rdlock_slow(pl_rwlock_t *l, uint64_t deadline);
+PARKING_API bool pl_rwlock_rdlock_for_slow(pl_rwlock_t *l, uint64_t timeout_ns);
+PARKING_API void pl_rwlock_rdlock_recursive_slow(pl_rwlock_t *l);
+PARKING_API bool pl_rwlock_tryrdlock_slow(pl_rwlock_t *l);
+PARKING_API void pl_rwlock_rdunlock_slow(pl_rwlock_t *l, uintptr_t old_state);
+PARKING_API bool pl_rwlock_wrlock_slow(pl_rwlock_t *l, uint64_t deadline);
+PARKING_API bool pl_rwlock_wrlock_for_slow(pl_rwlock_t *l, uint64_t timeout_ns);
+PARKING_API void pl_rwlock_wrunlock_slow(pl_rwlock_t *l, bool fair);
+PARKING_API bool pl_rwlock_uplock_slow(pl_rwlock_t *l, uint64_t deadline);
+PARKING_API bool pl_rwlock_uplock_for_slow(pl_rwlock_t *l, uint64_t timeout_ns);
+PARKING_API bool pl_rwlock_tryuplock_slow(pl_rwlock_t *l);
+PARKING_API void pl_rwlock_upunlock_slow(pl_rwlock_t *l, bool fair);
+PARKING_API bool pl_rwlock_upgrade_slow(pl_rwlock_t *l, uint64_t deadline);
+PARKING_API bool pl_rwlock_upgrade_for_slow(pl_rwlock_t *l, uint64_t timeout_ns);
+PARKING_API bool pl_rwlock_tryupgrade_slow(pl_rwlock_t *l);
+PARKING_API void pl_rwlock_downgrade_slow(pl_rwlock_t *l);
+PARKING_API void pl_rwlock_downgrade_to_upgradable_slow(pl_rwlock_t *l);
+PARKING_API void pl_rwlock_downgrade_upgradable_slow(pl_rwlock_t *l);
+
+/* Adds `add` to the state if none of `blocking` is set and the reader count has room. */
+static inline bool pl_rwlock__try_fast(pl_rwlock_t *l, uintptr_t blocking, uintptr_t add)
+{
+    uintptr_t s = __atomic_load_n(&l->state, __ATOMIC_RELAXED);
+    return !(s & blocking) && s < PL_RWLOCK_READERS_MASK &&
+           __atomic_compare_exchange_n(&l->state, &s, s + add, true, __ATOMIC_ACQUIRE,
+                                       __ATOMIC_RELAXED);
+}
+
+static inline bool pl_rwlock__cas(pl_rwlock_t *l, uintptr_t from, uintptr_t to, int order)
+{
+    return __atomic_compare_exchange_n(&l->state, &from, to, false, order, __ATOMIC_RELAXED);
+}
+
+/* ---- Shared (read) ---- */
+
+/* Blocks until the caller holds a read lock.  Waits while a writer holds the lock or waits for
+ * its turn (see Policy: do not nest it).  Acquire.  Aborts on reader count overflow. */
+static inline void pl_rwlock_rdlock(pl_rwlock_t *l)
+{
+    if (PARKING_UNLIKELY(!pl_rwlock__try_fast(l, PL_RWLOCK_WRITER_BIT, PL_RWLOCK_ONE_READER)))
+        (void)pl_rwlock_rdlock_slow(l, UINT64_MAX);
+}
+
+/* Takes a read lock unless a writer holds the lock or waits for it; never blocks.  Acquire on
+ * success.  Aborts on reader count overflow. */
+static inline bool pl_rwlock_tryrdlock(pl_rwlock_t *l)
+{
+    uintptr_t s = __atomic_load_n(&l->state, __ATOMIC_RELAXED);
+    if (s & PL_RWLOCK_WRITER_BIT)
+        return false;
+    if (PARKING_LIKELY(s < PL_RWLOCK_READERS_MASK &&
+                       __atomic_compare_exchange_n(&l->state, &s, s + PL_RWLOCK_ONE_READER, true,
+                                                   __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)))
+        return true;
+    return pl_rwlock_tryrdlock_slow(l); /* lost a race, or overflow: retry there */
+}
+
+/* As pl_rwlock_rdlock, but gives up (false) once the absolute deadline (pl_now() clock)
+ * passes; never returns false before it.  A deadline already past still takes a free lock.
+ * Blocks at most until the deadline; acquire on success.  Aborts on reader count overflow. */
+static inline bool pl_rwlock_rdlock_until(pl_rwlock_t *l, uint64_t deadline)
+{
+    if (PARKING_LIKELY(pl_rwlock__try_fast(l, PL_RWLOCK_WRITER_BIT, PL_RWLOCK_ONE_READER)))
+        return true;
+    return pl_rwlock_rdlock_slow(l, deadline);
+}
+
+/* As pl_rwlock_rdlock_until with a deadline timeout_ns from now (saturating: a huge timeout
+ * waits forever instead of wrapping into the past). */
+static inline bool pl_rwlock_rdlock_for(pl_rwlock_t *l, uint64_t timeout_ns)
+{
+    if (PARKING_LIKELY(pl_rwlock__try_fast(l, PL_RWLOCK_WRITER_BIT, PL_RWLOCK_ONE_READER)))
+        return true;
+    return pl_rwlock_rdlock_for_slow(l, timeout_ns);
+}
+
+/* Takes a read lock for a caller that may already hold one (read or upgradable) on l: enters
+ * whenever other readers are inside, even past a writer waiting for its turn, so nested reads
+ * never deadlock against a queued writer.  It still blocks while a writer holds the lock.
+ * Like Rust's read_recursive, it cannot tell whether the caller really holds a read lock, so a
+ * steady stream of such calls can starve writers.  Blocks; acquire.  Aborts on overflow. */
+static inline void pl_rwlock_rdlock_recursive(pl_rwlock_t *l)
+{
+    if (PARKING_UNLIKELY(!pl_rwlock__try_fast(l, PL_RWLOCK_WRITER_BIT, PL_RWLOCK_ONE_READER)))
+        pl_rwlock_rdlock_recursive_slow(l);
+}
+
+/* Releases a read lock; the last reader out wakes a writer waiting for readers to leave.
+ * Non-blocking apart from the parking lot's bucket lock.  Release.  Aborts if l had no
+ * readers (the check follows the decrement, so the word is garbage by then; we abort anyway). */
+static inline void pl_rwlock_rdunlock(pl_rwlock_t *l)
+{
+    uintptr_t old = __atomic_fetch_sub(&l->state, PL_RWLOCK_ONE_READER, __ATOMIC_RELEASE);
+    uintptr_t x = old & (PL_RWLOCK_READERS_MASK | PL_RWLOCK_WRITER_PARKED_BIT);
+    /* One compare pair covers both cold cases: no reader at all (misuse), or the last reader
+     * leaving while a writer is parked waiting for it. */
+    if (PARKING_UNLIKELY(x != PL_RWLOCK_ONE_READER &&
+                         x <= (PL_RWLOCK_ONE_READER | PL_RWLOCK_WRITER_PARKED_BIT)))
+        pl_rwlock_rdunlock_slow(l, old);
+}
+
+/* Same as pl_rwlock_rdunlock: a reader leaving releases nothing that queued threads wait for
+ * except a writer's wait for readers, and that writer already owns the writer bit, so the
+ * release is always a direct hand-off.  Provided for symmetry. */
+static inline void pl_rwlock_rdunlock_fair(pl_rwlock_t *l)
+{
+    pl_rwlock_rdunlock(l);
+}
+
+/* ---- Exclusive (write) ---- */
+
+/* Blocks until the caller holds the write lock: first takes the writer bit (waiting for other
+ * writers and the upgradable holder), which stops new readers, then waits for readers inside to
+ * leave.  Acquire.  Not recursive: relocking from the holder deadlocks. */
+static inline void pl_rwlock_wrlock(pl_rwlock_t *l)
+{
+    if (PARKING_UNLIKELY(!pl_rwlock__cas(l, 0, PL_RWLOCK_WRITER_BIT, __ATOMIC_ACQUIRE)))
+        (void)pl_rwlock_wrlock_slow(l, UINT64_MAX);
+}
+
+/* Takes the write lock if nobody holds l in any mode (even if threads are queued); never
+ * blocks.  Acquire on success. */
+static inline bool pl_rwlock_trywrlock(pl_rwlock_t *l)
+{
+    uintptr_t s = 0;
+    if (PARKING_LIKELY(__atomic_compare_exchange_n(&l->state, &s, PL_RWLOCK_WRITER_BIT, false,
+                                                   __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)))
+        return true;
+    while (!(s & (PL_RWLOCK_READERS_MASK | PL_RWLOCK_UPGRADABLE_BIT | PL_RWLOCK_WRITER_BIT))) {
+        if (__atomic_compare_exchange_n(&l->state, &s, s | PL_RWLOCK_WRITER_BIT, true,
+                                        __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+            return true;
+    }
+    return false;
+}
+
+/* As pl_rwlock_wrlock, but gives up (false) once the absolute deadline passes; never before.
+ * A writer that gave up while waiting for readers drops the writer bit and wakes the readers it
+ * held back.  A deadline already past still takes a free lock.  Acquire on success. */
+static inline bool pl_rwlock_wrlock_until(pl_rwlock_t *l, uint64_t deadline)
+{
+    if (PARKING_LIKELY(pl_rwlock__cas(l, 0, PL_RWLOCK_WRITER_BIT, __ATOMIC_ACQUIRE)))
+        return true;
+    return pl_rwlock_wrlock_slow(l, deadline);
+}
+
+/* As pl_rwlock_wrlock_until with a deadline timeout_ns from now (saturating). */
+static inline bool pl_rwlock_wrlock_for(pl_rwlock_t *l, uint64_t timeout_ns)
+{
+    if (PARKING_LIKELY(pl_rwlock__cas(l, 0, PL_RWLOCK_WRITER_BIT, __ATOMIC_ACQUIRE)))
+        return true;
+    return pl_rwlock_wrlock_for_slow(l, timeout_ns);
+}
+
+/* Releases the write lock; wakes all queued readers and at most one writer or upgradable
+ * waiter.  Non-blocking apart from the bucket lock.  Release.  Aborts if l is not write-locked
+ * (free, read-locked, upgradable-locked, or a writer still waiting for readers). */
+static inline void pl_rwlock_wrunlock(pl_rwlock_t *l)
+{
+    if (PARKING_UNLIKELY(!pl_rwlock__cas(l, PL_RWLOCK_WRITER_BIT, 0, __ATOMIC_RELEASE)))
+        pl_rwlock_wrunlock_slow(l, false);
+}
+
+/* As pl_rwlock_wrunlock, but if threads are queued the lock goes straight to the ones woken
+ * (their shares are put in the word before they run), so neither the caller nor any other
+ * running thread can take it first.  Same ordering and misuse behaviour. */
+static inline void pl_rwlock_wrunlock_fair(pl_rwlock_t *l)
+{
+    if (PARKING_UNLIKELY(!pl_rwlock__cas(l, PL_RWLOCK_WRITER_BIT, 0, __ATOMIC_RELEASE)))
+        pl_rwlock_wrunlock_slow(l, true);
+}
+
+/* ---- Upgradable ---- */
+
+#define PL_RWLOCK__UPGRADABLE_BLOCKERS (PL_RWLOCK_WRITER_BIT | PL_RWLOCK_UPGRADABLE_BIT)
+#define PL_RWLOCK__ONE_UPGRADABLE (PL_RWLOCK_ONE_READER | PL_RWLOCK_UPGRADABLE_BIT)
+
+/* Blocks until the caller holds the upgradable lock: waits while a writer or another
+ * upgradable holder exists; plain readers may be inside.  Acquire.  Aborts on overflow. */
+static inline void pl_rwlock_uplock(pl_rwlock_t *l)
+{
+    if (PARKING_UNLIKELY(!pl_rwlock__try_fast(l, PL_RWLOCK__UPGRADABLE_BLOCKERS,
+                                              PL_RWLOCK__ONE_UPGRADABLE)))
+        (void)pl_rwlock_uplock_slow(l, UINT64_MAX);
+}
+
+/* Takes the upgradable lock unless a writer or another upgradable holder exists; never blocks.
+ * Acquire on success.  Aborts on reader count overflow. */
+static inline bool pl_rwlock_tryuplock(pl_rwlock_t *l)
+{
+    uintptr_t s = __atomic_load_n(&l->state, __ATOMIC_RELAXED);
+    if (s & PL_RWLOCK__UPGRADABLE_BLOCKERS)
+        return false;
+    if (PARKING_LIKELY(s < PL_RWLOCK_READERS_MASK &&
+                       __atomic_compare_exchange_n(&l->state, &s, s + PL_RWLOCK__ONE_UPGRADABLE,
+                                                   true, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)))
+        return true;
+    return pl_rwlock_tryuplock_slow(l); /* lost a race, or overflow: retry there */
+}
+
+/* As pl_rwlock_uplock, but gives up (false) once the absolute deadline passes; never before.
+ * A deadline already past still takes a free lock.  Acquire on success.  Aborts on overflow. */
+static inline bool pl_rwlock_uplock_until(pl_rwlock_t *l, uint64_t deadline)
+{
+    if (PARKING_LIKELY(pl_rwlock__try_fast(l, PL_RWLOCK__UPGRADABLE_BLOCKERS,
+                                           PL_RWLOCK__ONE_UPGRADABLE)))
+        return true;
+    return pl_rwlock_uplock_slow(l, deadline);
+}
+
+/* As pl_rwlock_uplock_until with a deadline timeout_ns from now (saturating). */
+static inline bool pl_rwlock_uplock_for(pl_rwlock_t *l, uint64_t timeout_ns)
+{
+    if (PARKING_LIKELY(pl_rwlock__try_fast(l, PL_RWLOCK__UPGRADABLE_BLOCKERS,
+                                           PL_RWLOCK__ONE_UPGRADABLE)))
+        return true;
+    return pl_rwlock_uplock_for_slow(l, timeout_ns);
+}
+
+/* Releases the upgradable lock; if threads are queued, wakes all queued readers and at most
+ * one writer or upgradable waiter.  Non-blocking apart from the bucket lock.  Release.  Aborts
+ * if nobody holds the upgradable lock. */
+static inline void pl_rwlock_upunlock(pl_rwlock_t *l)
+{
+    uintptr_t s = __atomic_load_n(&l->state, __ATOMIC_RELAXED);
+    if (PARKING_LIKELY((s & (PL_RWLOCK_PARKED_BIT | PL_RWLOCK_UPGRADABLE_BIT)) ==
+                           PL_RWLOCK_UPGRADABLE_BIT &&
+                       __atomic_compare_exchange_n(&l->state, &s, s - PL_RWLOCK__ONE_UPGRADABLE,
+                                                   true, __ATOMIC_RELEASE, __ATOMIC_RELAXED)))
+        return;
+    pl_rwlock_upunlock_slow(l, false);
+}
+
+/* As pl_rwlock_upunlock, but hands the lock directly to the threads it wakes (see
+ * pl_rwlock_wrunlock_fair).  Same ordering and misuse behaviour. */
+static inline void pl_rwlock_upunlock_fair(pl_rwlock_t *l)
+{
+    uintptr_t s = __atomic_load_n(&l->state, __ATOMIC_RELAXED);
+    if (PARKING_LIKELY((s & (PL_RWLOCK_PARKED_BIT | PL_RWLOCK_UPGRADABLE_BIT)) ==
+                           PL_RWLOCK_UPGRADABLE_BIT &&
+                       __atomic_compare_exchange_n(&l->state, &s, s - PL_RWLOCK__ONE_UPGRADABLE,
+                                                   true, __ATOMIC_RELEASE, __ATOMIC_RELAXED)))
+        return;
+    pl_rwlock_upunlock_slow(l, true);
+}
+
+/* Turns the caller's upgradable lock into the write lock: sets the writer bit at once (new
+ * readers now block; no other writer can have slipped in) and blocks until the other readers
+ * leave.  Acquire.  Aborts if nobody holds the upgradable lock. */
+static inline void pl_rwlock_upgrade(pl_rwlock_t *l)
+{
+    if (PARKING_UNLIKELY(!pl_rwlock__cas(l, PL_RWLOCK__ONE_UPGRADABLE, PL_RWLOCK_WRITER_BIT,
+                                         __ATOMIC_ACQUIRE)))
+        (void)pl_rwlock_upgrade_slow(l, UINT64_MAX);
+}
+
+/* Upgrades only if no other reader is inside; never blocks.  On failure the caller still holds
+ * the upgradable lock.  Acquire on success.  Aborts if nobody holds the upgradable lock. */
+static inline bool pl_rwlock_tryupgrade(pl_rwlock_t *l)
+{
+    if (PARKING_LIKELY(pl_rwlock__cas(l, PL_RWLOCK__ONE_UPGRADABLE, PL_RWLOCK_WRITER_BIT,
+                                      __ATOMIC_ACQUIRE)))
+        return true;
+    return pl_rwlock_tryupgrade_slow(l);
+}
+
+/* As pl_rwlock_upgrade, but gives up (false) once the absolute deadline passes, never before;
+ * then the caller still holds the upgradable lock, and readers held back meanwhile are woken.
+ * A deadline already past still upgrades when no other reader is inside.  Acquire on success.
+ * Aborts if nobody holds the upgradable lock. */
+static inline bool pl_rwlock_upgrade_until(pl_rwlock_t *l, uint64_t deadline)
+{
+    if (PARKING_LIKELY(pl_rwlock__cas(l, PL_RWLOCK__ONE_UPGRADABLE, PL_RWLOCK_WRITER_BIT,
+                                      __ATOMIC_ACQUIRE)))
+        return true;
+    return pl_rwlock_upgrade_slow(l, deadline);
+}
+
+/* As pl_rwlock_upgrade_until with a deadline timeout_ns from now (saturating). */
+static inline bool pl_rwlock_upgrade_for(pl_rwlock_t *l, uint64_t timeout_ns)
+{
+    if (PARKING_LIKELY(pl_rwlock__cas(l, PL_RWLOCK__ONE_UPGRADABLE, PL_RWLOCK_WRITER_BIT,
+                                      __ATOMIC_ACQUIRE)))
+        return true;
+    return pl_rwlock_upgrade_for_slow(l, timeout_ns);
+}
+
+/* ---- Downgrades: never block (apart from the bucket lock when waking); release ordering;
+ * abort if the mode given up is not held. ---- */
+
+/* Write lock -> read lock, atomically (no writer can get in between); wakes queued readers. */
+static inline void pl_rwlock_downgrade(pl_rwlock_t *l)
+{
+    if (PARKING_UNLIKELY(!pl_rwlock__cas(l, PL_RWLOCK_WRITER_BIT, PL_RWLOCK_ONE_READER,
+                                         __ATOMIC_RELEASE)))
+        pl_rwlock_downgrade_slow(l);
+}
+
+/* Write lock -> upgradable lock, atomically; wakes queued readers. */
+static inline void pl_rwlock_downgrade_to_upgradable(pl_rwlock_t *l)
+{
+    if (PARKING_UNLIKELY(!pl_rwlock__cas(l, PL_RWLOCK_WRITER_BIT, PL_RWLOCK__ONE_UPGRADABLE,
+                                         __ATOMIC_RELEASE)))
+        pl_rwlock_downgrade_to_upgradable_slow(l);
+}
+
+/* Upgradable lock -> read lock, atomically; wakes at most one writer or upgradable waiter (and
+ * any queued readers). */
+static inline void pl_rwlock_downgrade_upgradable(pl_rwlock_t *l)
+{
+    uintptr_t s = __atomic_load_n(&l->state, __ATOMIC_RELAXED);
+    if (PARKING_LIKELY((s & (PL_RWLOCK_PARKED_BIT | PL_RWLOCK_UPGRADABLE_BIT)) ==
+                           PL_RWLOCK_UPGRADABLE_BIT &&
+                       __atomic_compare_exchange_n(&l->state, &s, s - PL_RWLOCK_UPGRADABLE_BIT,
+                                                   true, __ATOMIC_RELEASE, __ATOMIC_RELAXED)))
+        return;
+    pl_rwlock_downgrade_upgradable_slow(l);
+}
+
+/* ---- Snapshots (relaxed loads: for assertions and statistics; stale at once) ---- */
+
+/* Whether some thread holds l in any mode. */
+static inline bool pl_rwlock_is_locked(const pl_rwlock_t *l)
+{
+    uintptr_t s = __atomic_load_n(&l->state, __ATOMIC_RELAXED);
+    return (s & (PL_RWLOCK_READERS_MASK | PL_RWLOCK_WRITER_BIT)) != 0;
+}
+
+/* Whether a writer holds l (not merely waits for readers to leave). */
+static inline bool pl_rwlock_is_write_locked(const pl_rwlock_t *l)
+{
+    uintptr_t s = __atomic_load_n(&l->state, __ATOMIC_RELAXED);
+    return (s & (PL_RWLOCK_READERS_MASK | PL_RWLOCK_WRITER_BIT)) == PL_RWLOCK_WRITER_BIT;
+}
+
+/* Whether some thread holds the upgradable lock. */
+static inline bool pl_rwlock_is_upgradable_locked(const pl_rwlock_t *l)
+{
+    return (__atomic_load_n(&l->state, __ATOMIC_RELAXED) & PL_RWLOCK_UPGRADABLE_BIT) != 0;
+}
+
+/* Number of read (and upgradable) holders now. */
+static inline uintptr_t pl_rwlock_reader_count(const pl_rwlock_t *l)
+{
+    return __atomic_load_n(&l->state, __ATOMIC_RELAXED) / PL_RWLOCK_ONE_READER;
+}
+
+PARKING_END_DECLS
+
+#endif /* PARKING_RWLOCK_H */

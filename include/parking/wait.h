@@ -1,0 +1,62 @@
+/* libparking: wait on an address, wake by address (a portable futex / WaitOnAddress).
+ *
+ * pl_wait sleeps while the 1-, 2-, 4- or 8-byte value at an address equals an expected value;
+ * pl_wake_one / pl_wake_all wake threads waiting on that address.  Any memory works: the waiting
+ * threads sit in the parking lot under the address, and the value is only read, never written.
+ *
+ * No lost wake-ups: the comparison is made under the parking lot's bucket lock of the address,
+ * the lock pl_wake_* also take, so a thread that changes the value and then calls pl_wake_* either
+ * makes the waiter see the new value or finds it queued.  (The change must be made before the
+ * wake call, by the waking thread or by one whose store the waker has seen.)
+ *
+ * Spurious returns: like a futex, pl_wait returns 0 when it is woken, whether or not the value
+ * changed (for example after a change and a change back, or a wake with no change).  Callers
+ * re-check their condition in a loop.
+ *
+ * Cost: pl_wake_* with no waiter takes and releases one bucket lock and makes no system call.
+ * pl_wait on a value that already differs is one atomic load.
+ *
+ * The address is a parking key shared with every other user of the parking lot: do not wait on
+ * the address of a libparking lock, condition variable or once (their wakes would end the wait,
+ * and pl_wake_* would take their waiters away from them).
+ *
+ * Orderings: a return of 0 because the value differed comes after an acquire load of it; a return
+ * after a wake happens after everything the waker did before its pl_wake_* call.  None of these
+ * functions is async-signal-safe.
+ */
+#ifndef PARKING_WAIT_H
+#define PARKING_WAIT_H
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "parking/export.h"
+#include "parking/lot.h" /* pl_now, pl_deadline_after, PL_FOREVER for deadlines */
+
+PARKING_BEGIN_DECLS
+
+/* pl_wait: block while the size-byte value at addr equals the one at expected, until a
+ * pl_wake_* on addr or the absolute deadline (pl_now() clock; PL_FOREVER: none).
+ * size is 1, 2, 4 or 8; addr must be aligned to size; expected needs no alignment.
+ * Returns 0 when woken or when the value differed (then it did not block), ETIMEDOUT when the
+ * deadline passed (a past deadline with an equal value returns ETIMEDOUT at once), EINVAL when
+ * size is not 1, 2, 4 or 8, addr is not aligned to it, or addr or expected is NULL (then it does
+ * nothing else).  Blocking. */
+PARKING_API int pl_wait(const void *addr, const void *expected, size_t size, uint64_t deadline);
+
+/* pl_wait_for: as pl_wait with a deadline timeout_ns from now (saturating). */
+PARKING_API int pl_wait_for(const void *addr, const void *expected, size_t size,
+                            uint64_t timeout_ns);
+
+/* pl_wake_one: wake the oldest thread waiting on addr, if any; returns how many were woken (0 or
+ * 1).  Never blocks beyond the bucket lock.  NULL wakes nobody and returns 0. */
+PARKING_API size_t pl_wake_one(const void *addr);
+
+/* pl_wake_all: wake every thread waiting on addr; returns how many were woken.  Never blocks
+ * beyond the bucket lock.  NULL wakes nobody and returns 0. */
+PARKING_API size_t pl_wake_all(const void *addr);
+
+PARKING_END_DECLS
+
+#endif /* PARKING_WAIT_H */

@@ -1,0 +1,191 @@
+/* pl_cond_t slow paths: waiting, and signal / broadcast by requeue onto the mutex's queue.
+ *
+ * Invariant, under the bucket lock of the condition variable's address: c->mutex is non-NULL
+ * exactly while threads are queued on that address.  A waiter's validate installs the mutex; the
+ * calls that take the last waiter off the queue (signal with nothing left, broadcast, the last
+ * waiter timing out) clear it.  Requeued waiters sit on the mutex's address and no longer count.
+ *
+ * Waiters park with the mutex's own park token (its lock bit): the mutex unlock wakes only
+ * queued threads whose token is its lock bit, and requeued waiters must be among them. */
+#include "parking/cond.h"
+
+#include <stdio.h>
+
+#include "lock_algorithm.h"
+#include "parking/lot.h"
+
+typedef struct wait_ctx {
+    pl_cond_t *c;
+    pl_mutex_t *m;
+    const char *fn;
+} wait_ctx_t;
+
+static void misuse_unlocked(const char *fn, pl_cond_t *c, pl_mutex_t *m)
+{
+    char what[96];
+    (void)snprintf(what, sizeof what, "mutex %p is not locked by the caller", (void *)m);
+    pl_misuse(fn, c, what);
+}
+
+/* Under the condition variable's bucket lock. */
+static bool wait_validate(void *vctx)
+{
+    wait_ctx_t *w = vctx;
+    pl_mutex_t *cur = __atomic_load_n(&w->c->mutex, __ATOMIC_RELAXED);
+    if (cur == NULL)
+        __atomic_store_n(&w->c->mutex, w->m, __ATOMIC_RELAXED);
+    else if (cur != w->m)
+        pl_misuse(w->fn, w->c, "one condvar used with two mutexes at the same time");
+    return true;
+}
+
+/* The thread is queued before the mutex is released, so a signal issued by whoever takes the
+ * mutex next finds it: this is what makes "unlock and sleep" atomic. */
+static void wait_before_sleep(void *vctx)
+{
+    wait_ctx_t *w = vctx;
+    pl_mutex_unlock(w->m);
+}
+
+/* Under the bucket lock of `key`: the condition variable, or the mutex if this waiter had been
+ * requeued there. */
+static void wait_timed_out(void *vctx, const void *key, bool was_last_thread)
+{
+    wait_ctx_t *w = vctx;
+    if (!was_last_thread)
+        return;
+    if (key == (const void *)w->c) {
+        __atomic_store_n(&w->c->mutex, NULL, __ATOMIC_RELAXED);
+    } else {
+        /* The mutex's own rule (lock_algorithm.c): its last queued thread leaving clears the
+         * parked bit under the mutex's bucket lock.  A locker about to park re-validates under
+         * that lock, sees the bit clear and sets it again, so no wake-up is lost. */
+        (void)__atomic_fetch_and(&w->m->state, (uint8_t)~PL_MUTEX_PARKED_BIT, __ATOMIC_RELAXED);
+    }
+}
+
+static bool cond_wait(pl_cond_t *c, pl_mutex_t *m, uint64_t deadline, const char *fn)
+{
+    if (!pl_mutex_is_locked(m))
+        misuse_unlocked(fn, c, m);
+    wait_ctx_t w = {c, m, fn};
+    pl_park_result_t r = pl_park(c, wait_validate, wait_before_sleep, wait_timed_out, &w,
+                                 (uintptr_t)PL_MUTEX_LOCKED_BIT, deadline);
+    /* Only a signal or broadcast moves a waiter to the mutex: timing out there still means it
+     * was signalled first. */
+    bool signalled = r.status != PL_PARK_TIMED_OUT || r.key != (const void *)c;
+    if (!(r.status == PL_PARK_UNPARKED && r.token == PL_TOKEN_HANDOFF))
+        pl_mutex_lock(m);
+    /* else a mutex unlock handed m over: the lock bit stayed set for us. */
+    return signalled;
+}
+
+void pl_cond_wait(pl_cond_t *c, pl_mutex_t *m)
+{
+    (void)cond_wait(c, m, PL_FOREVER, "pl_cond_wait");
+}
+
+bool pl_cond_wait_until(pl_cond_t *c, pl_mutex_t *m, uint64_t deadline)
+{
+    return cond_wait(c, m, deadline, "pl_cond_wait_until");
+}
+
+bool pl_cond_wait_for(pl_cond_t *c, pl_mutex_t *m, uint64_t timeout_ns)
+{
+    return cond_wait(c, m, pl_deadline_after(timeout_ns), "pl_cond_wait_for");
+}
+
+/* Under both bucket locks.  Setting the parked bit only while the lock bit is set (one CAS on
+ * the byte) forces the holder's unlock onto its slow path, which must take the mutex's bucket
+ * lock, which we hold until the moved threads are queued there: the unlock cannot miss them.
+ * If the mutex is free, nobody's unlock is coming, so the waiter must be woken instead. */
+static bool mark_parked_if_locked(pl_mutex_t *m)
+{
+    uint8_t state = __atomic_load_n(&m->state, __ATOMIC_RELAXED);
+    for (;;) {
+        if (!(state & PL_MUTEX_LOCKED_BIT))
+            return false;
+        if (state & PL_MUTEX_PARKED_BIT)
+            return true;
+        if (__atomic_compare_exchange_n(&m->state, &state,
+                                        (uint8_t)(state | PL_MUTEX_PARKED_BIT), true,
+                                        __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+            return true;
+    }
+}
+
+typedef struct notify_ctx {
+    pl_cond_t *c;
+    pl_mutex_t *m;
+    bool stale; /* c->mutex changed between our load and the bucket locks */
+} notify_ctx_t;
+
+static pl_requeue_op_t signal_validate(void *vctx)
+{
+    notify_ctx_t *n = vctx;
+    if (__atomic_load_n(&n->c->mutex, __ATOMIC_RELAXED) != n->m) {
+        /* Every waiter we saw has left (the word went through NULL); the caller reloads. */
+        n->stale = true;
+        return PL_REQUEUE_ABORT;
+    }
+    return mark_parked_if_locked(n->m) ? PL_REQUEUE_REQUEUE_ONE : PL_REQUEUE_UNPARK_ONE;
+}
+
+static uintptr_t signal_done(void *vctx, pl_requeue_op_t op, pl_unpark_result_t result)
+{
+    notify_ctx_t *n = vctx;
+    (void)op;
+    if (!result.have_more)
+        __atomic_store_n(&n->c->mutex, NULL, __ATOMIC_RELAXED);
+    return PL_TOKEN_NORMAL; /* a directly woken waiter must still take the mutex */
+}
+
+bool pl_cond_signal_slow(pl_cond_t *c)
+{
+    for (;;) {
+        pl_mutex_t *m = __atomic_load_n(&c->mutex, __ATOMIC_RELAXED);
+        if (m == NULL)
+            return false;
+        notify_ctx_t n = {c, m, false};
+        pl_unpark_result_t r = pl_unpark_requeue(c, m, signal_validate, signal_done, &n);
+        if (!n.stale)
+            return r.unparked + r.requeued > 0;
+    }
+}
+
+static pl_requeue_op_t broadcast_validate(void *vctx)
+{
+    notify_ctx_t *n = vctx;
+    if (__atomic_load_n(&n->c->mutex, __ATOMIC_RELAXED) != n->m) {
+        n->stale = true;
+        return PL_REQUEUE_ABORT;
+    }
+    /* Every waiter leaves the condition variable's queue in this call. */
+    __atomic_store_n(&n->c->mutex, NULL, __ATOMIC_RELAXED);
+    return mark_parked_if_locked(n->m) ? PL_REQUEUE_REQUEUE_ALL
+                                       : PL_REQUEUE_UNPARK_ONE_REQUEUE_REST;
+}
+
+static uintptr_t broadcast_done(void *vctx, pl_requeue_op_t op, pl_unpark_result_t result)
+{
+    notify_ctx_t *n = vctx;
+    /* The mutex was free at validate time, so its parked bit may be clear while we queue
+     * threads on it.  Set it (still under its bucket lock): whichever thread holds the mutex
+     * next, the woken one included, then unlocks through the slow path and wakes the next. */
+    if (op == PL_REQUEUE_UNPARK_ONE_REQUEUE_REST && result.requeued > 0)
+        (void)__atomic_fetch_or(&n->m->state, PL_MUTEX_PARKED_BIT, __ATOMIC_RELAXED);
+    return PL_TOKEN_NORMAL;
+}
+
+size_t pl_cond_broadcast_slow(pl_cond_t *c)
+{
+    for (;;) {
+        pl_mutex_t *m = __atomic_load_n(&c->mutex, __ATOMIC_RELAXED);
+        if (m == NULL)
+            return 0;
+        notify_ctx_t n = {c, m, false};
+        pl_unpark_result_t r = pl_unpark_requeue(c, m, broadcast_validate, broadcast_done, &n);
+        if (!n.stale)
+            return r.unparked + r.requeued;
+    }
+}

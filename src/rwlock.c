@@ -1,0 +1,478 @@
+/* pl_rwlock_t slow paths (include/parking/rwlock.h).
+ *
+ * The algorithm follows Rust parking_lot's RawRwLock.  Two parking keys per lock:
+ * - the lock's address, the main queue: threads that cannot yet add their share to the word
+ *   (readers blocked by the writer bit, writers and upgradable lockers blocked by the writer or
+ *   upgradable bit).  Each parks with a token equal to what it would add to the word
+ *   (TOKEN_*), so an unlock can sum the tokens of the threads it chooses into the state it hands
+ *   over, and stop at the first writer.
+ * - the lock's address + 1: at most one thread, the writer-bit holder waiting for the readers
+ *   inside to leave.  Only the last reader out wakes it, so readers never wake the main queue.
+ *
+ * PARKED (main queue) follows the rule of lock_algorithm.c: set by a thread about to park,
+ * cleared only under the bucket lock of the main key (by an unlock or downgrade that saw no
+ * waiter left, or by the last waiter timing out), and a waiter parks only if validate, under
+ * that bucket lock, still sees PARKED and a bit that blocks it.  Every operation that clears the
+ * writer or upgradable bit while PARKED is set scans the main queue afterwards, under that lock,
+ * so a waiter either is found by the scan or validates after the bit is gone.
+ *
+ * WRITER_PARKED is only set by the writer-bit holder, so whenever the writer bit goes, it may go
+ * with it.  A last reader that saw it clears it after its wake-up; if that clear lands late on a
+ * newer writer's bit, the newer writer either is queued (and is woken by that same call) or has
+ * yet to validate under the same bucket lock (and sees the bit gone): at worst a spurious wake.
+ */
+#include "parking/rwlock.h"
+
+#include "lock_algorithm.h"
+#include "parking/lot.h"
+
+#define PARKED PL_RWLOCK_PARKED_BIT
+#define WRITER_PARKED PL_RWLOCK_WRITER_PARKED_BIT
+#define UPGRADABLE PL_RWLOCK_UPGRADABLE_BIT
+#define WRITER PL_RWLOCK_WRITER_BIT
+#define ONE_READER PL_RWLOCK_ONE_READER
+#define READERS PL_RWLOCK_READERS_MASK
+#define ONE_UPGRADABLE (ONE_READER | UPGRADABLE)
+
+/* Park tokens on the main key: what the waiter adds to the word once it gets the lock. */
+#define TOKEN_SHARED ONE_READER
+#define TOKEN_UPGRADABLE ONE_UPGRADABLE
+#define TOKEN_EXCLUSIVE WRITER
+
+static uintptr_t load(const pl_rwlock_t *l, int order)
+{
+    return __atomic_load_n(&l->state, order);
+}
+
+/* Weak CAS; on failure *expected is refreshed with a relaxed load. */
+static bool cas(pl_rwlock_t *l, uintptr_t *expected, uintptr_t desired, int order)
+{
+    return __atomic_compare_exchange_n(&l->state, expected, desired, true, order,
+                                       __ATOMIC_RELAXED);
+}
+
+static const void *writer_key(const pl_rwlock_t *l)
+{
+    return (const char *)l + 1;
+}
+
+/* ---- Waking the main queue ---- */
+
+typedef struct wake {
+    pl_rwlock_t *l;
+    uintptr_t initial; /* what the lock keeps held for the caller after its release */
+    uintptr_t state;   /* initial plus the tokens of the threads chosen so far */
+    uintptr_t release; /* unlocks: what the caller subtracts from the word */
+    uintptr_t clear;   /* unlocks: stale bits of the caller's to clear with it */
+    bool fair;
+} wake_t;
+
+/* All readers, plus one writer or upgradable waiter: a chosen writer ends the scan (it
+ * excludes everyone after it), a chosen upgradable waiter only excludes other writers and
+ * upgradable waiters, so the readers queued behind them are still taken. */
+static pl_filter_op_t choose_waiters(void *ctx, uintptr_t token)
+{
+    wake_t *w = ctx;
+    if (w->state & WRITER)
+        return PL_FILTER_STOP;
+    if ((token & (WRITER | UPGRADABLE)) && (w->state & UPGRADABLE))
+        return PL_FILTER_SKIP;
+    if (token > UINTPTR_MAX - w->state)
+        return PL_FILTER_STOP; /* reader count would overflow: leave the rest queued */
+    w->state += token;
+    return PL_FILTER_UNPARK;
+}
+
+/* Downgrades and give-ups: the caller keeps its (smaller) hold; the woken compete again. */
+static uintptr_t after_wake(void *ctx, pl_unpark_result_t result)
+{
+    wake_t *w = ctx;
+    if (!result.have_more)
+        (void)__atomic_fetch_and(&w->l->state, ~PARKED, __ATOMIC_RELAXED);
+    return PL_TOKEN_NORMAL;
+}
+
+/* Unlocks: release the caller's hold and, when handing off, install the chosen threads' hold
+ * in the same atomic step, so no barger can slip in between. */
+static uintptr_t after_unlock_wake(void *ctx, pl_unpark_result_t result)
+{
+    wake_t *w = ctx;
+    uintptr_t grant = w->state - w->initial;
+    bool handoff = result.unparked > 0 && (w->fair || result.be_fair);
+    uintptr_t s = load(w->l, __ATOMIC_RELAXED);
+    for (;;) {
+        uintptr_t n = (s - w->release) & ~(PARKED | w->clear);
+        uintptr_t handed;
+        bool give = handoff && !__builtin_add_overflow(n, grant, &handed);
+        if (give)
+            n = handed;
+        if (result.have_more)
+            n |= PARKED;
+        /* Release for the barging case; on hand-off the wake itself orders our writes before
+         * the woken threads' return. */
+        if (cas(w->l, &s, n, __ATOMIC_RELEASE))
+            return give ? PL_TOKEN_HANDOFF : PL_TOKEN_NORMAL;
+    }
+}
+
+static void wake_waiters(pl_rwlock_t *l, uintptr_t initial)
+{
+    wake_t w = {l, initial, initial, 0, 0, false};
+    (void)pl_unpark_filter(l, choose_waiters, after_wake, &w);
+}
+
+/* ---- Acquiring: the main queue ---- */
+
+typedef enum rw_mode { MODE_SHARED, MODE_RECURSIVE, MODE_UPGRADABLE, MODE_EXCLUSIVE } rw_mode_t;
+
+typedef struct waiter {
+    pl_rwlock_t *l;
+    rw_mode_t mode;
+    const char *fn; /* the public function, for misuse messages */
+} waiter_t;
+
+static bool must_wait(rw_mode_t mode, uintptr_t s)
+{
+    switch (mode) {
+    case MODE_SHARED: return (s & WRITER) != 0;
+    /* With readers inside, the writer bit can only be a writer still waiting for them, and the
+     * caller may be one of them: entering is the only way not to deadlock. */
+    case MODE_RECURSIVE: return (s & WRITER) && !(s & READERS);
+    default: return (s & (WRITER | UPGRADABLE)) != 0;
+    }
+}
+
+static uintptr_t mode_token(rw_mode_t mode)
+{
+    switch (mode) {
+    case MODE_SHARED:
+    case MODE_RECURSIVE: return TOKEN_SHARED;
+    case MODE_UPGRADABLE: return TOKEN_UPGRADABLE;
+    default: return TOKEN_EXCLUSIVE;
+    }
+}
+
+/* Takes the mode's share if nothing blocks it; *s is the caller's view, refreshed. */
+static bool try_acquire(const waiter_t *w, uintptr_t *s)
+{
+    uintptr_t add = mode_token(w->mode);
+    while (!must_wait(w->mode, *s)) {
+        if (w->mode != MODE_EXCLUSIVE && *s >= READERS)
+            pl_misuse(w->fn, w->l, "reader count overflow");
+        if (cas(w->l, s, *s + add, __ATOMIC_ACQUIRE))
+            return true;
+    }
+    return false;
+}
+
+static bool validate_blocked(void *ctx)
+{
+    const waiter_t *w = ctx;
+    uintptr_t s = load(w->l, __ATOMIC_RELAXED);
+    return (s & PARKED) && must_wait(w->mode, s);
+}
+
+static void timed_out_clear(void *ctx, const void *key, bool was_last_thread)
+{
+    (void)key;
+    const waiter_t *w = ctx;
+    if (was_last_thread)
+        (void)__atomic_fetch_and(&w->l->state, ~PARKED, __ATOMIC_RELAXED);
+}
+
+/* Takes the mode's share, spinning then parking on the main key; false once the deadline
+ * passed.  For MODE_EXCLUSIVE "taken" means the writer bit only: readers may still be in. */
+static bool lock_common(const waiter_t *w, uint64_t deadline)
+{
+    pl_spin_t spin = PL_SPIN_INIT;
+    uintptr_t s = load(w->l, __ATOMIC_RELAXED);
+    for (;;) {
+        if (try_acquire(w, &s))
+            return true;
+        /* Spin only while nobody waits: with a queue (or a writer waiting for readers) the
+         * lock will not be ours soon, and spinning would steal a core from its holders. */
+        if (!(s & (PARKED | WRITER_PARKED)) && pl_spin(&spin)) {
+            s = load(w->l, __ATOMIC_RELAXED);
+            continue;
+        }
+        if (deadline != PL_FOREVER && pl_now() >= deadline)
+            return false;
+        if (!(s & PARKED)) {
+            if (!cas(w->l, &s, s | PARKED, __ATOMIC_RELAXED))
+                continue;
+        }
+        pl_park_result_t r = pl_park(w->l, validate_blocked, NULL, timed_out_clear, (void *)w,
+                                     mode_token(w->mode), deadline);
+        if (r.status == PL_PARK_UNPARKED && r.token == PL_TOKEN_HANDOFF)
+            return true; /* the unlocker added our share to the word for us */
+        if (r.status == PL_PARK_TIMED_OUT)
+            return false;
+        pl_spin_reset(&spin);
+        s = load(w->l, __ATOMIC_RELAXED);
+    }
+}
+
+/* ---- Acquiring: the writer's wait for readers (second key) ---- */
+
+static bool validate_readers(void *ctx)
+{
+    uintptr_t s = load(ctx, __ATOMIC_RELAXED);
+    return (s & READERS) && (s & WRITER_PARKED);
+}
+
+/* The deadline passed while the caller held the writer bit waiting for readers: put back
+ * `prev` (what the caller held before: nothing, or the upgradable lock) in place of the writer
+ * bit, and wake the threads the writer bit held back.  True if the readers left meanwhile:
+ * then the write lock is ours after all. */
+static bool give_up_writer(pl_rwlock_t *l, uintptr_t prev, const char *fn)
+{
+    uintptr_t s = load(l, __ATOMIC_ACQUIRE);
+    for (;;) {
+        if (!(s & READERS))
+            return true; /* the acquire load saw the last reader's release */
+        uintptr_t n;
+        if (__builtin_add_overflow(s & ~(WRITER | WRITER_PARKED), prev, &n))
+            pl_misuse(fn, l, "reader count overflow");
+        /* Clearing WRITER_PARKED here is a read-modify-write of the current word, so a last
+         * reader's clear of the same bit, before or after, cannot make it wrong. */
+        if (__atomic_compare_exchange_n(&l->state, &s, n, true, __ATOMIC_ACQUIRE,
+                                        __ATOMIC_ACQUIRE))
+            break;
+    }
+    if (s & PARKED)
+        wake_waiters(l, prev);
+    return false;
+}
+
+/* The caller holds the writer bit; wait until no reader is inside. */
+static bool wait_for_readers(pl_rwlock_t *l, uint64_t deadline, uintptr_t prev, const char *fn)
+{
+    pl_spin_t spin = PL_SPIN_INIT;
+    /* Acquire loads: once the count reads zero, every reader's critical section (ended by its
+     * release decrement) happens before ours. */
+    uintptr_t s = load(l, __ATOMIC_ACQUIRE);
+    while (s & READERS) {
+        if (pl_spin(&spin)) {
+            s = load(l, __ATOMIC_ACQUIRE);
+            continue;
+        }
+        if (deadline != PL_FOREVER && pl_now() >= deadline)
+            return give_up_writer(l, prev, fn);
+        if (!(s & WRITER_PARKED)) {
+            if (!cas(l, &s, s | WRITER_PARKED, __ATOMIC_RELAXED)) {
+                s = load(l, __ATOMIC_ACQUIRE);
+                continue;
+            }
+        }
+        pl_park_result_t r =
+            pl_park(writer_key(l), validate_readers, NULL, NULL, l, TOKEN_EXCLUSIVE, deadline);
+        if (r.status == PL_PARK_TIMED_OUT)
+            return give_up_writer(l, prev, fn);
+        s = load(l, __ATOMIC_ACQUIRE);
+    }
+    return true;
+}
+
+/* ---- Public slow paths: acquiring ---- */
+
+static bool lock_mode(pl_rwlock_t *l, rw_mode_t mode, uint64_t deadline, const char *fn)
+{
+    waiter_t w = {l, mode, fn};
+    if (!lock_common(&w, deadline))
+        return false;
+    return mode != MODE_EXCLUSIVE || wait_for_readers(l, deadline, 0, fn);
+}
+
+bool pl_rwlock_rdlock_slow(pl_rwlock_t *l, uint64_t deadline)
+{
+    return lock_mode(l, MODE_SHARED, deadline,
+                     deadline == PL_FOREVER ? "pl_rwlock_rdlock" : "pl_rwlock_rdlock_until");
+}
+
+bool pl_rwlock_rdlock_for_slow(pl_rwlock_t *l, uint64_t timeout_ns)
+{
+    return lock_mode(l, MODE_SHARED, pl_deadline_after(timeout_ns), "pl_rwlock_rdlock_for");
+}
+
+void pl_rwlock_rdlock_recursive_slow(pl_rwlock_t *l)
+{
+    (void)lock_mode(l, MODE_RECURSIVE, PL_FOREVER, "pl_rwlock_rdlock_recursive");
+}
+
+bool pl_rwlock_tryrdlock_slow(pl_rwlock_t *l)
+{
+    waiter_t w = {l, MODE_SHARED, "pl_rwlock_tryrdlock"};
+    uintptr_t s = load(l, __ATOMIC_RELAXED);
+    return try_acquire(&w, &s);
+}
+
+bool pl_rwlock_wrlock_slow(pl_rwlock_t *l, uint64_t deadline)
+{
+    return lock_mode(l, MODE_EXCLUSIVE, deadline,
+                     deadline == PL_FOREVER ? "pl_rwlock_wrlock" : "pl_rwlock_wrlock_until");
+}
+
+bool pl_rwlock_wrlock_for_slow(pl_rwlock_t *l, uint64_t timeout_ns)
+{
+    return lock_mode(l, MODE_EXCLUSIVE, pl_deadline_after(timeout_ns), "pl_rwlock_wrlock_for");
+}
+
+bool pl_rwlock_uplock_slow(pl_rwlock_t *l, uint64_t deadline)
+{
+    return lock_mode(l, MODE_UPGRADABLE, deadline,
+                     deadline == PL_FOREVER ? "pl_rwlock_uplock" : "pl_rwlock_uplock_until");
+}
+
+bool pl_rwlock_uplock_for_slow(pl_rwlock_t *l, uint64_t timeout_ns)
+{
+    return lock_mode(l, MODE_UPGRADABLE, pl_deadline_after(timeout_ns), "pl_rwlock_uplock_for");
+}
+
+bool pl_rwlock_tryuplock_slow(pl_rwlock_t *l)
+{
+    waiter_t w = {l, MODE_UPGRADABLE, "pl_rwlock_tryuplock"};
+    uintptr_t s = load(l, __ATOMIC_RELAXED);
+    return try_acquire(&w, &s);
+}
+
+static void check_upgradable(uintptr_t s, pl_rwlock_t *l, const char *fn)
+{
+    if (!(s & UPGRADABLE) || !(s & READERS))
+        pl_misuse(fn, l, "the lock has no upgradable holder");
+}
+
+static bool upgrade(pl_rwlock_t *l, uint64_t deadline, const char *fn)
+{
+    uintptr_t s = load(l, __ATOMIC_RELAXED);
+    for (;;) {
+        check_upgradable(s, l, fn);
+        /* The upgradable bit kept every other writer out, so the writer bit is free to take;
+         * from here new readers block while we wait for the present ones. */
+        if (cas(l, &s, s - ONE_UPGRADABLE + WRITER, __ATOMIC_ACQUIRE))
+            break;
+    }
+    return wait_for_readers(l, deadline, ONE_UPGRADABLE, fn);
+}
+
+bool pl_rwlock_upgrade_slow(pl_rwlock_t *l, uint64_t deadline)
+{
+    return upgrade(l, deadline,
+                   deadline == PL_FOREVER ? "pl_rwlock_upgrade" : "pl_rwlock_upgrade_until");
+}
+
+bool pl_rwlock_upgrade_for_slow(pl_rwlock_t *l, uint64_t timeout_ns)
+{
+    return upgrade(l, pl_deadline_after(timeout_ns), "pl_rwlock_upgrade_for");
+}
+
+bool pl_rwlock_tryupgrade_slow(pl_rwlock_t *l)
+{
+    uintptr_t s = load(l, __ATOMIC_RELAXED);
+    for (;;) {
+        check_upgradable(s, l, "pl_rwlock_tryupgrade");
+        if ((s & READERS) != ONE_READER)
+            return false;
+        if (cas(l, &s, s - ONE_UPGRADABLE + WRITER, __ATOMIC_ACQUIRE))
+            return true;
+    }
+}
+
+/* ---- Public slow paths: releasing ---- */
+
+static void clear_writer_parked(void *ctx, pl_unpark_result_t result)
+{
+    (void)result;
+    (void)__atomic_fetch_and(&((pl_rwlock_t *)ctx)->state, ~WRITER_PARKED, __ATOMIC_RELAXED);
+}
+
+static uintptr_t after_writer_wake(void *ctx, pl_unpark_result_t result)
+{
+    /* Only the writer-bit holder parks on the second key, so nobody is left there. */
+    clear_writer_parked(ctx, result);
+    return PL_TOKEN_NORMAL;
+}
+
+void pl_rwlock_rdunlock_slow(pl_rwlock_t *l, uintptr_t old_state)
+{
+    if (!(old_state & READERS))
+        pl_misuse("pl_rwlock_rdunlock", l, "read-unlock of a lock that has no readers");
+    /* We were the last reader and the writer-bit holder is parked waiting for us. */
+    (void)pl_unpark_one(writer_key(l), after_writer_wake, l);
+}
+
+static bool is_write_locked(uintptr_t s)
+{
+    return (s & (WRITER | UPGRADABLE | READERS)) == WRITER;
+}
+
+void pl_rwlock_wrunlock_slow(pl_rwlock_t *l, bool fair)
+{
+    const char *fn = fair ? "pl_rwlock_wrunlock_fair" : "pl_rwlock_wrunlock";
+    uintptr_t s = load(l, __ATOMIC_RELAXED);
+    for (;;) {
+        if (!is_write_locked(s))
+            pl_misuse(fn, l, "write-unlock of a lock that is not write-locked");
+        if (s & PARKED)
+            break;
+        /* Nobody queued: the fast path failed on a spurious CAS failure or on a stale
+         * WRITER_PARKED of ours (set just before the readers drained). */
+        if (cas(l, &s, s & ~(WRITER | WRITER_PARKED), __ATOMIC_RELEASE))
+            return;
+    }
+    wake_t w = {l, 0, 0, WRITER, WRITER_PARKED, fair};
+    (void)pl_unpark_filter(l, choose_waiters, after_unlock_wake, &w);
+}
+
+void pl_rwlock_upunlock_slow(pl_rwlock_t *l, bool fair)
+{
+    const char *fn = fair ? "pl_rwlock_upunlock_fair" : "pl_rwlock_upunlock";
+    uintptr_t s = load(l, __ATOMIC_RELAXED);
+    for (;;) {
+        check_upgradable(s, l, fn);
+        if (s & PARKED)
+            break;
+        if (cas(l, &s, s - ONE_UPGRADABLE, __ATOMIC_RELEASE))
+            return;
+    }
+    wake_t w = {l, 0, 0, ONE_UPGRADABLE, 0, fair};
+    (void)pl_unpark_filter(l, choose_waiters, after_unlock_wake, &w);
+}
+
+/* Write lock -> `keep` (a read or upgradable hold), waking who can now get in. */
+static void downgrade_writer(pl_rwlock_t *l, uintptr_t keep, const char *fn)
+{
+    uintptr_t s = load(l, __ATOMIC_RELAXED);
+    for (;;) {
+        if (!is_write_locked(s))
+            pl_misuse(fn, l, "downgrade of a lock that is not write-locked");
+        if (cas(l, &s, (s & ~(WRITER | WRITER_PARKED)) + keep, __ATOMIC_RELEASE))
+            break;
+    }
+    /* Anyone who validated before the CAS is queued and found here; anyone after sees the
+     * writer bit gone and does not sleep. */
+    if (s & PARKED)
+        wake_waiters(l, keep);
+}
+
+void pl_rwlock_downgrade_slow(pl_rwlock_t *l)
+{
+    downgrade_writer(l, ONE_READER, "pl_rwlock_downgrade");
+}
+
+void pl_rwlock_downgrade_to_upgradable_slow(pl_rwlock_t *l)
+{
+    /* Keeping the upgradable bit makes the scan skip writers and upgradable waiters. */
+    downgrade_writer(l, ONE_UPGRADABLE, "pl_rwlock_downgrade_to_upgradable");
+}
+
+void pl_rwlock_downgrade_upgradable_slow(pl_rwlock_t *l)
+{
+    uintptr_t s = load(l, __ATOMIC_RELAXED);
+    for (;;) {
+        check_upgradable(s, l, "pl_rwlock_downgrade_upgradable");
+        if (cas(l, &s, s - UPGRADABLE, __ATOMIC_RELEASE))
+            break;
+    }
+    if (s & PARKED)
+        wake_waiters(l, ONE_READER);
+}
