@@ -1,106 +1,78 @@
-/* pl-bench: the locks under test, behind pb_contender_t.
- *
- * Each adapter function wraps the lock's public API, so pl_mutex_t goes through the static
- * inline fast paths of parking/mutex.h and out-of-line slow paths of the shared libparking. */
-#include <errno.h>
-#include <pthread.h>
-#include <string.h>
+/* pl-bench: the registry of contenders.  Each adapter family registers what it has; the lists
+ * are kept in table order: ours first, then the pthread baseline, then the peers. */
+#include <stdio.h>
 
 #include "bench.h"
-#include "parking/mutex.h"
 
-/* ---- pl_mutex_t ---- */
+/* Set by CMake to the reason when the peers are left out on purpose (sanitizer builds). */
+#ifndef PB_PEERS_NOTE
+#define PB_PEERS_NOTE ""
+#endif
 
-static void plm_init(void *lock)
+enum { MAX_PER_FAMILY = 8 };
+
+typedef struct family {
+    const void *items[MAX_PER_FAMILY];
+    pb_role_t roles[MAX_PER_FAMILY];
+    size_t count;
+} family_t;
+
+static family_t mutexes, rwlocks, conds, events, onces;
+
+pb_list_t pb_mutexes, pb_rwlocks, pb_conds, pb_events, pb_onces;
+
+static void add(family_t *f, pb_list_t *list, const void *item, pb_role_t role, const char *name)
 {
-    pl_mutex_t init = PL_MUTEX_INIT;
-    memcpy(lock, &init, sizeof init);
-}
-
-static void plm_lock(void *lock) { pl_mutex_lock(lock); }
-static void plm_unlock(void *lock) { pl_mutex_unlock(lock); }
-
-static void plm_destroy(void *lock)
-{
-    /* Nothing to free; but once every thread is gone the byte must be back to 0: a lingering
-     * parked bit would send every later lock down the slow path. */
-    uint8_t state = __atomic_load_n(&((pl_mutex_t *)lock)->state, __ATOMIC_ACQUIRE);
-    if (state != 0)
-        pb_fatal("pl_mutex_t state is 0x%02x after all threads finished (expected 0)", state);
-}
-
-static void plm_pairs(void *lock, pb_shared_t *shared, uint64_t n)
-{
-    pl_mutex_t *m = lock;
-    for (uint64_t i = 0; i < n; i++) {
-        pl_mutex_lock(m);
-        shared->counter++;
-        pl_mutex_unlock(m);
+    if (f->count == MAX_PER_FAMILY)
+        pb_fatal("too many contenders in %s's family", name);
+    /* Insertion by role keeps registration order within a role. */
+    size_t i = f->count;
+    while (i > 0 && f->roles[i - 1] > role) {
+        f->items[i] = f->items[i - 1];
+        f->roles[i] = f->roles[i - 1];
+        i--;
     }
+    f->items[i] = item;
+    f->roles[i] = role;
+    f->count++;
+    list->items = f->items;
+    list->count = f->count;
 }
 
-static const pb_contender_t plm = {
-    .name = "pl_mutex_t",
-    .bytes = sizeof(pl_mutex_t),
-    .init = plm_init,
-    .lock = plm_lock,
-    .unlock = plm_unlock,
-    .destroy = plm_destroy,
-    .pairs = plm_pairs,
-};
-
-/* ---- pthread_mutex_t (default attributes), the baseline ---- */
-
-static void ptm_init(void *lock)
+void pb_register_mutex(const pb_mutex_ops_t *m)
 {
-    int rc = pthread_mutex_init(lock, NULL);
-    if (rc != 0)
-        pb_fatal("pthread_mutex_init: %s", strerror(rc));
+    add(&mutexes, &pb_mutexes, m, m->role, m->name);
 }
 
-static void ptm_lock(void *lock)
+void pb_register_rwlock(const pb_rwlock_ops_t *r)
 {
-    if (pthread_mutex_lock(lock) != 0)
-        pb_fatal("pthread_mutex_lock failed");
+    add(&rwlocks, &pb_rwlocks, r, r->role, r->name);
 }
 
-static void ptm_unlock(void *lock)
+void pb_register_cond(const pb_cond_ops_t *c) { add(&conds, &pb_conds, c, c->role, c->name); }
+void pb_register_event(const pb_event_ops_t *e) { add(&events, &pb_events, e, e->role, e->name); }
+void pb_register_once(const pb_once_ops_t *o) { add(&onces, &pb_onces, o, o->role, o->name); }
+
+void pb_contenders_setup(void)
 {
-    if (pthread_mutex_unlock(lock) != 0)
-        pb_fatal("pthread_mutex_unlock failed");
+    pb_parking_register();
+    pb_pthread_register();
+    pb_futex_register();
+#ifdef PB_HAVE_NSYNC
+    pb_nsync_register();
+    printf("peer: Google nsync (nsync_mu, nsync_cv)\n");
+#else
+    printf("peer skipped: Google nsync: %s\n",
+           PB_PEERS_NOTE[0] ? PB_PEERS_NOTE
+                            : "not found when pl-bench was configured (Debian: libnsync-dev)");
+#endif
+#ifdef PB_HAVE_ABSL
+    pb_absl_register();
+    printf("peer: Abseil (absl::Mutex, absl::CondVar), deadlock detection turned off "
+           "(absl::OnDeadlockCycle::kIgnore) as in release builds of Abseil\n");
+#else
+    printf("peer skipped: Abseil: %s\n",
+           PB_PEERS_NOTE[0] ? PB_PEERS_NOTE
+                            : "not found when pl-bench was configured (Debian: libabsl-dev, g++)");
+#endif
 }
-
-static void ptm_destroy(void *lock)
-{
-    int rc = pthread_mutex_destroy(lock);
-    if (rc != 0)
-        pb_fatal("pthread_mutex_destroy: %s", strerror(rc));
-}
-
-static void ptm_pairs(void *lock, pb_shared_t *shared, uint64_t n)
-{
-    pthread_mutex_t *m = lock;
-    for (uint64_t i = 0; i < n; i++) {
-        pthread_mutex_lock(m);
-        shared->counter++;
-        pthread_mutex_unlock(m);
-    }
-}
-
-static const pb_contender_t ptm = {
-    .name = "pthread_mutex_t",
-    .bytes = sizeof(pthread_mutex_t),
-    .init = ptm_init,
-    .lock = ptm_lock,
-    .unlock = ptm_unlock,
-    .destroy = ptm_destroy,
-    .pairs = ptm_pairs,
-};
-
-_Static_assert(sizeof(pl_mutex_t) <= PB_MAX_LOCK_BYTES, "pl_mutex_t too large");
-_Static_assert(sizeof(pthread_mutex_t) <= PB_MAX_LOCK_BYTES, "pthread_mutex_t too large");
-
-const pb_contender_t *const pb_contenders[] = {&plm, &ptm};
-const size_t pb_ncontenders = sizeof pb_contenders / sizeof pb_contenders[0];
-
-const pb_contender_t *pb_baseline(void) { return &ptm; }

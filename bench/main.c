@@ -1,8 +1,6 @@
-/* pl-bench: options, the suite, and reporting (aligned tables on stdout, optional CSV). */
+/* pl-bench: command line, presets (quick, full, smoke) and the order of the suite. */
 #include <errno.h>
 #include <getopt.h>
-#include <limits.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,66 +8,106 @@
 
 #include "bench.h"
 
-enum { MAX_THREAD_COUNTS = 32, MAX_REPS = 101, MAX_THREADS = 1024 };
+enum {
+    W_UNCONTENDED = 1 << 0, W_CONTENDED = 1 << 1, W_MANY = 1 << 2, W_RWLOCK = 1 << 3,
+    W_QUEUE = 1 << 4, W_BROADCAST = 1 << 5, W_PINGPONG = 1 << 6, W_WAIT = 1 << 7,
+    W_ONCE = 1 << 8, W_ALL = (1 << 9) - 1,
+};
 
-typedef struct inout { unsigned in, out; } inout_t;
-static const inout_t inouts[] = {{1, 0}, {10, 40}, {1, 100}};
-enum { NINOUTS = sizeof inouts / sizeof inouts[0] };
+static const struct { const char *name; unsigned mask; } workload_names[] = {
+    {"uncontended", W_UNCONTENDED}, {"contended", W_CONTENDED}, {"many", W_MANY},
+    {"rwlock", W_RWLOCK}, {"queue", W_QUEUE}, {"broadcast", W_BROADCAST},
+    {"pingpong", W_PINGPONG}, {"wait", W_WAIT}, {"once", W_ONCE},
+    {"mutex", W_UNCONTENDED | W_CONTENDED | W_MANY},
+    {"condvar", W_QUEUE | W_BROADCAST | W_PINGPONG}, {"all", W_ALL},
+};
 
-/* The quick suite is the default. */
-#define QUICK_DURATION_MS 1000u
-#define QUICK_REPS 3u
-static const unsigned quick_threads[] = {1, 2, 4, 8};
+typedef enum preset { QUICK, FULL, SMOKE } preset_t;
 
 typedef struct options {
-    unsigned duration_ms;
-    unsigned reps;
-    unsigned threads[MAX_THREAD_COUNTS];
-    unsigned nthreads;
-    int uncontended, contended;
-    const char *csv_path;
+    preset_t preset;
+    unsigned duration_ms, reps;       /* 0: the preset's */
+    unsigned threads[16];
+    size_t nthreads;                  /* 0: the preset's */
+    unsigned workloads;
+    const char *csv, *plots;
 } options_t;
+
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+#define SET(dst, ndst, ...)                                        \
+    do {                                                           \
+        static const __typeof__((dst)[0]) v_[] = {__VA_ARGS__};    \
+        memcpy(dst, v_, sizeof v_);                                \
+        ndst = COUNT(v_);                                          \
+    } while (0)
 
 static void usage(FILE *f)
 {
-    fprintf(f,
+    fputs(
 "Usage: pl-bench [OPTION]...\n"
-"Compare libparking's pl_mutex_t with pthread_mutex_t (the baseline).\n"
+"Benchmarks libparking's locks against pthread (the baseline of every ratio) and, when they\n"
+"were found at build time, Google nsync and Abseil.  Abseil runs with its deadlock detection\n"
+"turned off (absl::OnDeadlockCycle::kIgnore), as in Abseil's release builds.\n"
 "\n"
-"Workloads\n"
-"  uncontended  One thread locks and unlocks the same mutex in a tight loop (the lock\n"
-"               calls are inlined, as in user code).  Figure: ns/op, nanoseconds per\n"
-"               lock+unlock pair, lower is better.  An idle extra thread lives for the\n"
-"               whole program so that glibc does not take its single-threaded shortcuts.\n"
-"  contended    The LockSpeedTest of WebKit and Rust parking_lot: T threads loop\n"
-"                 { lock; `in` steps on shared data; unlock; `out` steps on private data }\n"
-"               where a step is s += v; s *= 1.01; v = s on doubles, for a fixed\n"
-"               duration, with the lock and its data alone on their cache lines.\n"
-"               (in,out) = (1,0): pure lock hand-off;  (10,40): moderate contention;\n"
-"               (1,100): light contention.  T from --threads.\n"
-"               Figures: ops/s, critical sections per second over all threads, higher is\n"
-"               better; fairness = min/max of the per-thread op counts (1 = perfectly\n"
-"               even, 0 = some thread starved).\n"
+"Workloads (--workload names; mutex = the first three, condvar = queue,broadcast,pingpong)\n"
+"  uncontended  One thread locks and unlocks one mutex, lock calls inlined as in user code.\n"
+"               ns/op: nanoseconds per lock+unlock pair (lower is better).\n"
+"  contended    LockSpeedTest (WebKit, Rust parking_lot): T threads loop { lock; `in` steps\n"
+"               of dependent arithmetic on shared data; unlock; `out` steps on private data }.\n"
+"               (in,out) = (1,0): pure hand-off; (10,40): moderate; (1,100): light.\n"
+"               ops/s: critical sections per second, all threads.  fairness: min/max of the\n"
+"               per-thread counts (1 = even, 0 = a thread starved).\n"
+"  many         1,000,000 locks in one array of { lock; uint32_t counter } (fresh zeroed\n"
+"               pages); T threads lock random entries.  ops/s, bytes per lock, and MiB: the\n"
+"               array's resident memory after the run (mincore).\n"
+"  rwlock       T threads, each operation a read (90% or 99%) or a write of a shared pair of\n"
+"               words, with work inside and outside the lock.  ops/s (reads + writes).\n"
+"               pl_rwlock_t vs pthread_rwlock_t, nsync/Abseil reader locks.\n"
+"  queue        Condvar: bounded 16-slot FIFO, P producers : C consumers, two condvars.\n"
+"               items/s through the queue.\n"
+"  broadcast    Condvar: the main thread bumps a generation and broadcasts to N waiters;\n"
+"               each wakes, takes the mutex, checks the generation and waits again; the last\n"
+"               one signals the main thread.  rounds/s.\n"
+"  pingpong     Condvar: two threads hand a turn back and forth.  trips/s (round trips).\n"
+"  wait         Wait-on-address (pl_wait/pl_wake_one) vs a pthread mutex+condvar event and a\n"
+"               raw futex: two threads take turns on one word (trips/s), and the cost of a\n"
+"               set-and-wake with nobody waiting (ns/call, lower is better).\n"
+"  once         pl_call_once vs pthread_once: a call on a done once (ns/call, lower is\n"
+"               better), and T threads racing through fresh onces with a ~1 us initialiser\n"
+"               (onces/s).\n"
 "\n"
-"Method\n"
-"  Contenders run in the same process, interleaved (A B A B ...) over --reps\n"
-"  repetitions; tables show the median over repetitions (fairness: its own median).\n"
-"  vs pthread = speed relative to pthread_mutex_t in the same configuration (>1: faster).\n"
-"  spread = (max - min) / median of the repetitions: the noise of the figure.\n"
-"  Every run counts its critical sections in a plain counter inside the lock and aborts\n"
-"  if it disagrees with the threads' op counts, or if the lock is not left clean.\n"
+"Figures and method\n"
+"  Every contender runs in this process, interleaved across repetitions (A B C A B C ...);\n"
+"  tables show the median of the repetitions.  vs pthread: speed relative to the pthread\n"
+"  baseline of the family (> 1 = faster; for ns figures, pthread's time / ours).  spread:\n"
+"  (max - min) / median of the repetitions.  Every run checks its counters (critical\n"
+"  sections, items, wake-ups, initialiser runs) and aborts on a mismatch: a broken lock never\n"
+"  posts a number.  An idle extra thread lives throughout (glibc's single-thread shortcuts\n"
+"  stay off); nothing is pinned.  The summary lists, per configuration, our ratio, the best\n"
+"  peer's, and the target of docs/benchmarks.md.\n"
 "\n"
-"Options\n"
-"  --duration-ms N   length of one run in ms (default %u)\n"
-"  --reps N          repetitions per contender and configuration (default %u)\n"
-"  --threads LIST    comma-separated thread counts for the contended workload\n"
-"                    (default 1,2,4,8)\n"
-"  --workload W      uncontended, contended or all (default all)\n"
-"  --quick           the default suite (%u ms runs, %u reps, threads 1,2,4,8): about\n"
-"                    80 s; other options given with it still apply\n"
-"  --csv FILE        also write one row per contender and configuration to FILE\n"
-"  -h, --help        this text\n",
-            QUICK_DURATION_MS, QUICK_REPS, QUICK_DURATION_MS, QUICK_REPS);
+"Presets\n"
+"  --quick     (default) 300 ms runs, 3 reps: contended T=1,4,16; many T=2; rwlock T=4,16;\n"
+"              queue 1P:1C, 2P:2C, 4P:4C; broadcast to 16; once with 4 threads.  Drops from\n"
+"              --full: T=2,8,32 (contended), the many/rwlock sweeps, queues 1P:4C and 4P:1C,\n"
+"              broadcasts to 4 and 64.  About 2 minutes on 2 cores.\n"
+"  --full      800 ms runs, 3 reps: T=1,2,4,8,16,32 for contended, many and rwlock; queues\n"
+"              1P:1C, 2P:2C, 4P:4C, 1P:4C, 4P:1C; broadcast to 4, 16, 64.  About 10 minutes\n"
+"              with every peer.\n"
+"  --smoke     every workload once (1 rep, 20 ms runs, few configurations): about 10 s; a\n"
+"              check that every contender still passes its verification, not a measurement.\n"
+"\n"
+"Options (given after or before a preset, they override it)\n"
+"  --workload NAME[,NAME]  run only these workloads (default all)\n"
+"  --threads LIST          thread counts for contended, many and rwlock, e.g. 1,2,4\n"
+"  --duration-ms N         length of one run\n"
+"  --reps N                repetitions per contender and configuration (median reported)\n"
+"  --csv FILE              also write one row per contender and configuration\n"
+"  --plots DIR             write PNG plots (ops/s against threads, a line per contender) of\n"
+"                          every thread sweep into DIR with gnuplot, if installed\n"
+"  -h, --help              this text\n"
+"A progress line goes to stderr while it runs, when stderr is a terminal.\n",
+          f);
 }
 
 static unsigned parse_uint(const char *opt, const char *s, unsigned min, unsigned max)
@@ -85,241 +123,187 @@ static unsigned parse_uint(const char *opt, const char *s, unsigned min, unsigne
     return (unsigned)v;
 }
 
-static void parse_threads(options_t *o, const char *list)
+/* The next item of a comma-separated list, cut in place; NULL after the last. */
+static char *next_item(char **cursor)
 {
-    char buf[256];
-    if (strlen(list) >= sizeof buf) {
-        fprintf(stderr, "pl-bench: --threads: list too long\n");
-        exit(2);
-    }
-    strcpy(buf, list);
+    char *s = *cursor;
+    if (!s)
+        return NULL;
+    char *comma = strchr(s, ',');
+    if (comma)
+        *comma = '\0';
+    *cursor = comma ? comma + 1 : NULL;
+    return s;
+}
+
+static void parse_threads(options_t *o, char *list)
+{
     o->nthreads = 0;
-    for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok;
-         tok = strtok_r(NULL, ",", &save)) {
-        if (o->nthreads == MAX_THREAD_COUNTS) {
-            fprintf(stderr, "pl-bench: --threads: at most %d counts\n", MAX_THREAD_COUNTS);
+    for (char *item; (item = next_item(&list));) {
+        if (o->nthreads == COUNT(o->threads)) {
+            fprintf(stderr, "pl-bench: --threads: at most %zu counts\n", COUNT(o->threads));
             exit(2);
         }
-        o->threads[o->nthreads++] = parse_uint("--threads", tok, 1, MAX_THREADS);
+        o->threads[o->nthreads++] = parse_uint("--threads", item, 1, 1024);
     }
-    if (o->nthreads == 0) {
-        fprintf(stderr, "pl-bench: --threads: empty list\n");
-        exit(2);
+}
+
+static void parse_workloads(options_t *o, char *list)
+{
+    o->workloads = 0;
+    for (char *item; (item = next_item(&list));) {
+        size_t i = 0;
+        while (i < COUNT(workload_names) && strcmp(workload_names[i].name, item) != 0)
+            i++;
+        if (i == COUNT(workload_names)) {
+            fprintf(stderr, "pl-bench: --workload: unknown workload '%s' (see --help)\n", item);
+            exit(2);
+        }
+        o->workloads |= workload_names[i].mask;
     }
 }
 
 static void parse_options(options_t *o, int argc, char **argv)
 {
-    enum { OPT_DURATION = 256, OPT_REPS, OPT_THREADS, OPT_WORKLOAD, OPT_QUICK, OPT_CSV };
+    enum { O_QUICK = 256, O_FULL, O_SMOKE, O_WORKLOAD, O_THREADS, O_DURATION, O_REPS, O_CSV,
+           O_PLOTS };
     static const struct option longopts[] = {
-        {"duration-ms", required_argument, NULL, OPT_DURATION},
-        {"reps", required_argument, NULL, OPT_REPS},
-        {"threads", required_argument, NULL, OPT_THREADS},
-        {"workload", required_argument, NULL, OPT_WORKLOAD},
-        {"quick", no_argument, NULL, OPT_QUICK},
-        {"csv", required_argument, NULL, OPT_CSV},
+        {"quick", no_argument, NULL, O_QUICK},
+        {"full", no_argument, NULL, O_FULL},
+        {"smoke", no_argument, NULL, O_SMOKE},
+        {"workload", required_argument, NULL, O_WORKLOAD},
+        {"threads", required_argument, NULL, O_THREADS},
+        {"duration-ms", required_argument, NULL, O_DURATION},
+        {"reps", required_argument, NULL, O_REPS},
+        {"csv", required_argument, NULL, O_CSV},
+        {"plots", required_argument, NULL, O_PLOTS},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    /* Start from the quick suite; explicit options override it whatever their order. */
     memset(o, 0, sizeof *o);
-    o->duration_ms = QUICK_DURATION_MS;
-    o->reps = QUICK_REPS;
-    o->nthreads = sizeof quick_threads / sizeof quick_threads[0];
-    memcpy(o->threads, quick_threads, sizeof quick_threads);
-    o->uncontended = o->contended = 1;
-
+    o->preset = QUICK;
+    o->workloads = W_ALL;
     int c;
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         switch (c) {
-        case OPT_DURATION: o->duration_ms = parse_uint("--duration-ms", optarg, 1, 3600000); break;
-        case OPT_REPS: o->reps = parse_uint("--reps", optarg, 1, MAX_REPS); break;
-        case OPT_THREADS: parse_threads(o, optarg); break;
-        case OPT_WORKLOAD:
-            if (strcmp(optarg, "uncontended") == 0) {
-                o->uncontended = 1, o->contended = 0;
-            } else if (strcmp(optarg, "contended") == 0) {
-                o->uncontended = 0, o->contended = 1;
-            } else if (strcmp(optarg, "all") == 0) {
-                o->uncontended = o->contended = 1;
-            } else {
-                fprintf(stderr, "pl-bench: --workload: expected uncontended, contended or "
-                                "all, got '%s'\n", optarg);
-                exit(2);
-            }
-            break;
-        case OPT_QUICK: break; /* the defaults are the quick suite */
-        case OPT_CSV: o->csv_path = optarg; break;
+        case O_QUICK: o->preset = QUICK; break;
+        case O_FULL: o->preset = FULL; break;
+        case O_SMOKE: o->preset = SMOKE; break;
+        case O_WORKLOAD: parse_workloads(o, optarg); break;
+        case O_THREADS: parse_threads(o, optarg); break;
+        case O_DURATION: o->duration_ms = parse_uint("--duration-ms", optarg, 1, 600000); break;
+        case O_REPS: o->reps = parse_uint("--reps", optarg, 1, 101); break;
+        case O_CSV: o->csv = optarg; break;
+        case O_PLOTS: o->plots = optarg; break;
         case 'h': usage(stdout); exit(0);
         default: usage(stderr); exit(2);
         }
     }
     if (optind < argc) {
-        fprintf(stderr, "pl-bench: unexpected argument '%s'\n", argv[optind]);
+        fprintf(stderr, "pl-bench: unexpected argument '%s' (see --help)\n", argv[optind]);
         exit(2);
     }
 }
 
-/* ---- statistics and formatting ---- */
-
-static int cmp_double(const void *a, const void *b)
+/* The preset's suite, then the explicit options on top. */
+static void build_suite(const options_t *o, pb_suite_t *s, unsigned *duration_ms,
+                        unsigned *reps)
 {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-typedef struct summary { double median, min, max, fairness; } summary_t;
-
-static summary_t summarize(const pb_result_t *runs, unsigned n)
-{
-    double v[MAX_REPS], f[MAX_REPS];
-    for (unsigned i = 0; i < n; i++) {
-        v[i] = runs[i].value;
-        f[i] = runs[i].fairness;
+    memset(s, 0, sizeof *s);
+    SET(s->inouts, s->ninouts, {1, 0}, {10, 40}, {1, 100});
+    SET(s->read_per_mille, s->nread, 900, 990);
+    s->many_locks = 1000000;
+    s->once_threads = 4;
+    switch (o->preset) {
+    case QUICK:
+        *duration_ms = 300, *reps = 3;
+        SET(s->threads, s->nthreads, 1, 4, 16);
+        SET(s->many_threads, s->nmany_threads, 2);
+        SET(s->rw_threads, s->nrw_threads, 4, 16);
+        SET(s->queues, s->nqueues, {1, 1}, {2, 2}, {4, 4});
+        SET(s->waiters, s->nwaiters, 16);
+        break;
+    case FULL:
+        *duration_ms = 800, *reps = 3;
+        SET(s->threads, s->nthreads, 1, 2, 4, 8, 16, 32);
+        SET(s->many_threads, s->nmany_threads, 1, 2, 4, 8, 16, 32);
+        SET(s->rw_threads, s->nrw_threads, 1, 2, 4, 8, 16, 32);
+        SET(s->queues, s->nqueues, {1, 1}, {2, 2}, {4, 4}, {1, 4}, {4, 1});
+        SET(s->waiters, s->nwaiters, 4, 16, 64);
+        break;
+    case SMOKE:
+        *duration_ms = 20, *reps = 1;
+        SET(s->threads, s->nthreads, 1, 4);
+        SET(s->many_threads, s->nmany_threads, 2);
+        SET(s->rw_threads, s->nrw_threads, 4);
+        SET(s->queues, s->nqueues, {1, 1}, {2, 2}, {4, 1});
+        SET(s->waiters, s->nwaiters, 4, 16);
+        break;
     }
-    qsort(v, n, sizeof v[0], cmp_double);
-    qsort(f, n, sizeof f[0], cmp_double);
-    summary_t s;
-    s.median = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-    s.fairness = n % 2 ? f[n / 2] : (f[n / 2 - 1] + f[n / 2]) / 2;
-    s.min = v[0];
-    s.max = v[n - 1];
-    return s;
-}
-
-static void format_rate(char *buf, size_t size, double v)
-{
-    if (v >= 1e9)
-        snprintf(buf, size, "%.2fG", v / 1e9);
-    else if (v >= 1e6)
-        snprintf(buf, size, "%.2fM", v / 1e6);
-    else if (v >= 1e3)
-        snprintf(buf, size, "%.2fk", v / 1e3);
-    else
-        snprintf(buf, size, "%.0f", v);
-}
-
-static FILE *csv;
-
-static void table_header(const char *title, const char *figure)
-{
-    printf("\n== %s ==\n", title);
-    printf("%-18s %7s  %-9s %9s %9s %11s %7s\n", "contender", "threads", "(in,out)", figure,
-           "fairness", "vs pthread", "spread");
-    fflush(stdout);
-}
-
-/* One row per contender; `lower_is_better` for ns/op (uncontended). */
-static void table_rows(const char *workload, const options_t *o, unsigned threads,
-                       const inout_t *io, pb_result_t runs[][MAX_REPS], int lower_is_better)
-{
-    summary_t sum[8];
-    size_t base = 0;
-    for (size_t k = 0; k < pb_ncontenders; k++) {
-        sum[k] = summarize(runs[k], o->reps);
-        if (pb_contenders[k] == pb_baseline())
-            base = k;
+    if (o->nthreads) {
+        memcpy(s->threads, o->threads, o->nthreads * sizeof o->threads[0]);
+        memcpy(s->many_threads, o->threads, o->nthreads * sizeof o->threads[0]);
+        memcpy(s->rw_threads, o->threads, o->nthreads * sizeof o->threads[0]);
+        s->nthreads = s->nmany_threads = s->nrw_threads = o->nthreads;
     }
-    for (size_t k = 0; k < pb_ncontenders; k++) {
-        const summary_t *s = &sum[k];
-        double ratio = lower_is_better ? sum[base].median / s->median
-                                       : s->median / sum[base].median;
-        double spread = s->median > 0 ? 100.0 * (s->max - s->min) / s->median : 0.0;
-        char io_text[24] = "-", fig[24], fair[16] = "-";
-        if (io)
-            snprintf(io_text, sizeof io_text, "(%u,%u)", io->in, io->out);
-        if (lower_is_better) {
-            snprintf(fig, sizeof fig, "%.2f", s->median);
-        } else {
-            format_rate(fig, sizeof fig, s->median);
-            snprintf(fair, sizeof fair, "%.2f", s->fairness);
-        }
-        printf("%-18s %7u  %-9s %9s %9s %10.2fx %6.1f%%\n", pb_contenders[k]->name, threads,
-               io_text, fig, fair, ratio, spread);
-        if (csv)
-            fprintf(csv, "%s,%s,%zu,%u,%u,%u,%s,%.6g,%.6g,%.6g,%.4f,%.4f,%u,%u\n", workload,
-                    pb_contenders[k]->name, pb_contenders[k]->bytes, threads, io ? io->in : 0,
-                    io ? io->out : 0, lower_is_better ? "ns/op" : "ops/s", s->median, s->min,
-                    s->max, lower_is_better ? 1.0 : s->fairness, ratio, o->reps,
-                    o->duration_ms);
-    }
-    fflush(stdout);
-    if (csv)
-        fflush(csv);
+    if (o->duration_ms)
+        *duration_ms = o->duration_ms;
+    if (o->reps)
+        *reps = o->reps;
 }
 
-/* ---- the suite ---- */
-
-static void run_uncontended(const options_t *o)
+static void run_suite(const pb_suite_t *s, unsigned w)
 {
-    static pb_result_t runs[8][MAX_REPS];
-    uint64_t ns = (uint64_t)o->duration_ms * 1000000u;
-    table_header("uncontended lock+unlock, 1 thread (ns/op: ns per pair, lower is better)",
-                 "ns/op");
-    for (unsigned r = 0; r < o->reps; r++)
-        for (size_t k = 0; k < pb_ncontenders; k++)
-            runs[k][r] = pb_run_uncontended(pb_contenders[k], ns);
-    table_rows("uncontended", o, 1, NULL, runs, 1);
-}
-
-static void run_contended(const options_t *o)
-{
-    static pb_result_t runs[8][MAX_REPS];
-    uint64_t ns = (uint64_t)o->duration_ms * 1000000u;
-    table_header("contended throughput, LockSpeedTest (ops/s: all threads, higher is better)",
-                 "ops/s");
-    for (unsigned i = 0; i < NINOUTS; i++) {
-        for (unsigned t = 0; t < o->nthreads; t++) {
-            for (unsigned r = 0; r < o->reps; r++)
-                for (size_t k = 0; k < pb_ncontenders; k++)
-                    runs[k][r] = pb_run_contended(pb_contenders[k], o->threads[t], inouts[i].in,
-                                                  inouts[i].out, ns);
-            table_rows("contended", o, o->threads[t], &inouts[i], runs, 0);
-        }
-    }
+    if (w & W_UNCONTENDED) pb_wl_uncontended(s);
+    if (w & W_CONTENDED) pb_wl_contended(s);
+    if (w & W_MANY) pb_wl_many(s);
+    if (w & W_RWLOCK) pb_wl_rwlock(s);
+    if (w & W_QUEUE) pb_wl_queue(s);
+    if (w & W_BROADCAST) pb_wl_broadcast(s);
+    if (w & W_PINGPONG) pb_wl_pingpong(s);
+    if (w & W_WAIT) pb_wl_wait(s);
+    if (w & W_ONCE) pb_wl_once(s);
 }
 
 int main(int argc, char **argv)
 {
     options_t o;
+    pb_suite_t suite;
+    unsigned duration_ms = 0, reps = 0;
     parse_options(&o, argc, argv);
-    if (pb_ncontenders > 8)
-        pb_fatal("too many contenders");
+    build_suite(&o, &suite, &duration_ms, &reps);
+    if (o.csv && !pb_report_open_csv(o.csv))
+        return 2;
 
-    if (o.csv_path) {
-        csv = fopen(o.csv_path, "w");
-        if (!csv) {
-            fprintf(stderr, "pl-bench: %s: %s\n", o.csv_path, strerror(errno));
-            return 2;
-        }
-        fputs("workload,contender,lock_bytes,threads,in,out,unit,median,min,max,fairness,"
-              "vs_pthread,reps,duration_ms\n", csv);
-    }
+    static const char *const preset_names[] = {"quick", "full", "smoke"};
+    printf("pl-bench --%s: %ld online CPUs, %u ms per run, %u rep%s per contender and "
+           "configuration\n", preset_names[o.preset], sysconf(_SC_NPROCESSORS_ONLN),
+           duration_ms, reps, reps == 1 ? "" : "s");
+    pb_contenders_setup();
+
+    pb_measure_setup(reps, duration_ms, isatty(STDERR_FILENO));
+    pb_measure_begin_plan();
+    run_suite(&suite, o.workloads);
+    double planned;
+    unsigned runs;
+    pb_measure_end_plan(&planned, &runs);
+    printf("%u runs, about %.0f s of measurement plus set-up\n", runs, planned);
+    if (o.preset == SMOKE || reps < 3)
+        printf("(fewer than 3 reps: a correctness check, not a measurement)\n");
+    fflush(stdout);
 
     pb_idle_thread_start();
     uint64_t start = pb_now_ns();
-
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    double runs = (double)o.reps * (double)pb_ncontenders *
-                  ((o.uncontended ? 1.0 : 0.0) + (o.contended ? NINOUTS * o.nthreads : 0.0));
-    printf("pl-bench: %ld online CPUs, %u ms per run, median of %u reps, about %.1f s\n", cpus,
-           o.duration_ms, o.reps, runs * o.duration_ms / 1000.0);
-    printf("contenders:");
-    for (size_t k = 0; k < pb_ncontenders; k++)
-        printf(" %s (%zu byte%s)%s", pb_contenders[k]->name, pb_contenders[k]->bytes,
-               pb_contenders[k]->bytes == 1 ? "" : "s", k + 1 < pb_ncontenders ? "," : "");
-    printf("\n");
-
-    if (o.uncontended)
-        run_uncontended(&o);
-    if (o.contended)
-        run_contended(&o);
-
+    run_suite(&suite, o.workloads);
+    pb_report_summary();
+    int rc = 0;
+    if (o.plots)
+        (void)pb_report_plots(o.plots); /* a missing gnuplot is reported, not fatal */
     printf("\ntotal wall time: %.1f s\n", (double)(pb_now_ns() - start) / 1e9);
     pb_idle_thread_stop();
-    if (csv && fclose(csv) != 0) {
-        fprintf(stderr, "pl-bench: %s: write error\n", o.csv_path);
-        return 1;
+    if (!pb_report_close()) {
+        fprintf(stderr, "pl-bench: %s: write error\n", o.csv);
+        rc = 1;
     }
-    return 0;
+    return rc;
 }

@@ -103,12 +103,19 @@ install(CODE "
   set(_PARKING_LIBDIR \"${CMAKE_INSTALL_LIBDIR}\")
   set(_PARKING_INCLUDEDIR \"${CMAKE_INSTALL_INCLUDEDIR}\")
   set(_PARKING_PC_IN \"${PROJECT_SOURCE_DIR}/cmake/parking.pc.in\")
-  set(_PARKING_PC_OUT \"${PROJECT_BINARY_DIR}/parking.pc\")
+  # One file per destination, so that installs into different prefixes at the same time (tests
+  # do that) cannot overwrite each other's parking.pc between generating and copying it.
+  string(MD5 _parking_pc_key \"\$ENV{DESTDIR}|\${CMAKE_INSTALL_PREFIX}\")
+  set(_PARKING_PC_OUT \"${PROJECT_BINARY_DIR}/pkgconfig/\${_parking_pc_key}/parking.pc\")
   set(PROJECT_NAME \"${PROJECT_NAME}\")
   set(PROJECT_VERSION \"${PROJECT_VERSION}\")
   set(PARKING_PC_LIBS_PRIVATE \"${PARKING_PC_LIBS_PRIVATE}\")
   include(\"${_parking_pc_script}\")
+  # file(INSTALL) is what install(FILES) runs: it adds DESTDIR and records the file in the
+  # install manifest.
+  set(_parking_pc_dir \"${PARKING_INSTALL_PKGCONFIGDIR}\")
+  if(NOT IS_ABSOLUTE \"\${_parking_pc_dir}\")
+    set(_parking_pc_dir \"\${CMAKE_INSTALL_PREFIX}/\${_parking_pc_dir}\")
+  endif()
+  file(INSTALL DESTINATION \"\${_parking_pc_dir}\" TYPE FILE FILES \"\${_PARKING_PC_OUT}\")
 " COMPONENT Development)
-install(FILES "${PROJECT_BINARY_DIR}/parking.pc"
-        DESTINATION "${PARKING_INSTALL_PKGCONFIGDIR}"
-        COMPONENT Development)

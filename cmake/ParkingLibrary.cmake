@@ -5,12 +5,20 @@ set(PARKING_CORE_SOURCES
   parking/word_lock.c
   parking/table.c
   parking/thread_data.c
+  parking/fork.c
   parking/lot.c
+  parking/singleton.c
 )
 # Every primitive is one file in src/ (talking to the core only through include/parking/lot.h).
 file(GLOB PARKING_PRIMITIVE_SOURCES CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/src/*.c)
 
 find_package(Threads REQUIRED)
+
+# The ELF version script of the shared library (cmake/parking.map), where the linker takes one.
+include(CheckLinkerFlag)
+set(PARKING_VERSION_SCRIPT "${PROJECT_SOURCE_DIR}/cmake/parking.map")
+check_linker_flag(C "LINKER:--version-script=${PARKING_VERSION_SCRIPT}"
+                  PARKING_HAVE_VERSION_SCRIPT)
 
 function(parking_add_library name kind backend)
   parking_parker_sources(${backend} parker_sources)
@@ -32,6 +40,10 @@ function(parking_add_library name kind backend)
     VERSION ${PROJECT_VERSION}
     SOVERSION ${PROJECT_VERSION_MAJOR})
   target_link_libraries(${name} PUBLIC Threads::Threads)
+  if(kind STREQUAL "SHARED" AND PARKING_HAVE_VERSION_SCRIPT AND NOT WIN32 AND NOT APPLE)
+    target_link_options(${name} PRIVATE "LINKER:--version-script=${PARKING_VERSION_SCRIPT}")
+    set_property(TARGET ${name} APPEND PROPERTY LINK_DEPENDS "${PARKING_VERSION_SCRIPT}")
+  endif()
   if(MINGW AND kind STREQUAL "SHARED")
     # Otherwise libparking.dll needs libgcc_s_seh-1.dll at run time.
     target_link_options(${name} PRIVATE -static-libgcc)

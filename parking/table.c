@@ -6,6 +6,8 @@
 #include <utlist.h>
 
 #include "parking/lot.h"
+#include "parking/fork.h"
+#include "parking/singleton.h"
 
 #if defined(_WIN32)
 #include <windows.h>
@@ -75,6 +77,10 @@ static pl_table_t *table_get(void)
     pl_table_t *t = __atomic_load_n(&g_table, __ATOMIC_ACQUIRE);
     if (t != NULL)
         return t;
+    /* This copy's first table: abort if another copy of libparking in the process has one
+     * (parking/singleton.c, docs/design.md section 8).  Runs before anything is published. */
+    pl_singleton_claim();
+    pl_fork_register();
     pl_table_t *fresh = table_new(pl_thread_count());
     if (__atomic_compare_exchange_n(&g_table, &t, fresh, false, __ATOMIC_ACQ_REL,
                                     __ATOMIC_ACQUIRE))
@@ -189,5 +195,22 @@ void pl_table_reserve(size_t threads)
         for (size_t i = 0; i < old->size; i++)
             pl_word_lock_unlock(&old->buckets[i].lock);
         return;
+    }
+}
+
+void pl_table_forget_waiters(void)
+{
+    /* Only the forking thread lives on in the child, and it was not inside the parking lot (the
+     * API is not async-signal-safe, so fork cannot interrupt it there).  Every queued thread and
+     * every bucket-lock holder or waiter was another thread: none exists here.  Whatever state
+     * they left (a bucket locked mid-update, a half-linked queue, a growth that locked every old
+     * bucket) is discarded by resetting each bucket of the table now current.  Older tables are
+     * no longer reachable by lookups, which re-check the current pointer. */
+    pl_table_t *t = __atomic_load_n(&g_table, __ATOMIC_RELAXED);
+    if (t == NULL)
+        return;
+    for (size_t i = 0; i < t->size; i++) {
+        t->buckets[i].lock.state = 0;
+        t->buckets[i].queue = NULL;
     }
 }

@@ -41,6 +41,9 @@ static inline void pl_bucket_unlock(pl_bucket_t *b) { pl_word_lock_unlock(&b->lo
  * U[0, 1 ms) per bucket, which is when locks hand off directly (eventual fairness). */
 bool pl_bucket_should_be_fair(pl_bucket_t *b);
 
+/* In a child process after fork: empty every queue and unlock every bucket (fork.c). */
+void pl_table_forget_waiters(void);
+
 /* Make sure the table has at least 3 buckets per thread for `threads` threads. */
 void pl_table_reserve(size_t threads);
 

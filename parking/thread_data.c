@@ -11,14 +11,6 @@ static size_t g_threads;
 
 size_t pl_thread_count(void) { return __atomic_load_n(&g_threads, __ATOMIC_RELAXED); }
 
-enum { TD_NONE = 0, TD_LIVE = 1, TD_GONE = 2 };
-
-/* The data lives in the thread's own TLS block (no malloc: an allocator guarded by our locks
- * must be able to park).  A thread-exit hook releases it; a park after that hook ran uses the
- * stack fallback. */
-static _Thread_local pl_thread_data_t tls_data;
-static _Thread_local unsigned char tls_state;
-
 static void td_init(pl_thread_data_t *td)
 {
     pl_parker_init(&td->parker);
@@ -35,39 +27,134 @@ static void td_fini(pl_thread_data_t *td)
     __atomic_sub_fetch(&g_threads, 1, __ATOMIC_RELAXED);
 }
 
+#if defined(_WIN32)
+/* Windows: the data is a small block from the process heap, found through a Win32 TLS slot, and
+ * released by a fiber-local-storage callback, which Windows runs at thread exit before any DLL's
+ * thread-detach code (so before the TLS destructors of the C runtime and winpthreads).
+ *
+ * Why not _Thread_local, as on POSIX: mingw-w64's GCC has no native TLS and implements it with
+ * emutls, which calls malloc on a thread's first access; a program whose malloc is guarded by
+ * our locks would then recurse forever on its first contended park.  HeapAlloc on the process
+ * heap never reaches the C runtime's (or a replaced) malloc, and MSVC, clang and GCC behave the
+ * same.  The TLS slot holds NULL (no data yet), TD_GONE_MARK (the exit callback ran: later parks
+ * use the caller's stack fallback) or the thread's record.
+ *
+ * Fibers: FLS values belong to the fiber that set them.  The record is per thread, so the
+ * callback only frees it on its owner thread; DeleteFiber of that fiber from another thread
+ * leaves the record to its thread (it then stays allocated and counted).  After the DLL is
+ * unloaded (FreeLibrary) no callback may point into it, so DllMain frees the FLS index; a
+ * static libparking.a inside a DLL that is unloaded while threads that parked are still alive
+ * has no such hook (docs/windows.md). */
+#ifndef WIN32_LEAN_AND_MEAN
+#define WIN32_LEAN_AND_MEAN
+#endif
+#include <windows.h>
+
+typedef struct win_record {
+    pl_thread_data_t td; /* first: the FLS value and the TLS value point at both */
+    DWORD owner;         /* GetCurrentThreadId() of the thread it belongs to */
+} win_record_t;
+
+static DWORD g_tls_index = TLS_OUT_OF_INDEXES;
+static DWORD g_fls_index = FLS_OUT_OF_INDEXES;
+static INIT_ONCE g_index_once = INIT_ONCE_STATIC_INIT;
+static bool g_unloading; /* set by DllMain before it frees the FLS index */
+static char g_gone;
+#define TD_GONE_MARK ((void *)&g_gone)
+
+static void WINAPI fls_exit(void *arg)
+{
+    win_record_t *r = arg;
+    if (r == NULL)
+        return;
+    /* FlsFree at unload runs this for every thread's record, on the unloading thread; nobody
+     * may be parked in a DLL that is being unloaded, so all of them can go. */
+    if (r->owner != GetCurrentThreadId() && !__atomic_load_n(&g_unloading, __ATOMIC_RELAXED))
+        return;
+    if (r->owner == GetCurrentThreadId())
+        TlsSetValue(g_tls_index, TD_GONE_MARK);
+    td_fini(&r->td);
+    HeapFree(GetProcessHeap(), 0, r);
+}
+
+static BOOL CALLBACK make_indexes(PINIT_ONCE once, void *param, void **ctx)
+{
+    (void)once, (void)param, (void)ctx;
+    g_tls_index = TlsAlloc();
+    if (g_tls_index == TLS_OUT_OF_INDEXES)
+        return FALSE;
+    g_fls_index = FlsAlloc(fls_exit);
+    return g_fls_index != FLS_OUT_OF_INDEXES;
+}
+
+pl_thread_data_t *pl_thread_data_acquire(pl_thread_data_t *fallback)
+{
+    /* TlsGetValue resets the thread's last-error value even when it succeeds; a contended lock
+     * must not change what GetLastError() tells the application. */
+    DWORD saved_error = GetLastError();
+    if (!InitOnceExecuteOnce(&g_index_once, make_indexes, NULL, NULL)) {
+        fprintf(stderr, "libparking: cannot allocate the per-thread index (TlsAlloc/FlsAlloc)\n");
+        abort();
+    }
+    void *v = TlsGetValue(g_tls_index);
+    pl_thread_data_t *td;
+    if (v != NULL && v != TD_GONE_MARK) {
+        td = &((win_record_t *)v)->td;
+    } else if (v == NULL && (v = HeapAlloc(GetProcessHeap(), 0, sizeof(win_record_t))) != NULL) {
+        win_record_t *r = v;
+        r->owner = GetCurrentThreadId();
+        td_init(&r->td);
+        /* Live in the TLS slot before the hook is armed, so that a park nested in FlsSetValue
+         * (it may allocate) finds ready data. */
+        TlsSetValue(g_tls_index, r);
+        if (!FlsSetValue(g_fls_index, r)) {
+            fprintf(stderr, "libparking: cannot register the thread-exit hook (FlsSetValue)\n");
+            abort();
+        }
+        td = &r->td;
+    } else {
+        /* After the thread-exit callback, or out of memory (retried at the next park). */
+        td_init(fallback);
+        td = fallback;
+    }
+    SetLastError(saved_error);
+    return td;
+}
+
+#if !defined(PARKING_STATIC)
+BOOL WINAPI DllMain(HINSTANCE instance, DWORD reason, LPVOID reserved);
+
+/* libparking.dll's entry point: on FreeLibrary (reserved == NULL; not at process exit) take
+ * the FLS callback back before our code is unmapped, or every thread that ever parked would
+ * call into the void when it exits. */
+BOOL WINAPI DllMain(HINSTANCE instance, DWORD reason, LPVOID reserved)
+{
+    (void)instance;
+    if (reason == DLL_PROCESS_DETACH && reserved == NULL && g_fls_index != FLS_OUT_OF_INDEXES) {
+        __atomic_store_n(&g_unloading, true, __ATOMIC_RELAXED);
+        FlsFree(g_fls_index);
+        TlsFree(g_tls_index);
+    }
+    return TRUE;
+}
+#endif
+
+#else /* POSIX: C11 thread-local storage, and a pthread key as the thread-exit hook */
+
+enum { TD_NONE = 0, TD_LIVE = 1, TD_GONE = 2 };
+
+/* The data lives in the thread's own TLS block (no malloc: an allocator guarded by our locks
+ * must be able to park).  A thread-exit hook releases it; a park after that hook ran uses the
+ * stack fallback. */
+static _Thread_local pl_thread_data_t tls_data;
+static _Thread_local unsigned char tls_state;
+
 static void on_thread_exit(void *arg)
 {
     td_fini((pl_thread_data_t *)arg);
     tls_state = TD_GONE;
 }
 
-#if defined(_WIN32)
-#include <windows.h>
-
-static DWORD g_fls_index = FLS_OUT_OF_INDEXES;
-static INIT_ONCE g_fls_once = INIT_ONCE_STATIC_INIT;
-
-static void WINAPI fls_exit(void *arg)
-{
-    if (arg != NULL)
-        on_thread_exit(arg);
-}
-
-static BOOL CALLBACK fls_make(PINIT_ONCE once, void *param, void **ctx)
-{
-    (void)once, (void)param, (void)ctx;
-    g_fls_index = FlsAlloc(fls_exit);
-    return g_fls_index != FLS_OUT_OF_INDEXES;
-}
-
-static void register_exit_hook(pl_thread_data_t *td)
-{
-    if (!InitOnceExecuteOnce(&g_fls_once, fls_make, NULL, NULL) || !FlsSetValue(g_fls_index, td)) {
-        fprintf(stderr, "libparking: cannot register the thread-exit hook (FlsAlloc)\n");
-        abort();
-    }
-}
-#else
 #include <pthread.h>
 
 static pthread_key_t g_exit_key;
@@ -90,7 +177,6 @@ static void register_exit_hook(pl_thread_data_t *td)
         abort();
     }
 }
-#endif
 
 pl_thread_data_t *pl_thread_data_acquire(pl_thread_data_t *fallback)
 {
@@ -107,6 +193,16 @@ pl_thread_data_t *pl_thread_data_acquire(pl_thread_data_t *fallback)
     td_init(fallback);
     return fallback;
 }
+
+void pl_thread_data_after_fork(void)
+{
+    /* The child has one thread: the forking one.  Its data, if any, stays valid (the parker is
+     * FREE: it was not parked while calling fork); every other thread's count is gone. */
+    __atomic_store_n(&g_threads, tls_state == TD_LIVE ? 1 : 0, __ATOMIC_RELAXED);
+    if (tls_state == TD_LIVE)
+        pl_parker_init(&tls_data.parker);
+}
+#endif
 
 void pl_thread_data_release(pl_thread_data_t *td, pl_thread_data_t *fallback)
 {

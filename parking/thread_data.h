@@ -26,6 +26,9 @@ typedef struct pl_thread_data {
 pl_thread_data_t *pl_thread_data_acquire(pl_thread_data_t *fallback);
 void pl_thread_data_release(pl_thread_data_t *td, pl_thread_data_t *fallback);
 
+/* In a child process after fork: only the calling thread still exists (fork.c). */
+void pl_thread_data_after_fork(void);
+
 /* Threads that currently hold parking data (for table sizing). */
 size_t pl_thread_count(void);
 

@@ -1,4 +1,5 @@
-/* libparking: bit locks and the pointer lock: a lock that lives in two bits of a word the
+/** @file
+ * libparking: bit locks and the pointer lock: a lock that lives in two bits of a word the
  * caller already has (a flags byte of a tree node, the low bits of an aligned pointer).
  *
  * A bit lock is named by a word and two masks: `lock_bit` (set while the lock is held) and
@@ -19,42 +20,44 @@
  * running thread barge in ahead of the woken one, except that about once per millisecond per
  * queue, and on every *_unlock_fair, the lock is handed directly to the oldest waiter.
  *
- * The families.  Every operation exists for five word types; N is the suffix:
- *     pl_bitlock8_*    uint8_t        pl_bitlock32_*   uint32_t      pl_bitlockptr_*  uintptr_t
- *     pl_bitlock16_*   uint16_t       pl_bitlock64_*   uint64_t
- * The word must be naturally aligned (as any uintN_t object is) and, apart from the
- * initialisation of memory not yet shared, accessed only through these functions or other
- * atomic operations.  With T the word type, the operations are:
+ * The families: every operation exists for five word types, named by the suffix N:
+ * `pl_bitlock8_*` (uint8_t), `pl_bitlock16_*` (uint16_t), `pl_bitlock32_*` (uint32_t),
+ * `pl_bitlock64_*` (uint64_t) and `pl_bitlockptr_*` (uintptr_t).  The word must be naturally
+ * aligned (as any uintN_t object is) and, apart from the initialisation of memory not yet
+ * shared, accessed only through these functions or other atomic operations.  With T the word
+ * type, the operations are (each is static inline; none is async-signal-safe; each aborts on
+ * bad masks, see Misuse below):
  *
- *   void pl_bitlockN_lock(T *word, T lock_bit, T parked_bit);
- *       Blocks until the caller holds the lock.  Acquire ordering.
- *   bool pl_bitlockN_trylock(T *word, T lock_bit, T parked_bit);
- *       Takes the lock if it is free (even if threads are parked on it); never blocks.  Acquire
- *       ordering when it returns true.
- *   bool pl_bitlockN_lock_until(T *word, T lock_bit, T parked_bit, uint64_t deadline);
- *       As lock, but gives up and returns false once the absolute deadline (pl_now() ns,
- *       PL_FOREVER = none) has passed.  A deadline already past still takes a free lock.
- *   bool pl_bitlockN_lock_for(T *word, T lock_bit, T parked_bit, uint64_t timeout_ns);
- *       As lock_until with the deadline timeout_ns from now (saturating).
- *   void pl_bitlockN_unlock(T *word, T lock_bit, T parked_bit);
- *       Releases the lock and wakes one of its waiters if any.  Release ordering.  Aborts if
- *       the lock bit is not set.  Does not check which thread holds it (a bit lock has no
- *       owner): unlocking from another thread is allowed.
- *   void pl_bitlockN_unlock_fair(T *word, T lock_bit, T parked_bit);
- *       As unlock, but if a thread waits for this lock, the lock is handed directly to the
- *       oldest one (it stays set and the woken thread returns holding it).
- *   bool pl_bitlockN_is_locked(const T *word, T lock_bit, T parked_bit);
- *       Whether the lock bit is set right now (a snapshot for assertions).  Relaxed load.
- *   T pl_bitlockN_load(const T *word, T lock_bit, T parked_bit);
- *       The word without its lock and parked bits: the caller's bits.  Acquire load.
- *   T pl_bitlockN_update(T *word, T lock_bit, T parked_bit, T clear_mask, T set_mask);
- *       Atomically replaces the word w by (w & ~clear_mask) | set_mask, whether or not the lock
- *       is held, and returns the caller's bits of the new value (as load would).  A bit in
- *       both masks ends up set.  One read-modify-write with acquire and release ordering; it
- *       never blocks, and it retries only when another thread changed the word in between.
- *       Aborts if either mask touches the lock bit or the parked bit.
+ * - `void pl_bitlockN_lock(T *word, T lock_bit, T parked_bit)`:
+ *   blocks until the caller holds the lock.  Acquire ordering.
+ * - `bool pl_bitlockN_trylock(T *word, T lock_bit, T parked_bit)`:
+ *   takes the lock if it is free (even if threads are parked on it); never blocks.  Acquire
+ *   ordering when it returns true.
+ * - `bool pl_bitlockN_lock_until(T *word, T lock_bit, T parked_bit, uint64_t deadline)`:
+ *   as lock, but gives up and returns false once the absolute deadline (pl_now() ns,
+ *   PL_FOREVER = none) has passed.  A deadline already past still takes a free lock.
+ * - `bool pl_bitlockN_lock_for(T *word, T lock_bit, T parked_bit, uint64_t timeout_ns)`:
+ *   as lock_until with the deadline timeout_ns from now (saturating).
+ * - `void pl_bitlockN_unlock(T *word, T lock_bit, T parked_bit)`:
+ *   releases the lock and wakes one of its waiters if any; never blocks (apart from the bucket
+ *   lock).  Release ordering.  Aborts if the lock bit is not set.  Does not check which thread
+ *   holds it (a bit lock has no owner): unlocking from another thread is allowed.
+ * - `void pl_bitlockN_unlock_fair(T *word, T lock_bit, T parked_bit)`:
+ *   as unlock, but if a thread waits for this lock, the lock is handed directly to the
+ *   oldest one (it stays set and the woken thread returns holding it).
+ * - `bool pl_bitlockN_is_locked(const T *word, T lock_bit, T parked_bit)`:
+ *   whether the lock bit is set right now (a snapshot for assertions).  Never blocks.  Relaxed
+ *   load.
+ * - `T pl_bitlockN_load(const T *word, T lock_bit, T parked_bit)`:
+ *   the word without its lock and parked bits: the caller's bits.  Never blocks.  Acquire load.
+ * - `T pl_bitlockN_update(T *word, T lock_bit, T parked_bit, T clear_mask, T set_mask)`:
+ *   atomically replaces the word w by (w & ~clear_mask) | set_mask, whether or not the lock
+ *   is held, and returns the caller's bits of the new value (as load would).  A bit in
+ *   both masks ends up set.  One read-modify-write with acquire and release ordering; it
+ *   never blocks, and it retries only when another thread changed the word in between.
+ *   Aborts if either mask touches the lock bit or the parked bit.
  *
- * Misuse aborts with "libparking: <function>(<word address>): <what>": unlocking a lock whose
+ * Misuse aborts with `libparking: <function>(<word address>): <what>`: unlocking a lock whose
  * lock bit is clear, masks that are not one bit each or that coincide, update masks that touch
  * the lock's bits.  The mask checks are written in the inline functions but cost nothing when
  * the masks are compile-time constants (the intended use: the compiler folds them away); with
@@ -202,7 +205,7 @@ PL_BITLOCK__DEFINE(32, uint32_t)
 PL_BITLOCK__DEFINE(64, uint64_t)
 PL_BITLOCK__DEFINE(ptr, uintptr_t)
 
-/* ---- pl_ptrlock_t: a pointer whose two low bits are its lock ----
+/** pl_ptrlock_t: a pointer whose two low bits are its lock.
  *
  * sizeof(pl_ptrlock_t) == sizeof(void *).  Bit 0 is the lock bit, bit 1 the parked bit, the
  * other bits are the pointer, which must therefore be 4-aligned (any object of alignment 4 or
@@ -213,17 +216,26 @@ PL_BITLOCK__DEFINE(ptr, uintptr_t)
  * pairs with the release store of pl_ptrlock_set), and changed only while the lock is held.
  */
 typedef struct pl_ptrlock { uintptr_t word; } pl_ptrlock_t;
+/** @var pl_ptrlock_t::word
+ * The pointer | PL_PTRLOCK_LOCKED_BIT | PL_PTRLOCK_PARKED_BIT; changed only atomically. */
 
+/** Initialiser of an unlocked pl_ptrlock_t holding NULL (the same as zeroed memory). */
 #define PL_PTRLOCK_INIT {0}
+/** The lock bit of pl_ptrlock_t::word (bit 0). */
 #define PL_PTRLOCK_LOCKED_BIT ((uintptr_t)1)
+/** The parked bit of pl_ptrlock_t::word (bit 1). */
 #define PL_PTRLOCK_PARKED_BIT ((uintptr_t)2)
+/** Both lock bits: the bits of pl_ptrlock_t::word that are not the pointer. */
 #define PL_PTRLOCK_BITS ((uintptr_t)3)
 
 /* Aborts: pl_ptrlock_set with a misaligned pointer or on a lock that is not held. */
 PARKING_API PARKING_NORETURN void pl_ptrlock_bad_set(const pl_ptrlock_t *pl, const void *ptr,
                                                      const char *fn);
 
-/* Blocks until the caller holds pl.  Acquire ordering. */
+/** Blocks until the caller holds @p pl.
+ *
+ * Blocks: yes.  Ordering: acquire.  Misuse: relocking from the holder deadlocks (undetected).
+ * Async-signal-safe: no. */
 static inline void pl_ptrlock_lock(pl_ptrlock_t *pl)
 {
     if (PARKING_UNLIKELY(!pl_bitlockptr__try(&pl->word, PL_PTRLOCK_LOCKED_BIT,
@@ -232,57 +244,81 @@ static inline void pl_ptrlock_lock(pl_ptrlock_t *pl)
                                    PL_PTRLOCK_PARKED_BIT, PL_FOREVER, __func__);
 }
 
-/* Takes pl if it is free (even with threads parked on it); never blocks.  Acquire on success. */
+/** Takes @p pl if it is free (even with threads parked on it).
+ *
+ * Blocks: never.  Ordering: acquire on success.  Misuse: none detected.  Async-signal-safe: no.
+ * @return true if the caller now holds @p pl. */
 static inline bool pl_ptrlock_trylock(pl_ptrlock_t *pl)
 {
     return pl_bitlockptr__try(&pl->word, PL_PTRLOCK_LOCKED_BIT, PL_PTRLOCK_PARKED_BIT, __func__);
 }
 
-/* Blocks until pl is taken (true) or the absolute deadline (pl_now() ns) passes (false).
- * A deadline already past still takes a free lock. */
+/** Blocks until @p pl is taken or the absolute @p deadline (pl_now() ns; PL_FOREVER: none)
+ * passes.  A deadline already past still takes a free lock.
+ *
+ * Blocks: until the deadline at most.  Ordering: acquire on success.  Misuse: as
+ * pl_ptrlock_lock (the self-deadlock times out).  Async-signal-safe: no.
+ * @return true if taken, false once the deadline has passed. */
 static inline bool pl_ptrlock_lock_until(pl_ptrlock_t *pl, uint64_t deadline)
 {
     return pl_bitlockptr__lock_until(&pl->word, PL_PTRLOCK_LOCKED_BIT, PL_PTRLOCK_PARKED_BIT,
                                      deadline, __func__);
 }
 
-/* As pl_ptrlock_lock_until with a deadline timeout_ns from now (saturating). */
+/** As pl_ptrlock_lock_until with a deadline @p timeout_ns from now (saturating).
+ *
+ * Blocks: up to @p timeout_ns.  Ordering: acquire on success.  Misuse: as
+ * pl_ptrlock_lock_until.  Async-signal-safe: no.
+ * @return true if taken, false if the timeout expired first. */
 static inline bool pl_ptrlock_lock_for(pl_ptrlock_t *pl, uint64_t timeout_ns)
 {
     return pl_bitlockptr__lock_for(&pl->word, PL_PTRLOCK_LOCKED_BIT, PL_PTRLOCK_PARKED_BIT,
                                    timeout_ns, __func__);
 }
 
-/* Releases pl, waking one waiter if any.  Release ordering.  Aborts if pl is not locked. */
+/** Releases @p pl, waking one waiter if any.
+ *
+ * Blocks: never (apart from the bucket lock).  Ordering: release.  Misuse: aborts if @p pl is
+ * not locked; an unlock from another thread than the holder is allowed (no owner is kept).
+ * Async-signal-safe: no. */
 static inline void pl_ptrlock_unlock(pl_ptrlock_t *pl)
 {
     pl_bitlockptr__unlock(&pl->word, PL_PTRLOCK_LOCKED_BIT, PL_PTRLOCK_PARKED_BIT, false,
                           __func__);
 }
 
-/* As pl_ptrlock_unlock, but hands pl directly to the oldest waiter if there is one. */
+/** As pl_ptrlock_unlock, but hands @p pl directly to the oldest waiter if there is one.
+ *
+ * Blocks: never (apart from the bucket lock).  Ordering: release.  Misuse: as
+ * pl_ptrlock_unlock.  Async-signal-safe: no. */
 static inline void pl_ptrlock_unlock_fair(pl_ptrlock_t *pl)
 {
     pl_bitlockptr__unlock(&pl->word, PL_PTRLOCK_LOCKED_BIT, PL_PTRLOCK_PARKED_BIT, true,
                           __func__);
 }
 
-/* Whether pl is locked right now (a snapshot for assertions).  Relaxed load. */
+/** Whether @p pl is locked right now (a snapshot for assertions).
+ *
+ * Blocks: never.  Ordering: none (relaxed load).  Misuse: none.  Async-signal-safe: no. */
 static inline bool pl_ptrlock_is_locked(const pl_ptrlock_t *pl)
 {
     return (__atomic_load_n(&pl->word, __ATOMIC_RELAXED) & PL_PTRLOCK_LOCKED_BIT) != 0;
 }
 
-/* The pointer, without the lock's bits; callable with or without the lock.  Acquire load: what
- * the setter wrote before pl_ptrlock_set is visible through the returned pointer. */
+/** The pointer, without the lock's bits; callable with or without the lock.
+ *
+ * Blocks: never.  Ordering: acquire load: what the setter wrote before pl_ptrlock_set is
+ * visible through the returned pointer.  Misuse: none.  Async-signal-safe: no. */
 static inline void *pl_ptrlock_get(const pl_ptrlock_t *pl)
 {
     return (void *)(__atomic_load_n(&pl->word, __ATOMIC_ACQUIRE) & ~PL_PTRLOCK_BITS);
 }
 
-/* Replaces the pointer; the caller must hold pl.  Release ordering.  Never blocks (it retries
- * only while a waiter sets or clears the parked bit at the same moment).  Aborts if ptr is not
- * 4-aligned or pl is not locked; it cannot tell which thread holds the lock. */
+/** Replaces the pointer; the caller must hold @p pl.
+ *
+ * Blocks: never (it retries only while a waiter sets or clears the parked bit at the same
+ * moment).  Ordering: release.  Misuse: aborts if @p ptr is not 4-aligned or @p pl is not
+ * locked; it cannot tell which thread holds the lock.  Async-signal-safe: no. */
 static inline void pl_ptrlock_set(pl_ptrlock_t *pl, void *ptr)
 {
     uintptr_t value = (uintptr_t)ptr;

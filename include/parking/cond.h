@@ -1,11 +1,12 @@
-/* libparking: pl_cond_t, a one-word condition variable for pl_mutex_t.
+/** @file
+ * libparking: pl_cond_t, a one-word condition variable for pl_mutex_t.
  *
  * sizeof(pl_cond_t) == sizeof(void *) and all-zero bytes are a condition variable with no
  * waiters: static, calloc'ed and memset memory need no initialisation, and there is nothing to
  * destroy.  The word holds the mutex its current waiters use, or NULL when nobody waits; the
  * waiters themselves sit in the parking lot under the condition variable's address.
  *
- * Semantics.
+ * Semantics:
  * - No spurious wake-ups from the library: a wait returns before its deadline only because a
  *   signal or broadcast chose it.  (Callers should still loop on their predicate: another thread
  *   may change it between the wake-up and the return.)
@@ -35,36 +36,58 @@
 
 PARKING_BEGIN_DECLS
 
+/** A one-word condition variable; all-zero bytes (PL_COND_INIT) have no waiters. */
 typedef struct pl_cond { pl_mutex_t *mutex; } pl_cond_t;
+/** @var pl_cond_t::mutex
+ * The mutex of the current waiters, NULL when nobody waits; changed only by atomic operations. */
 
+/** Initialiser of a pl_cond_t with no waiters (the same as zeroed memory). */
 #define PL_COND_INIT {NULL}
 
 /* Slow paths, out of line.  Not for direct use. */
 PARKING_API bool pl_cond_signal_slow(pl_cond_t *c);
 PARKING_API size_t pl_cond_broadcast_slow(pl_cond_t *c);
 
-/* pl_cond_wait: atomically unlock m and sleep on c until a signal or broadcast chooses this
- * thread; returns with m locked again.  Blocking.  Aborts (message naming pl_cond_wait and c) if
- * m is not locked, or if other threads wait on c with a different mutex.  The caller must own m;
- * waiting with a mutex some other thread holds is undetected undefined behaviour. */
+/** Atomically unlocks @p m and sleeps on @p c until a signal or broadcast chooses this thread;
+ * returns with @p m locked again.
+ *
+ * Blocks: yes.  Ordering: releases @p m and acquires it again, as pl_mutex_unlock and
+ * pl_mutex_lock.  Misuse: aborts (message naming pl_cond_wait and @p c) if @p m is not locked,
+ * or if other threads wait on @p c with a different mutex.  The caller must own @p m; waiting
+ * with a mutex some other thread holds is undetected undefined behaviour.
+ * Async-signal-safe: no. */
 PARKING_API void pl_cond_wait(pl_cond_t *c, pl_mutex_t *m);
 
-/* pl_cond_wait_until: as pl_cond_wait, but gives up at the absolute deadline (pl_now() clock;
- * PL_FOREVER: none).  Returns true if signalled, false if the deadline passed first; either way
- * m is locked again on return (relocking after a time-out waits for m with no deadline).  A
- * deadline already past still unlocks and relocks m.  A waiter that was signalled and moved onto
- * the mutex's queue before its deadline returns true even if it then waits past the deadline. */
+/** As pl_cond_wait, but gives up at the absolute @p deadline (pl_now() clock; PL_FOREVER:
+ * none).
+ *
+ * Either way @p m is locked again on return (relocking after a time-out waits for @p m with no
+ * deadline).  A deadline already past still unlocks and relocks @p m.  A waiter that was
+ * signalled and moved onto the mutex's queue before its deadline returns true even if it then
+ * waits past the deadline.
+ *
+ * Blocks: until the deadline, then for @p m.  Ordering and misuse: as pl_cond_wait (the abort
+ * names pl_cond_wait_until).  Async-signal-safe: no.
+ * @return true if signalled, false if the deadline passed first. */
 PARKING_API bool pl_cond_wait_until(pl_cond_t *c, pl_mutex_t *m, uint64_t deadline);
 
-/* pl_cond_wait_for: as pl_cond_wait_until with a deadline timeout_ns from now (saturating). */
+/** As pl_cond_wait_until with a deadline @p timeout_ns from now (saturating).
+ *
+ * Blocks: up to @p timeout_ns, then for @p m.  Ordering and misuse: as pl_cond_wait.
+ * Async-signal-safe: no.
+ * @return true if signalled, false if the timeout expired first. */
 PARKING_API bool pl_cond_wait_for(pl_cond_t *c, pl_mutex_t *m, uint64_t timeout_ns);
 
-/* pl_cond_signal: choose the oldest waiter of c, if any.  If its mutex is locked (typically by
- * the caller), the waiter is moved onto the mutex's queue; otherwise it is woken.  Returns whether
- * a thread was woken or moved.  Non-blocking apart from the parking lot's bucket locks; with no
- * waiter it is one relaxed load.  May be called with or without the mutex held; a signal that
- * races with a thread that has not yet started waiting may find nobody (hold the mutex while
- * changing the predicate to avoid that). */
+/** Chooses the oldest waiter of @p c, if any.  If its mutex is locked (typically by the
+ * caller), the waiter is moved onto the mutex's queue; otherwise it is woken.
+ *
+ * May be called with or without the mutex held; a signal that races with a thread that has not
+ * yet started waiting may find nobody (hold the mutex while changing the predicate to avoid
+ * that).  With no waiter it is one relaxed load.
+ *
+ * Blocks: never (apart from the parking lot's bucket locks).  Ordering: none of its own (publish
+ * the predicate under the mutex).  Misuse: none detected.  Async-signal-safe: no.
+ * @return whether a thread was woken or moved. */
 static inline bool pl_cond_signal(pl_cond_t *c)
 {
     /* Relaxed suffices: a waiter stores its mutex here before unlocking that mutex, and a
@@ -74,9 +97,12 @@ static inline bool pl_cond_signal(pl_cond_t *c)
     return pl_cond_signal_slow(c);
 }
 
-/* pl_cond_broadcast: choose every waiter of c.  If their mutex is locked, all are moved onto its
- * queue; otherwise the oldest is woken and the rest moved behind it.  Returns how many threads
- * were woken or moved.  Non-blocking apart from bucket locks; one relaxed load with no waiter. */
+/** Chooses every waiter of @p c.  If their mutex is locked, all are moved onto its queue;
+ * otherwise the oldest is woken and the rest moved behind it.  One relaxed load with no waiter.
+ *
+ * Blocks: never (apart from bucket locks).  Ordering: none of its own, as pl_cond_signal.
+ * Misuse: none detected.  Async-signal-safe: no.
+ * @return how many threads were woken or moved. */
 static inline size_t pl_cond_broadcast(pl_cond_t *c)
 {
     if (__atomic_load_n(&c->mutex, __ATOMIC_RELAXED) == NULL)

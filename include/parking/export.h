@@ -1,4 +1,9 @@
-/* libparking: symbol visibility and C/C++ linkage helpers shared by every public header. */
+/** @file
+ * libparking: symbol visibility and C/C++ linkage helpers shared by every public header.
+ *
+ * Define PARKING_STATIC when linking the static library on Windows (the CMake target
+ * parking::parking_static and pkg-config --static do it); elsewhere nothing needs defining.
+ */
 #ifndef PARKING_EXPORT_H
 #define PARKING_EXPORT_H
 
@@ -13,6 +18,7 @@
 #elif defined(__GNUC__) || defined(__clang__)
 #  define PARKING_API __attribute__((visibility("default")))
 #else
+/** Marks a function or variable exported by libparking (visibility or dllimport/dllexport). */
 #  define PARKING_API
 #endif
 
@@ -20,7 +26,9 @@
 #  define PARKING_BEGIN_DECLS extern "C" {
 #  define PARKING_END_DECLS }
 #else
+/** Opens the C linkage block of a header (extern "C" { in C++, nothing in C). */
 #  define PARKING_BEGIN_DECLS
+/** Closes the block opened by PARKING_BEGIN_DECLS. */
 #  define PARKING_END_DECLS
 #endif
 
@@ -30,9 +38,13 @@
 #  define PARKING_NOINLINE __attribute__((noinline))
 #  define PARKING_NORETURN __attribute__((noreturn))
 #else
+/** Branch hint: @p x is usually true (fast paths). */
 #  define PARKING_LIKELY(x) (x)
+/** Branch hint: @p x is usually false (slow paths, misuse checks). */
 #  define PARKING_UNLIKELY(x) (x)
+/** Keeps a function out of line. */
 #  define PARKING_NOINLINE
+/** Marks a function that does not return (the abort helpers). */
 #  define PARKING_NORETURN
 #endif
 

@@ -1,4 +1,5 @@
-/* libparking: pl_mutex_t, a one-byte mutex.
+/** @file
+ * libparking: pl_mutex_t, a one-byte mutex.
  *
  * sizeof(pl_mutex_t) == 1 and all-zero bytes are an unlocked mutex: static, calloc'ed and
  * memset memory need no initialisation, and there is nothing to destroy.  Bit 0 (value 1) says
@@ -12,6 +13,8 @@
  *
  * Not recursive: relocking from the owner deadlocks (see pl_remutex_t).  None of these calls is
  * async-signal-safe.  Lock functions give acquire ordering, unlock functions release ordering.
+ * Misuse that the byte can reveal (unlocking a mutex that is not locked) prints
+ * `libparking: <function>(<address>): <what>` and aborts; the check is on the slow path.
  */
 #ifndef PARKING_MUTEX_H
 #define PARKING_MUTEX_H
@@ -23,10 +26,16 @@
 
 PARKING_BEGIN_DECLS
 
+/** A one-byte mutex; all-zero bytes (PL_MUTEX_INIT) are unlocked.  Use the functions only. */
 typedef struct pl_mutex { uint8_t state; } pl_mutex_t;
+/** @var pl_mutex_t::state
+ * PL_MUTEX_LOCKED_BIT | PL_MUTEX_PARKED_BIT; changed only by atomic operations. */
 
+/** Initialiser of an unlocked pl_mutex_t (the same as zeroed memory). */
 #define PL_MUTEX_INIT {0}
+/** Bit of pl_mutex_t::state set while the mutex is held. */
 #define PL_MUTEX_LOCKED_BIT ((uint8_t)1)
+/** Bit of pl_mutex_t::state set while threads are (or may be) parked on the mutex. */
 #define PL_MUTEX_PARKED_BIT ((uint8_t)2)
 
 /* Slow paths, out of line.  Not for direct use. */
@@ -41,14 +50,21 @@ static inline bool pl_mutex__try_fast(pl_mutex_t *m)
                                        __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
 }
 
-/* Blocks until the calling thread owns m. */
+/** Blocks until the calling thread owns @p m.
+ *
+ * Blocks: yes (spins briefly, then parks).  Ordering: acquire.  Misuse: relocking a mutex the
+ * caller holds deadlocks (undetected; see pl_remutex_t).  Async-signal-safe: no. */
 static inline void pl_mutex_lock(pl_mutex_t *m)
 {
     if (PARKING_UNLIKELY(!pl_mutex__try_fast(m)))
         (void)pl_mutex_lock_slow(m, UINT64_MAX);
 }
 
-/* Takes m if it is free (even if threads are parked on it); never blocks. */
+/** Takes @p m if it is free (even if threads are parked on it).
+ *
+ * Blocks: never.  Ordering: acquire when it returns true.  Misuse: none detectable (a trylock
+ * by the holder just fails).  Async-signal-safe: no.
+ * @return true if the caller now owns @p m. */
 static inline bool pl_mutex_trylock(pl_mutex_t *m)
 {
     uint8_t state = __atomic_load_n(&m->state, __ATOMIC_RELAXED);
@@ -60,8 +76,12 @@ static inline bool pl_mutex_trylock(pl_mutex_t *m)
     return false;
 }
 
-/* Blocks until m is taken (true) or the absolute deadline (pl_now() clock) passes (false).
- * A deadline already past still takes a free mutex. */
+/** Blocks until @p m is taken or the absolute @p deadline (pl_now() ns; PL_FOREVER: none)
+ * passes.  A deadline already past still takes a free mutex.
+ *
+ * Blocks: until the deadline at most.  Ordering: acquire when it returns true.  Misuse: as
+ * pl_mutex_lock (relocking by the holder times out).  Async-signal-safe: no.
+ * @return true if taken; false only once pl_now() >= deadline. */
 static inline bool pl_mutex_lock_until(pl_mutex_t *m, uint64_t deadline)
 {
     if (PARKING_LIKELY(pl_mutex__try_fast(m)))
@@ -69,7 +89,12 @@ static inline bool pl_mutex_lock_until(pl_mutex_t *m, uint64_t deadline)
     return pl_mutex_lock_slow(m, deadline);
 }
 
-/* As pl_mutex_lock_until with a deadline timeout_ns from now (saturating). */
+/** As pl_mutex_lock_until with a deadline @p timeout_ns from now (saturating: a huge timeout
+ * waits forever).  The clock is read only if the fast path fails.
+ *
+ * Blocks: up to @p timeout_ns.  Ordering: acquire when it returns true.  Misuse: as
+ * pl_mutex_lock_until.  Async-signal-safe: no.
+ * @return true if taken, false if the timeout expired first. */
 static inline bool pl_mutex_lock_for(pl_mutex_t *m, uint64_t timeout_ns)
 {
     if (PARKING_LIKELY(pl_mutex__try_fast(m)))
@@ -77,7 +102,12 @@ static inline bool pl_mutex_lock_for(pl_mutex_t *m, uint64_t timeout_ns)
     return pl_mutex_lock_for_slow(m, timeout_ns);
 }
 
-/* Releases m; wakes one parked thread if any.  Aborts with a message if m is not locked. */
+/** Releases @p m and wakes one parked thread if any (which may then find the mutex taken by a
+ * running thread: barging, see the file description).
+ *
+ * Blocks: never (apart from the parking lot's bucket lock when it wakes a thread).  Ordering:
+ * release.  Misuse: aborts with a message if @p m is not locked; an unlock by a thread that does
+ * not own @p m is not detected.  Async-signal-safe: no. */
 static inline void pl_mutex_unlock(pl_mutex_t *m)
 {
     uint8_t expected = PL_MUTEX_LOCKED_BIT;
@@ -86,8 +116,12 @@ static inline void pl_mutex_unlock(pl_mutex_t *m)
         pl_mutex_unlock_slow(m, false);
 }
 
-/* Releases m by handing it directly to the oldest parked thread if there is one (FIFO
- * hand-off); otherwise as pl_mutex_unlock. */
+/** Releases @p m by handing it directly to the oldest parked thread if there is one (FIFO
+ * hand-off: the mutex stays locked and that thread returns owning it); otherwise as
+ * pl_mutex_unlock.
+ *
+ * Blocks: never (apart from the bucket lock).  Ordering: release (the new owner acquires).
+ * Misuse: as pl_mutex_unlock.  Async-signal-safe: no. */
 static inline void pl_mutex_unlock_fair(pl_mutex_t *m)
 {
     uint8_t expected = PL_MUTEX_LOCKED_BIT;
@@ -96,7 +130,10 @@ static inline void pl_mutex_unlock_fair(pl_mutex_t *m)
         pl_mutex_unlock_slow(m, true);
 }
 
-/* Whether some thread holds m right now (a snapshot: for assertions and statistics). */
+/** Whether some thread holds @p m right now: a snapshot for assertions and statistics, stale at
+ * once (it cannot tell whether the caller is the holder).
+ *
+ * Blocks: never.  Ordering: none (relaxed load).  Misuse: none.  Async-signal-safe: no. */
 static inline bool pl_mutex_is_locked(const pl_mutex_t *m)
 {
     return (__atomic_load_n(&m->state, __ATOMIC_RELAXED) & PL_MUTEX_LOCKED_BIT) != 0;

@@ -1,4 +1,5 @@
-/* libparking: pl_once_t, one-byte one-time initialisation.
+/** @file
+ * libparking: pl_once_t, one-byte one-time initialisation.
  *
  * sizeof(pl_once_t) == 1 and all-zero bytes are a once that has not run: static, calloc'ed and
  * memset memory need no initialisation, and there is nothing to destroy.
@@ -20,9 +21,11 @@
  * functions is async-signal-safe.
  *
  * Bit layout of `state` (for debuggers and tests; use the functions):
- *   bit 0  DONE     an initialiser succeeded (then the byte is exactly DONE)
- *   bit 1  RUNNING  a thread runs an initialiser now
- *   bit 2  PARKED   threads are (or may be) queued on the once's address
+ * @verbatim
+   bit 0  DONE     an initialiser succeeded (then the byte is exactly DONE)
+   bit 1  RUNNING  a thread runs an initialiser now
+   bit 2  PARKED   threads are (or may be) queued on the once's address
+   @endverbatim
  */
 #ifndef PARKING_ONCE_H
 #define PARKING_ONCE_H
@@ -34,30 +37,42 @@
 
 PARKING_BEGIN_DECLS
 
+/** A one-byte once; all-zero bytes (PL_ONCE_INIT) have not run.  Use the functions only. */
 typedef struct pl_once { uint8_t state; } pl_once_t;
+/** @var pl_once_t::state
+ * PL_ONCE_DONE_BIT, PL_ONCE_RUNNING_BIT, PL_ONCE_PARKED_BIT; changed only atomically. */
 
+/** Initialiser of a pl_once_t that has not run (the same as zeroed memory). */
 #define PL_ONCE_INIT {0}
 
+/** pl_once_t::state bit: an initialiser succeeded (then the byte is exactly this bit). */
 #define PL_ONCE_DONE_BIT ((uint8_t)1)
+/** pl_once_t::state bit: a thread runs an initialiser now. */
 #define PL_ONCE_RUNNING_BIT ((uint8_t)2)
+/** pl_once_t::state bit: threads are (or may be) parked on the once's address. */
 #define PL_ONCE_PARKED_BIT ((uint8_t)4)
 
 /* Slow paths, out of line.  Not for direct use. */
 PARKING_API void pl_call_once_slow(pl_once_t *o, void (*fn)(void *), void *arg);
 PARKING_API bool pl_call_once_try_slow(pl_once_t *o, bool (*fn)(void *), void *arg);
 
-/* pl_once_is_done: whether an initialiser of o has succeeded.  Never blocks; acquire load, so a
- * true result makes the initialiser's writes visible. */
+/** Whether an initialiser of @p o has succeeded.
+ *
+ * Blocks: never.  Ordering: acquire load, so a true result makes the initialiser's writes
+ * visible.  Misuse: none.  Async-signal-safe: no. */
 static inline bool pl_once_is_done(const pl_once_t *o)
 {
     return __atomic_load_n(&o->state, __ATOMIC_ACQUIRE) == PL_ONCE_DONE_BIT;
 }
 
-/* pl_call_once: run fn(arg) if no initialiser of o has succeeded yet, exactly once across all
- * callers; every call returns once o is done.  Blocking while another thread runs an initialiser
- * of o.  fn must not call pl_call_once on o (self-deadlock).  If fn does not return (longjmp,
- * thread exit, cancellation), o stays "running" and every later caller waits forever.  Aborts
- * (message naming pl_call_once and o) if fn is NULL and o is not done. */
+/** Runs fn(arg) if no initialiser of @p o has succeeded yet, exactly once across all callers;
+ * every call returns once @p o is done.  When done already: one acquire load and a branch.
+ *
+ * Blocks: while another thread runs an initialiser of @p o.  Ordering: everything the
+ * successful initialiser wrote happens-before every return.  Misuse: fn must not call
+ * pl_call_once on @p o (self-deadlock, undetected).  If fn does not return (longjmp, thread exit,
+ * cancellation), @p o stays "running" and every later caller waits forever.  Aborts (message
+ * naming pl_call_once and @p o) if fn is NULL and @p o is not done.  Async-signal-safe: no. */
 static inline void pl_call_once(pl_once_t *o, void (*fn)(void *), void *arg)
 {
     if (PARKING_LIKELY(pl_once_is_done(o)))
@@ -65,10 +80,13 @@ static inline void pl_call_once(pl_once_t *o, void (*fn)(void *), void *arg)
     pl_call_once_slow(o, fn, arg);
 }
 
-/* pl_call_once_try: as pl_call_once, but fn reports success.  If fn returns false, o stays not
- * done, one waiting thread (if any) is woken to run its own fn, and this call returns false.
- * Returns true when o is done on return (this fn or another caller's succeeded).  Blocking while
- * another thread runs an initialiser of o.  Same recursion rule and NULL check as pl_call_once. */
+/** As pl_call_once, but fn reports success.  If fn returns false, @p o stays not done, one
+ * waiting thread (if any) is woken to run its own fn, and this call returns false.
+ *
+ * Blocks: while another thread runs an initialiser of @p o.  Ordering: as pl_call_once when it
+ * returns true.  Misuse: same recursion rule and NULL check as pl_call_once (the abort names
+ * pl_call_once_try).  Async-signal-safe: no.
+ * @return true when @p o is done on return (this fn or another caller's succeeded). */
 static inline bool pl_call_once_try(pl_once_t *o, bool (*fn)(void *), void *arg)
 {
     if (PARKING_LIKELY(pl_once_is_done(o)))

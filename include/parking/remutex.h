@@ -1,4 +1,5 @@
-/* libparking: pl_remutex_t, a reentrant (recursive) mutex.
+/** @file
+ * libparking: pl_remutex_t, a reentrant (recursive) mutex.
  *
  * The thread that holds a pl_remutex_t may lock it again; it is released when every lock has
  * been matched by an unlock.  It is a pl_mutex_t plus the owner's thread identity and the
@@ -15,7 +16,7 @@
  * Orderings: the first lock acquires, the last unlock releases (those of the inner pl_mutex_t);
  * nested locks and unlocks order nothing, as the thread already holds the mutex.
  *
- * Misuse aborts with "libparking: <function>(<address>): <what>": an unlock by a thread that
+ * Misuse aborts with `libparking: <function>(<address>): <what>`: an unlock by a thread that
  * does not hold the mutex (including when nobody does), and a lock that would take the depth
  * past PL_REMUTEX_MAX_DEPTH.  A thread that exits while holding the mutex leaves it locked
  * forever, and a later thread may be given the same identity and then pass for its owner:
@@ -36,26 +37,37 @@
 
 PARKING_BEGIN_DECLS
 
+/** A reentrant mutex; all-zero bytes (PL_REMUTEX_INIT) are unlocked.  Use the functions only. */
 typedef struct pl_remutex {
     uintptr_t owner;
     uint32_t count;
     pl_mutex_t mutex;
 } pl_remutex_t;
+/** @var pl_remutex_t::owner
+ * The holder's pl_thread_id(), or 0; written only by the holder (relaxed atomics). */
+/** @var pl_remutex_t::count
+ * The recursion depth; touched only by the holder. */
+/** @var pl_remutex_t::mutex
+ * The lock itself. */
 
+/** Initialiser of an unlocked pl_remutex_t (the same as zeroed memory). */
 #define PL_REMUTEX_INIT {0, 0, PL_MUTEX_INIT}
-/* The deepest recursion: one more lock by the owner aborts. */
+/** The deepest recursion: one more lock by the owner aborts. */
 #define PL_REMUTEX_MAX_DEPTH UINT32_MAX
 
-/* pl_thread_id(): an identity of the calling thread, non-zero, distinct from that of every
- * other live thread, the same in every module (executable, shared libraries) of the process.
- * It is the address of a one-byte thread-local variable of libparking; a thread that exits
- * releases it, so a new thread may get the same value.  Never blocks.  Not guaranteed
- * async-signal-safe (a thread's first access to thread-local storage may allocate).
+/** @fn uintptr_t pl_thread_id(void)
+ * An identity of the calling thread, non-zero, distinct from that of every other live thread,
+ * the same in every module (executable, shared libraries) of the process.  It is the address of
+ * a one-byte thread-local variable of libparking; a thread that exits releases it, so a new
+ * thread may get the same value.
  *
  * Where a shared library can export thread-local data (ELF, Mach-O, and any static build) the
  * variable is exported and pl_thread_id() is inline: in an executable, one or two instructions.
  * A Windows DLL cannot export thread-local data, so there pl_thread_id() is an exported
- * function. */
+ * function.
+ *
+ * Blocks: never.  Ordering: none.  Misuse: none.  Async-signal-safe: not guaranteed (a thread's
+ * first access to thread-local storage may allocate). */
 #if defined(_WIN32) && !defined(PARKING_STATIC)
 PARKING_API uintptr_t pl_thread_id(void);
 #else
@@ -99,8 +111,11 @@ static inline bool pl_remutex__mine(const pl_remutex_t *m, uintptr_t me)
     return __atomic_load_n(&m->owner, __ATOMIC_RELAXED) == me;
 }
 
-/* Blocks until the calling thread holds m; returns at once (depth + 1) if it already does.
- * Aborts if the depth would pass PL_REMUTEX_MAX_DEPTH. */
+/** Blocks until the calling thread holds @p m; returns at once (depth + 1) if it already does.
+ *
+ * Blocks: yes, unless the caller already holds @p m.  Ordering: acquire on the first lock;
+ * nested locks order nothing.  Misuse: aborts if the depth would pass PL_REMUTEX_MAX_DEPTH.
+ * Async-signal-safe: no. */
 static inline void pl_remutex_lock(pl_remutex_t *m)
 {
     uintptr_t me = pl_thread_id();
@@ -112,7 +127,11 @@ static inline void pl_remutex_lock(pl_remutex_t *m)
     pl_remutex__own(m, me);
 }
 
-/* Takes m if it is free or already held by the calling thread (true); never blocks. */
+/** Takes @p m if it is free or already held by the calling thread.
+ *
+ * Blocks: never.  Ordering: acquire when it takes @p m first.  Misuse: aborts if the depth
+ * would pass PL_REMUTEX_MAX_DEPTH.  Async-signal-safe: no.
+ * @return true if the caller now holds @p m (one level deeper). */
 static inline bool pl_remutex_trylock(pl_remutex_t *m)
 {
     uintptr_t me = pl_thread_id();
@@ -126,8 +145,13 @@ static inline bool pl_remutex_trylock(pl_remutex_t *m)
     return true;
 }
 
-/* As pl_remutex_lock, but gives up and returns false once the absolute deadline (pl_now() ns)
- * passes.  The owner always succeeds at once; a deadline already past still takes a free m. */
+/** As pl_remutex_lock, but gives up once the absolute @p deadline (pl_now() ns; PL_FOREVER:
+ * none) passes.  The owner always succeeds at once; a deadline already past still takes a free
+ * mutex.
+ *
+ * Blocks: until the deadline at most.  Ordering: acquire when it takes @p m first.  Misuse:
+ * aborts if the depth would pass PL_REMUTEX_MAX_DEPTH.  Async-signal-safe: no.
+ * @return true if the caller now holds @p m, false once the deadline has passed. */
 static inline bool pl_remutex_lock_until(pl_remutex_t *m, uint64_t deadline)
 {
     uintptr_t me = pl_thread_id();
@@ -141,7 +165,11 @@ static inline bool pl_remutex_lock_until(pl_remutex_t *m, uint64_t deadline)
     return true;
 }
 
-/* As pl_remutex_lock_until with a deadline timeout_ns from now (saturating). */
+/** As pl_remutex_lock_until with a deadline @p timeout_ns from now (saturating).
+ *
+ * Blocks: up to @p timeout_ns.  Ordering and misuse: as pl_remutex_lock_until.
+ * Async-signal-safe: no.
+ * @return true if the caller now holds @p m, false if the timeout expired first. */
 static inline bool pl_remutex_lock_for(pl_remutex_t *m, uint64_t timeout_ns)
 {
     uintptr_t me = pl_thread_id();
@@ -169,27 +197,38 @@ static inline void pl_remutex__unlock(pl_remutex_t *m, bool fair, const char *fn
         pl_mutex_unlock(&m->mutex);
 }
 
-/* Undoes one lock of the calling thread; the last one releases m and wakes one waiter if any.
- * Aborts if the calling thread does not hold m. */
+/** Undoes one lock of the calling thread; the last one releases @p m and wakes one waiter if
+ * any.
+ *
+ * Blocks: never (apart from the bucket lock when waking).  Ordering: release on the last
+ * unlock; nested unlocks order nothing.  Misuse: aborts if the calling thread does not hold
+ * @p m (including when nobody does).  Async-signal-safe: no. */
 static inline void pl_remutex_unlock(pl_remutex_t *m)
 {
     pl_remutex__unlock(m, false, __func__);
 }
 
-/* As pl_remutex_unlock, but the last unlock hands m directly to the oldest waiter if any. */
+/** As pl_remutex_unlock, but the last unlock hands @p m directly to the oldest waiter if any.
+ *
+ * Blocks: never (apart from the bucket lock).  Ordering and misuse: as pl_remutex_unlock.
+ * Async-signal-safe: no. */
 static inline void pl_remutex_unlock_fair(pl_remutex_t *m)
 {
     pl_remutex__unlock(m, true, __func__);
 }
 
-/* Whether the calling thread holds m (exact, not a snapshot: only this thread can change
- * that).  For assertions such as SQLite's xMutexHeld / xMutexNotheld. */
+/** Whether the calling thread holds @p m (exact, not a snapshot: only this thread can change
+ * that).  For assertions such as SQLite's xMutexHeld / xMutexNotheld.
+ *
+ * Blocks: never.  Ordering: none (relaxed load).  Misuse: none.  Async-signal-safe: no. */
 static inline bool pl_remutex_is_held(const pl_remutex_t *m)
 {
     return pl_remutex__mine(m, pl_thread_id());
 }
 
-/* Whether some thread holds m right now (a snapshot for assertions and statistics). */
+/** Whether some thread holds @p m right now (a snapshot for assertions and statistics).
+ *
+ * Blocks: never.  Ordering: none (relaxed load).  Misuse: none.  Async-signal-safe: no. */
 static inline bool pl_remutex_is_locked(const pl_remutex_t *m)
 {
     return pl_mutex_is_locked(&m->mutex);

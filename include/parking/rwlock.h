@@ -1,4 +1,5 @@
-/* libparking: pl_rwlock_t, a one-word read-write lock with upgradable reads.
+/** @file
+ * libparking: pl_rwlock_t, a one-word read-write lock with upgradable reads.
  *
  * sizeof(pl_rwlock_t) == sizeof(uintptr_t) and all-zero bytes are an unlocked lock: static,
  * calloc'ed and memset memory need no initialisation, and there is nothing to destroy.
@@ -10,7 +11,7 @@
  *   readers, excludes writers and other upgradable holders, and can become a write lock
  *   (pl_rwlock_upgrade) without letting another writer in between.
  *
- * Policy.  A writer that wants the lock sets the writer bit at once, even while readers are
+ * Policy: a writer that wants the lock sets the writer bit at once, even while readers are
  * inside, then waits for them to leave; from that moment new readers block (no writer
  * starvation).  So a thread that already holds a read lock must not call pl_rwlock_rdlock again
  * while a writer may come: it would wait for the writer, which waits for it.  Use
@@ -24,15 +25,19 @@
  * Orderings: every acquire (lock, successful trylock / timed lock, upgrade) is an acquire
  * operation, every release (unlock, downgrade) a release operation.  Misuse that the lock word
  * can reveal (unlocking a mode that is not held, reader count overflow) prints
- * "libparking: <function>(<address>): <what>" and aborts; these checks run only on slow paths.
+ * `libparking: <function>(<address>): <what>` and aborts; these checks run only on slow paths.
+ * Misuse it cannot reveal is not detected: an unlock by a thread that does not hold the mode
+ * (while some other thread does), and relocking a write lock from its holder (deadlock).
  * None of these functions is async-signal-safe.
  *
  * Bit layout of `state` (for debuggers and tests; use the functions):
- *   bit 0  PARKED         threads are (or may be) queued on the lock's address
- *   bit 1  WRITER_PARKED  the writer-bit holder is queued on address + 1 waiting for readers
- *   bit 2  UPGRADABLE     an upgradable holder exists (it is also counted as a reader)
- *   bit 3  WRITER         a writer holds the lock, or holds its turn and waits for readers
- *   bits 4..              number of readers (upgradable holder included)
+ * @verbatim
+   bit 0  PARKED         threads are (or may be) queued on the lock's address
+   bit 1  WRITER_PARKED  the writer-bit holder is queued on address + 1 waiting for readers
+   bit 2  UPGRADABLE     an upgradable holder exists (it is also counted as a reader)
+   bit 3  WRITER         a writer holds the lock, or holds its turn and waits for readers
+   bits 4..              number of readers (upgradable holder included)
+   @endverbatim
  */
 #ifndef PARKING_RWLOCK_H
 #define PARKING_RWLOCK_H
@@ -44,15 +49,25 @@
 
 PARKING_BEGIN_DECLS
 
+/** A one-word read-write lock; all-zero bytes (PL_RWLOCK_INIT) are unlocked. */
 typedef struct pl_rwlock { uintptr_t state; } pl_rwlock_t;
+/** @var pl_rwlock_t::state
+ * The PL_RWLOCK_*_BIT flags and the reader count (see the file description); atomic only. */
 
+/** Initialiser of an unlocked pl_rwlock_t (the same as zeroed memory). */
 #define PL_RWLOCK_INIT {0}
 
+/** pl_rwlock_t::state bit: threads are (or may be) parked on the lock's address. */
 #define PL_RWLOCK_PARKED_BIT ((uintptr_t)1)
+/** pl_rwlock_t::state bit: the writer-bit holder is parked on address + 1, waiting for readers. */
 #define PL_RWLOCK_WRITER_PARKED_BIT ((uintptr_t)2)
+/** pl_rwlock_t::state bit: an upgradable holder exists (it is also counted as a reader). */
 #define PL_RWLOCK_UPGRADABLE_BIT ((uintptr_t)4)
+/** pl_rwlock_t::state bit: a writer holds the lock, or holds its turn and waits for readers. */
 #define PL_RWLOCK_WRITER_BIT ((uintptr_t)8)
+/** One reader in pl_rwlock_t::state (the count starts at bit 4). */
 #define PL_RWLOCK_ONE_READER ((uintptr_t)16)
+/** The reader count bits of pl_rwlock_t::state. */
 #define PL_RWLOCK_READERS_MASK (~(uintptr_t)15)
 
 /* Slow paths, out of line.  Not for direct use. */
@@ -91,16 +106,23 @@ static inline bool pl_rwlock__cas(pl_rwlock_t *l, uintptr_t from, uintptr_t to, 
 
 /* ---- Shared (read) ---- */
 
-/* Blocks until the caller holds a read lock.  Waits while a writer holds the lock or waits for
- * its turn (see Policy: do not nest it).  Acquire.  Aborts on reader count overflow. */
+/** Blocks until the caller holds a read lock.  Waits while a writer holds the lock or waits for
+ * its turn (see the policy in the file description: do not nest it).
+ *
+ * Blocks: yes.  Ordering: acquire.  Misuse: nesting it while a writer may come deadlocks
+ * (undetected; use pl_rwlock_rdlock_recursive); aborts on reader count overflow.
+ * Async-signal-safe: no. */
 static inline void pl_rwlock_rdlock(pl_rwlock_t *l)
 {
     if (PARKING_UNLIKELY(!pl_rwlock__try_fast(l, PL_RWLOCK_WRITER_BIT, PL_RWLOCK_ONE_READER)))
         (void)pl_rwlock_rdlock_slow(l, UINT64_MAX);
 }
 
-/* Takes a read lock unless a writer holds the lock or waits for it; never blocks.  Acquire on
- * success.  Aborts on reader count overflow. */
+/** Takes a read lock unless a writer holds the lock or waits for it.
+ *
+ * Blocks: never.  Ordering: acquire on success.  Misuse: aborts on reader count overflow.
+ * Async-signal-safe: no.
+ * @return true if the caller now holds a read lock. */
 static inline bool pl_rwlock_tryrdlock(pl_rwlock_t *l)
 {
     uintptr_t s = __atomic_load_n(&l->state, __ATOMIC_RELAXED);
@@ -113,9 +135,12 @@ static inline bool pl_rwlock_tryrdlock(pl_rwlock_t *l)
     return pl_rwlock_tryrdlock_slow(l); /* lost a race, or overflow: retry there */
 }
 
-/* As pl_rwlock_rdlock, but gives up (false) once the absolute deadline (pl_now() clock)
- * passes; never returns false before it.  A deadline already past still takes a free lock.
- * Blocks at most until the deadline; acquire on success.  Aborts on reader count overflow. */
+/** As pl_rwlock_rdlock, but gives up once the absolute @p deadline (pl_now() clock; PL_FOREVER:
+ * none) passes.  A deadline already past still takes a free lock.
+ *
+ * Blocks: until the deadline at most.  Ordering: acquire on success.  Misuse: aborts on reader
+ * count overflow.  Async-signal-safe: no.
+ * @return true if taken; false only once the deadline has passed. */
 static inline bool pl_rwlock_rdlock_until(pl_rwlock_t *l, uint64_t deadline)
 {
     if (PARKING_LIKELY(pl_rwlock__try_fast(l, PL_RWLOCK_WRITER_BIT, PL_RWLOCK_ONE_READER)))
@@ -123,8 +148,12 @@ static inline bool pl_rwlock_rdlock_until(pl_rwlock_t *l, uint64_t deadline)
     return pl_rwlock_rdlock_slow(l, deadline);
 }
 
-/* As pl_rwlock_rdlock_until with a deadline timeout_ns from now (saturating: a huge timeout
- * waits forever instead of wrapping into the past). */
+/** As pl_rwlock_rdlock_until with a deadline @p timeout_ns from now (saturating: a huge timeout
+ * waits forever instead of wrapping into the past).
+ *
+ * Blocks: up to @p timeout_ns.  Ordering: acquire on success.  Misuse: aborts on reader count
+ * overflow.  Async-signal-safe: no.
+ * @return true if taken, false if the timeout expired first. */
 static inline bool pl_rwlock_rdlock_for(pl_rwlock_t *l, uint64_t timeout_ns)
 {
     if (PARKING_LIKELY(pl_rwlock__try_fast(l, PL_RWLOCK_WRITER_BIT, PL_RWLOCK_ONE_READER)))
@@ -132,20 +161,26 @@ static inline bool pl_rwlock_rdlock_for(pl_rwlock_t *l, uint64_t timeout_ns)
     return pl_rwlock_rdlock_for_slow(l, timeout_ns);
 }
 
-/* Takes a read lock for a caller that may already hold one (read or upgradable) on l: enters
+/** Takes a read lock for a caller that may already hold one (read or upgradable) on @p l: enters
  * whenever other readers are inside, even past a writer waiting for its turn, so nested reads
  * never deadlock against a queued writer.  It still blocks while a writer holds the lock.
+ *
  * Like Rust's read_recursive, it cannot tell whether the caller really holds a read lock, so a
- * steady stream of such calls can starve writers.  Blocks; acquire.  Aborts on overflow. */
+ * steady stream of such calls can starve writers.
+ *
+ * Blocks: yes.  Ordering: acquire.  Misuse: aborts on reader count overflow.
+ * Async-signal-safe: no. */
 static inline void pl_rwlock_rdlock_recursive(pl_rwlock_t *l)
 {
     if (PARKING_UNLIKELY(!pl_rwlock__try_fast(l, PL_RWLOCK_WRITER_BIT, PL_RWLOCK_ONE_READER)))
         pl_rwlock_rdlock_recursive_slow(l);
 }
 
-/* Releases a read lock; the last reader out wakes a writer waiting for readers to leave.
- * Non-blocking apart from the parking lot's bucket lock.  Release.  Aborts if l had no
- * readers (the check follows the decrement, so the word is garbage by then; we abort anyway). */
+/** Releases a read lock; the last reader out wakes a writer waiting for readers to leave.
+ *
+ * Blocks: never (apart from the parking lot's bucket lock).  Ordering: release.  Misuse: aborts
+ * if @p l had no readers (the check follows the decrement, so the word is garbage by then; it
+ * aborts anyway).  Async-signal-safe: no. */
 static inline void pl_rwlock_rdunlock(pl_rwlock_t *l)
 {
     uintptr_t old = __atomic_fetch_sub(&l->state, PL_RWLOCK_ONE_READER, __ATOMIC_RELEASE);
@@ -157,9 +192,12 @@ static inline void pl_rwlock_rdunlock(pl_rwlock_t *l)
         pl_rwlock_rdunlock_slow(l, old);
 }
 
-/* Same as pl_rwlock_rdunlock: a reader leaving releases nothing that queued threads wait for
+/** Same as pl_rwlock_rdunlock: a reader leaving releases nothing that queued threads wait for
  * except a writer's wait for readers, and that writer already owns the writer bit, so the
- * release is always a direct hand-off.  Provided for symmetry. */
+ * release is always a direct hand-off.  Provided for symmetry.
+ *
+ * Blocks: never (apart from the bucket lock).  Ordering: release.  Misuse: as
+ * pl_rwlock_rdunlock.  Async-signal-safe: no. */
 static inline void pl_rwlock_rdunlock_fair(pl_rwlock_t *l)
 {
     pl_rwlock_rdunlock(l);
@@ -167,17 +205,22 @@ static inline void pl_rwlock_rdunlock_fair(pl_rwlock_t *l)
 
 /* ---- Exclusive (write) ---- */
 
-/* Blocks until the caller holds the write lock: first takes the writer bit (waiting for other
+/** Blocks until the caller holds the write lock: first takes the writer bit (waiting for other
  * writers and the upgradable holder), which stops new readers, then waits for readers inside to
- * leave.  Acquire.  Not recursive: relocking from the holder deadlocks. */
+ * leave.
+ *
+ * Blocks: yes.  Ordering: acquire.  Misuse: not recursive: relocking from the holder, or from a
+ * thread holding a read lock, deadlocks (undetected).  Async-signal-safe: no. */
 static inline void pl_rwlock_wrlock(pl_rwlock_t *l)
 {
     if (PARKING_UNLIKELY(!pl_rwlock__cas(l, 0, PL_RWLOCK_WRITER_BIT, __ATOMIC_ACQUIRE)))
         (void)pl_rwlock_wrlock_slow(l, UINT64_MAX);
 }
 
-/* Takes the write lock if nobody holds l in any mode (even if threads are queued); never
- * blocks.  Acquire on success. */
+/** Takes the write lock if nobody holds @p l in any mode (even if threads are queued).
+ *
+ * Blocks: never.  Ordering: acquire on success.  Misuse: none detected.  Async-signal-safe: no.
+ * @return true if the caller now holds the write lock. */
 static inline bool pl_rwlock_trywrlock(pl_rwlock_t *l)
 {
     uintptr_t s = 0;
@@ -192,9 +235,13 @@ static inline bool pl_rwlock_trywrlock(pl_rwlock_t *l)
     return false;
 }
 
-/* As pl_rwlock_wrlock, but gives up (false) once the absolute deadline passes; never before.
+/** As pl_rwlock_wrlock, but gives up once the absolute @p deadline passes; never before.
  * A writer that gave up while waiting for readers drops the writer bit and wakes the readers it
- * held back.  A deadline already past still takes a free lock.  Acquire on success. */
+ * held back.  A deadline already past still takes a free lock.
+ *
+ * Blocks: until the deadline at most.  Ordering: acquire on success.  Misuse: as
+ * pl_rwlock_wrlock (the self-deadlock times out).  Async-signal-safe: no.
+ * @return true if taken, false once the deadline has passed. */
 static inline bool pl_rwlock_wrlock_until(pl_rwlock_t *l, uint64_t deadline)
 {
     if (PARKING_LIKELY(pl_rwlock__cas(l, 0, PL_RWLOCK_WRITER_BIT, __ATOMIC_ACQUIRE)))
@@ -202,7 +249,11 @@ static inline bool pl_rwlock_wrlock_until(pl_rwlock_t *l, uint64_t deadline)
     return pl_rwlock_wrlock_slow(l, deadline);
 }
 
-/* As pl_rwlock_wrlock_until with a deadline timeout_ns from now (saturating). */
+/** As pl_rwlock_wrlock_until with a deadline @p timeout_ns from now (saturating).
+ *
+ * Blocks: up to @p timeout_ns.  Ordering: acquire on success.  Misuse: as
+ * pl_rwlock_wrlock_until.  Async-signal-safe: no.
+ * @return true if taken, false if the timeout expired first. */
 static inline bool pl_rwlock_wrlock_for(pl_rwlock_t *l, uint64_t timeout_ns)
 {
     if (PARKING_LIKELY(pl_rwlock__cas(l, 0, PL_RWLOCK_WRITER_BIT, __ATOMIC_ACQUIRE)))
@@ -210,18 +261,24 @@ static inline bool pl_rwlock_wrlock_for(pl_rwlock_t *l, uint64_t timeout_ns)
     return pl_rwlock_wrlock_for_slow(l, timeout_ns);
 }
 
-/* Releases the write lock; wakes all queued readers and at most one writer or upgradable
- * waiter.  Non-blocking apart from the bucket lock.  Release.  Aborts if l is not write-locked
- * (free, read-locked, upgradable-locked, or a writer still waiting for readers). */
+/** Releases the write lock; wakes all queued readers and at most one writer or upgradable
+ * waiter.
+ *
+ * Blocks: never (apart from the bucket lock).  Ordering: release.  Misuse: aborts if @p l is not
+ * write-locked (free, read-locked, upgradable-locked, or a writer still waiting for readers).
+ * Async-signal-safe: no. */
 static inline void pl_rwlock_wrunlock(pl_rwlock_t *l)
 {
     if (PARKING_UNLIKELY(!pl_rwlock__cas(l, PL_RWLOCK_WRITER_BIT, 0, __ATOMIC_RELEASE)))
         pl_rwlock_wrunlock_slow(l, false);
 }
 
-/* As pl_rwlock_wrunlock, but if threads are queued the lock goes straight to the ones woken
+/** As pl_rwlock_wrunlock, but if threads are queued the lock goes straight to the ones woken
  * (their shares are put in the word before they run), so neither the caller nor any other
- * running thread can take it first.  Same ordering and misuse behaviour. */
+ * running thread can take it first.
+ *
+ * Blocks: never (apart from the bucket lock).  Ordering: release.  Misuse: as
+ * pl_rwlock_wrunlock.  Async-signal-safe: no. */
 static inline void pl_rwlock_wrunlock_fair(pl_rwlock_t *l)
 {
     if (PARKING_UNLIKELY(!pl_rwlock__cas(l, PL_RWLOCK_WRITER_BIT, 0, __ATOMIC_RELEASE)))
@@ -233,8 +290,11 @@ static inline void pl_rwlock_wrunlock_fair(pl_rwlock_t *l)
 #define PL_RWLOCK__UPGRADABLE_BLOCKERS (PL_RWLOCK_WRITER_BIT | PL_RWLOCK_UPGRADABLE_BIT)
 #define PL_RWLOCK__ONE_UPGRADABLE (PL_RWLOCK_ONE_READER | PL_RWLOCK_UPGRADABLE_BIT)
 
-/* Blocks until the caller holds the upgradable lock: waits while a writer or another
- * upgradable holder exists; plain readers may be inside.  Acquire.  Aborts on overflow. */
+/** Blocks until the caller holds the upgradable lock: waits while a writer or another
+ * upgradable holder exists; plain readers may be inside.
+ *
+ * Blocks: yes.  Ordering: acquire.  Misuse: relocking from the upgradable holder deadlocks
+ * (undetected); aborts on reader count overflow.  Async-signal-safe: no. */
 static inline void pl_rwlock_uplock(pl_rwlock_t *l)
 {
     if (PARKING_UNLIKELY(!pl_rwlock__try_fast(l, PL_RWLOCK__UPGRADABLE_BLOCKERS,
@@ -242,8 +302,11 @@ static inline void pl_rwlock_uplock(pl_rwlock_t *l)
         (void)pl_rwlock_uplock_slow(l, UINT64_MAX);
 }
 
-/* Takes the upgradable lock unless a writer or another upgradable holder exists; never blocks.
- * Acquire on success.  Aborts on reader count overflow. */
+/** Takes the upgradable lock unless a writer or another upgradable holder exists.
+ *
+ * Blocks: never.  Ordering: acquire on success.  Misuse: aborts on reader count overflow.
+ * Async-signal-safe: no.
+ * @return true if the caller now holds the upgradable lock. */
 static inline bool pl_rwlock_tryuplock(pl_rwlock_t *l)
 {
     uintptr_t s = __atomic_load_n(&l->state, __ATOMIC_RELAXED);
@@ -256,8 +319,12 @@ static inline bool pl_rwlock_tryuplock(pl_rwlock_t *l)
     return pl_rwlock_tryuplock_slow(l); /* lost a race, or overflow: retry there */
 }
 
-/* As pl_rwlock_uplock, but gives up (false) once the absolute deadline passes; never before.
- * A deadline already past still takes a free lock.  Acquire on success.  Aborts on overflow. */
+/** As pl_rwlock_uplock, but gives up once the absolute @p deadline passes; never before.
+ * A deadline already past still takes a free lock.
+ *
+ * Blocks: until the deadline at most.  Ordering: acquire on success.  Misuse: aborts on reader
+ * count overflow.  Async-signal-safe: no.
+ * @return true if taken, false once the deadline has passed. */
 static inline bool pl_rwlock_uplock_until(pl_rwlock_t *l, uint64_t deadline)
 {
     if (PARKING_LIKELY(pl_rwlock__try_fast(l, PL_RWLOCK__UPGRADABLE_BLOCKERS,
@@ -266,7 +333,11 @@ static inline bool pl_rwlock_uplock_until(pl_rwlock_t *l, uint64_t deadline)
     return pl_rwlock_uplock_slow(l, deadline);
 }
 
-/* As pl_rwlock_uplock_until with a deadline timeout_ns from now (saturating). */
+/** As pl_rwlock_uplock_until with a deadline @p timeout_ns from now (saturating).
+ *
+ * Blocks: up to @p timeout_ns.  Ordering: acquire on success.  Misuse: aborts on reader count
+ * overflow.  Async-signal-safe: no.
+ * @return true if taken, false if the timeout expired first. */
 static inline bool pl_rwlock_uplock_for(pl_rwlock_t *l, uint64_t timeout_ns)
 {
     if (PARKING_LIKELY(pl_rwlock__try_fast(l, PL_RWLOCK__UPGRADABLE_BLOCKERS,
@@ -275,9 +346,11 @@ static inline bool pl_rwlock_uplock_for(pl_rwlock_t *l, uint64_t timeout_ns)
     return pl_rwlock_uplock_for_slow(l, timeout_ns);
 }
 
-/* Releases the upgradable lock; if threads are queued, wakes all queued readers and at most
- * one writer or upgradable waiter.  Non-blocking apart from the bucket lock.  Release.  Aborts
- * if nobody holds the upgradable lock. */
+/** Releases the upgradable lock; if threads are queued, wakes all queued readers and at most
+ * one writer or upgradable waiter.
+ *
+ * Blocks: never (apart from the bucket lock).  Ordering: release.  Misuse: aborts if nobody
+ * holds the upgradable lock.  Async-signal-safe: no. */
 static inline void pl_rwlock_upunlock(pl_rwlock_t *l)
 {
     uintptr_t s = __atomic_load_n(&l->state, __ATOMIC_RELAXED);
@@ -289,8 +362,11 @@ static inline void pl_rwlock_upunlock(pl_rwlock_t *l)
     pl_rwlock_upunlock_slow(l, false);
 }
 
-/* As pl_rwlock_upunlock, but hands the lock directly to the threads it wakes (see
- * pl_rwlock_wrunlock_fair).  Same ordering and misuse behaviour. */
+/** As pl_rwlock_upunlock, but hands the lock directly to the threads it wakes (see
+ * pl_rwlock_wrunlock_fair).
+ *
+ * Blocks: never (apart from the bucket lock).  Ordering: release.  Misuse: as
+ * pl_rwlock_upunlock.  Async-signal-safe: no. */
 static inline void pl_rwlock_upunlock_fair(pl_rwlock_t *l)
 {
     uintptr_t s = __atomic_load_n(&l->state, __ATOMIC_RELAXED);
@@ -302,9 +378,12 @@ static inline void pl_rwlock_upunlock_fair(pl_rwlock_t *l)
     pl_rwlock_upunlock_slow(l, true);
 }
 
-/* Turns the caller's upgradable lock into the write lock: sets the writer bit at once (new
- * readers now block; no other writer can have slipped in) and blocks until the other readers
- * leave.  Acquire.  Aborts if nobody holds the upgradable lock. */
+/** Turns the caller's upgradable lock into the write lock: sets the writer bit at once (new
+ * readers now block; no other writer can have slipped in) and waits until the other readers
+ * leave.
+ *
+ * Blocks: yes, while other readers are inside.  Ordering: acquire.  Misuse: aborts if nobody
+ * holds the upgradable lock.  Async-signal-safe: no. */
 static inline void pl_rwlock_upgrade(pl_rwlock_t *l)
 {
     if (PARKING_UNLIKELY(!pl_rwlock__cas(l, PL_RWLOCK__ONE_UPGRADABLE, PL_RWLOCK_WRITER_BIT,
@@ -312,8 +391,12 @@ static inline void pl_rwlock_upgrade(pl_rwlock_t *l)
         (void)pl_rwlock_upgrade_slow(l, UINT64_MAX);
 }
 
-/* Upgrades only if no other reader is inside; never blocks.  On failure the caller still holds
- * the upgradable lock.  Acquire on success.  Aborts if nobody holds the upgradable lock. */
+/** Upgrades only if no other reader is inside.  On failure the caller still holds the
+ * upgradable lock.
+ *
+ * Blocks: never.  Ordering: acquire on success.  Misuse: aborts if nobody holds the upgradable
+ * lock.  Async-signal-safe: no.
+ * @return true if the caller now holds the write lock. */
 static inline bool pl_rwlock_tryupgrade(pl_rwlock_t *l)
 {
     if (PARKING_LIKELY(pl_rwlock__cas(l, PL_RWLOCK__ONE_UPGRADABLE, PL_RWLOCK_WRITER_BIT,
@@ -322,10 +405,13 @@ static inline bool pl_rwlock_tryupgrade(pl_rwlock_t *l)
     return pl_rwlock_tryupgrade_slow(l);
 }
 
-/* As pl_rwlock_upgrade, but gives up (false) once the absolute deadline passes, never before;
+/** As pl_rwlock_upgrade, but gives up once the absolute @p deadline passes, never before;
  * then the caller still holds the upgradable lock, and readers held back meanwhile are woken.
- * A deadline already past still upgrades when no other reader is inside.  Acquire on success.
- * Aborts if nobody holds the upgradable lock. */
+ * A deadline already past still upgrades when no other reader is inside.
+ *
+ * Blocks: until the deadline at most.  Ordering: acquire on success.  Misuse: aborts if nobody
+ * holds the upgradable lock.  Async-signal-safe: no.
+ * @return true if upgraded, false once the deadline has passed. */
 static inline bool pl_rwlock_upgrade_until(pl_rwlock_t *l, uint64_t deadline)
 {
     if (PARKING_LIKELY(pl_rwlock__cas(l, PL_RWLOCK__ONE_UPGRADABLE, PL_RWLOCK_WRITER_BIT,
@@ -334,7 +420,11 @@ static inline bool pl_rwlock_upgrade_until(pl_rwlock_t *l, uint64_t deadline)
     return pl_rwlock_upgrade_slow(l, deadline);
 }
 
-/* As pl_rwlock_upgrade_until with a deadline timeout_ns from now (saturating). */
+/** As pl_rwlock_upgrade_until with a deadline @p timeout_ns from now (saturating).
+ *
+ * Blocks: up to @p timeout_ns.  Ordering: acquire on success.  Misuse: aborts if nobody holds
+ * the upgradable lock.  Async-signal-safe: no.
+ * @return true if upgraded, false if the timeout expired first. */
 static inline bool pl_rwlock_upgrade_for(pl_rwlock_t *l, uint64_t timeout_ns)
 {
     if (PARKING_LIKELY(pl_rwlock__cas(l, PL_RWLOCK__ONE_UPGRADABLE, PL_RWLOCK_WRITER_BIT,
@@ -346,7 +436,10 @@ static inline bool pl_rwlock_upgrade_for(pl_rwlock_t *l, uint64_t timeout_ns)
 /* ---- Downgrades: never block (apart from the bucket lock when waking); release ordering;
  * abort if the mode given up is not held. ---- */
 
-/* Write lock -> read lock, atomically (no writer can get in between); wakes queued readers. */
+/** Write lock -> read lock, atomically (no writer can get in between); wakes queued readers.
+ *
+ * Blocks: never (apart from the bucket lock).  Ordering: release.  Misuse: aborts if @p l is
+ * not write-locked.  Async-signal-safe: no. */
 static inline void pl_rwlock_downgrade(pl_rwlock_t *l)
 {
     if (PARKING_UNLIKELY(!pl_rwlock__cas(l, PL_RWLOCK_WRITER_BIT, PL_RWLOCK_ONE_READER,
@@ -354,7 +447,10 @@ static inline void pl_rwlock_downgrade(pl_rwlock_t *l)
         pl_rwlock_downgrade_slow(l);
 }
 
-/* Write lock -> upgradable lock, atomically; wakes queued readers. */
+/** Write lock -> upgradable lock, atomically; wakes queued readers.
+ *
+ * Blocks: never (apart from the bucket lock).  Ordering: release.  Misuse: aborts if @p l is
+ * not write-locked.  Async-signal-safe: no. */
 static inline void pl_rwlock_downgrade_to_upgradable(pl_rwlock_t *l)
 {
     if (PARKING_UNLIKELY(!pl_rwlock__cas(l, PL_RWLOCK_WRITER_BIT, PL_RWLOCK__ONE_UPGRADABLE,
@@ -362,8 +458,11 @@ static inline void pl_rwlock_downgrade_to_upgradable(pl_rwlock_t *l)
         pl_rwlock_downgrade_to_upgradable_slow(l);
 }
 
-/* Upgradable lock -> read lock, atomically; wakes at most one writer or upgradable waiter (and
- * any queued readers). */
+/** Upgradable lock -> read lock, atomically; wakes at most one writer or upgradable waiter (and
+ * any queued readers).
+ *
+ * Blocks: never (apart from the bucket lock).  Ordering: release.  Misuse: aborts if nobody
+ * holds the upgradable lock.  Async-signal-safe: no. */
 static inline void pl_rwlock_downgrade_upgradable(pl_rwlock_t *l)
 {
     uintptr_t s = __atomic_load_n(&l->state, __ATOMIC_RELAXED);
@@ -377,27 +476,31 @@ static inline void pl_rwlock_downgrade_upgradable(pl_rwlock_t *l)
 
 /* ---- Snapshots (relaxed loads: for assertions and statistics; stale at once) ---- */
 
-/* Whether some thread holds l in any mode. */
+/** Whether some thread holds @p l in any mode (a snapshot).
+ * Blocks: never.  Ordering: none (relaxed).  Misuse: none.  Async-signal-safe: no. */
 static inline bool pl_rwlock_is_locked(const pl_rwlock_t *l)
 {
     uintptr_t s = __atomic_load_n(&l->state, __ATOMIC_RELAXED);
     return (s & (PL_RWLOCK_READERS_MASK | PL_RWLOCK_WRITER_BIT)) != 0;
 }
 
-/* Whether a writer holds l (not merely waits for readers to leave). */
+/** Whether a writer holds @p l (not merely waits for readers to leave); a snapshot.
+ * Blocks: never.  Ordering: none (relaxed).  Misuse: none.  Async-signal-safe: no. */
 static inline bool pl_rwlock_is_write_locked(const pl_rwlock_t *l)
 {
     uintptr_t s = __atomic_load_n(&l->state, __ATOMIC_RELAXED);
     return (s & (PL_RWLOCK_READERS_MASK | PL_RWLOCK_WRITER_BIT)) == PL_RWLOCK_WRITER_BIT;
 }
 
-/* Whether some thread holds the upgradable lock. */
+/** Whether some thread holds the upgradable lock (a snapshot).
+ * Blocks: never.  Ordering: none (relaxed).  Misuse: none.  Async-signal-safe: no. */
 static inline bool pl_rwlock_is_upgradable_locked(const pl_rwlock_t *l)
 {
     return (__atomic_load_n(&l->state, __ATOMIC_RELAXED) & PL_RWLOCK_UPGRADABLE_BIT) != 0;
 }
 
-/* Number of read (and upgradable) holders now. */
+/** Number of read (and upgradable) holders now (a snapshot).
+ * Blocks: never.  Ordering: none (relaxed).  Misuse: none.  Async-signal-safe: no. */
 static inline uintptr_t pl_rwlock_reader_count(const pl_rwlock_t *l)
 {
     return __atomic_load_n(&l->state, __ATOMIC_RELAXED) / PL_RWLOCK_ONE_READER;

@@ -1,4 +1,5 @@
-/* libparking: wait on an address, wake by address (a portable futex / WaitOnAddress).
+/** @file
+ * libparking: wait on an address, wake by address (a portable futex / WaitOnAddress).
  *
  * pl_wait sleeps while the 1-, 2-, 4- or 8-byte value at an address equals an expected value;
  * pl_wake_one / pl_wake_all wake threads waiting on that address.  Any memory works: the waiting
@@ -36,25 +37,45 @@
 
 PARKING_BEGIN_DECLS
 
-/* pl_wait: block while the size-byte value at addr equals the one at expected, until a
- * pl_wake_* on addr or the absolute deadline (pl_now() clock; PL_FOREVER: none).
- * size is 1, 2, 4 or 8; addr must be aligned to size; expected needs no alignment.
- * Returns 0 when woken or when the value differed (then it did not block), ETIMEDOUT when the
- * deadline passed (a past deadline with an equal value returns ETIMEDOUT at once), EINVAL when
+/** Blocks while the value of @p size bytes at @p addr equals the one at @p expected, until a
+ * pl_wake_one / pl_wake_all on @p addr or the absolute @p deadline.
+ *
+ * Blocks: yes (not at all when the value already differs).  Ordering: a return of 0 because the
+ * value differed follows an acquire load of it; a return after a wake happens after everything
+ * the waker did before its pl_wake_* call.  Misuse: bad arguments return EINVAL (nothing to
+ * abort for); waiting on the address of a libparking lock is undetected and breaks that lock.
+ * Async-signal-safe: no.
+ * @param addr the value to watch; aligned to @p size; only read, never written.
+ * @param expected @p size bytes to compare with; no alignment needed.
+ * @param size 1, 2, 4 or 8.
+ * @param deadline absolute pl_now() ns; PL_FOREVER: none.
+ * @return 0 when woken or when the value differed (then it did not block); ETIMEDOUT when the
+ * deadline passed (a past deadline with an equal value returns ETIMEDOUT at once); EINVAL when
  * size is not 1, 2, 4 or 8, addr is not aligned to it, or addr or expected is NULL (then it does
- * nothing else).  Blocking. */
+ * nothing else). */
 PARKING_API int pl_wait(const void *addr, const void *expected, size_t size, uint64_t deadline);
 
-/* pl_wait_for: as pl_wait with a deadline timeout_ns from now (saturating). */
+/** As pl_wait with a deadline @p timeout_ns from now (saturating).
+ *
+ * Blocks: up to @p timeout_ns.  Ordering and misuse: as pl_wait.  Async-signal-safe: no.
+ * @return as pl_wait. */
 PARKING_API int pl_wait_for(const void *addr, const void *expected, size_t size,
                             uint64_t timeout_ns);
 
-/* pl_wake_one: wake the oldest thread waiting on addr, if any; returns how many were woken (0 or
- * 1).  Never blocks beyond the bucket lock.  NULL wakes nobody and returns 0. */
+/** Wakes the oldest thread waiting on @p addr, if any.  Make the change the waiter looks for
+ * before calling it.
+ *
+ * Blocks: never (beyond the bucket lock).  Ordering: release towards the woken thread.
+ * Misuse: NULL wakes nobody and returns 0.  Async-signal-safe: no.
+ * @return how many were woken (0 or 1). */
 PARKING_API size_t pl_wake_one(const void *addr);
 
-/* pl_wake_all: wake every thread waiting on addr; returns how many were woken.  Never blocks
- * beyond the bucket lock.  NULL wakes nobody and returns 0. */
+/** Wakes every thread waiting on @p addr.  Make the change the waiters look for before
+ * calling it.
+ *
+ * Blocks: never (beyond the bucket lock).  Ordering: release towards the woken threads.
+ * Misuse: NULL wakes nobody and returns 0.  Async-signal-safe: no.
+ * @return how many were woken. */
 PARKING_API size_t pl_wake_all(const void *addr);
 
 PARKING_END_DECLS
