@@ -21,6 +21,9 @@
  *   does nothing when none waits.  A wake-up aimed at a parker whose thread has already
  *   returned (the word is dead memory) is therefore harmless; at worst a later, unrelated
  *   waiter on a reused address sees one spurious wake-up.
+ * - WaitOnAddress sets the thread's last-error value (ERROR_TIMEOUT) when it times out.  A lock
+ *   call must not change what GetLastError() reports to the application (Windows' own locks do
+ *   not), so pl_os_wait restores it.
  */
 #if !defined(_WIN32_WINNT) || _WIN32_WINNT < 0x0602
 #undef _WIN32_WINNT
@@ -51,7 +54,7 @@
 /* The longest finite wait we ask for; INFINITE itself is reserved for PL_FOREVER. */
 #define PL_WIN_MAX_FINITE_MS ((DWORD)(INFINITE - 1u))
 
-bool pl_os_wait(uint32_t *word, uint32_t expected, uint64_t deadline)
+static bool os_wait(uint32_t *word, uint32_t expected, uint64_t deadline)
 {
     DWORD timeout_ms;
 
@@ -79,6 +82,14 @@ bool pl_os_wait(uint32_t *word, uint32_t expected, uint64_t deadline)
     if (deadline != PL_FOREVER && pl_now() >= deadline)
         return false;
     return true;
+}
+
+bool pl_os_wait(uint32_t *word, uint32_t expected, uint64_t deadline)
+{
+    DWORD saved_error = GetLastError();
+    bool woken = os_wait(word, expected, deadline);
+    SetLastError(saved_error);
+    return woken;
 }
 
 void pl_os_wake_one(uint32_t *word)
