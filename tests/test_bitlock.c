@@ -1128,36 +1128,6 @@ START_TEST(abort_ptrlock)
 }
 END_TEST
 
-/* The message names the function, the address and what was wrong.  Runs fn in a child whose
- * stderr goes to a pipe, and checks both the SIGABRT and the text. */
-static void expect_abort_message(void (*fn)(void *), void *arg, const char *const *needles)
-{
-    int fds[2];
-    ck_assert_int_eq(pipe(fds), 0);
-    fflush(stderr);
-    pid_t pid = fork();
-    ck_assert_int_ge(pid, 0);
-    if (pid == 0) {
-        dup2(fds[1], 2);
-        close(fds[0]);
-        fn(arg);
-        _exit(0);
-    }
-    close(fds[1]);
-    char text[1024];
-    size_t len = 0;
-    ssize_t r;
-    while (len < sizeof text - 1 && (r = read(fds[0], text + len, sizeof text - 1 - len)) > 0)
-        len += (size_t)r;
-    text[len] = '\0';
-    close(fds[0]);
-    int status = 0;
-    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-    ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT, "no SIGABRT: %s", text);
-    for (; *needles; needles++)
-        ck_assert_msg(strstr(text, *needles), "message \"%s\" lacks \"%s\"", text, *needles);
-}
-
 static void unlock_unlocked_32(void *w)
 {
     pl_bitlock32_unlock(w, 1u << 31, 1);
@@ -1189,13 +1159,13 @@ START_TEST(abort_messages)
     char addr[64];
     snprintf(addr, sizeof addr, "(%p)", (void *)&w32);
     const char *m1[] = {"libparking: pl_bitlock32_unlock", addr, "not locked", NULL};
-    expect_abort_message(unlock_unlocked_32, &w32, m1);
+    tu_expect_abort_message(unlock_unlocked_32, &w32, m1);
     const char *m2[] = {"pl_bitlock16_update", "set_mask 0x3", NULL};
-    expect_abort_message(update_touching, &w16, m2);
+    tu_expect_abort_message(update_touching, &w16, m2);
     const char *m3[] = {"pl_ptrlock_set", "not 4-aligned", NULL};
-    expect_abort_message(set_unaligned, &pl, m3);
+    tu_expect_abort_message(set_unaligned, &pl, m3);
     const char *m4[] = {"pl_bitlock64_lock", "lock_bit 0x6", "single bit", NULL};
-    expect_abort_message(lock_bad_masks, &w64, m4);
+    tu_expect_abort_message(lock_bad_masks, &w64, m4);
 }
 END_TEST
 

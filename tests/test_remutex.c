@@ -460,35 +460,6 @@ START_TEST(abort_depth_overflow)
 }
 END_TEST
 
-/* Runs fn(arg) in a child whose stderr goes to a pipe; checks the SIGABRT and the message. */
-static void expect_abort_message(void (*fn)(void *), void *arg, const char *const *needles)
-{
-    int fds[2];
-    ck_assert_int_eq(pipe(fds), 0);
-    fflush(stderr);
-    pid_t pid = fork();
-    ck_assert_int_ge(pid, 0);
-    if (pid == 0) {
-        dup2(fds[1], 2);
-        close(fds[0]);
-        fn(arg);
-        _exit(0);
-    }
-    close(fds[1]);
-    char text[1024];
-    size_t len = 0;
-    ssize_t r;
-    while (len < sizeof text - 1 && (r = read(fds[0], text + len, sizeof text - 1 - len)) > 0)
-        len += (size_t)r;
-    text[len] = '\0';
-    close(fds[0]);
-    int status = 0;
-    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-    ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT, "no SIGABRT: %s", text);
-    for (; *needles; needles++)
-        ck_assert_msg(strstr(text, *needles), "message \"%s\" lacks \"%s\"", text, *needles);
-}
-
 static void do_unlock(void *m)
 {
     pl_remutex_unlock(m);
@@ -515,11 +486,11 @@ START_TEST(abort_messages)
     char addr[64];
     snprintf(addr, sizeof addr, "(%p)", (void *)&m);
     const char *m1[] = {"libparking: pl_remutex_unlock", addr, "not locked", NULL};
-    expect_abort_message(do_unlock, &m, m1);
+    tu_expect_abort_message(do_unlock, &m, m1);
     const char *m2[] = {"pl_remutex_unlock", addr, "does not hold", NULL};
-    expect_abort_message(do_unlock_other, &m, m2);
+    tu_expect_abort_message(do_unlock_other, &m, m2);
     const char *m3[] = {"pl_remutex_trylock", addr, "recursion depth", NULL};
-    expect_abort_message(do_overflow, &m, m3);
+    tu_expect_abort_message(do_overflow, &m, m3);
 }
 END_TEST
 

@@ -13,6 +13,8 @@
 
 #include <check.h>
 #include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -20,6 +22,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <parking/lot.h>
@@ -191,6 +194,46 @@ static inline void tu_unpark_one_expect(const void *addr)
 {
     pl_unpark_result_t r = pl_unpark_one(addr, NULL, NULL);
     ck_assert_uint_eq(r.unparked, 1);
+}
+
+/* ---- Misuse messages ---- */
+
+/* Runs fn(arg) in a child whose stderr is a pipe, asserts that the child died of SIGABRT, and
+ * asserts that what it printed contains every string of the NULL-terminated `needles`. */
+static inline void tu_expect_abort_message(void (*fn)(void *), void *arg,
+                                           const char *const *needles)
+{
+    int fds[2];
+    ck_assert_int_eq(pipe(fds), 0);
+    fflush(stderr);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        dup2(fds[1], 2);
+        close(fds[0]);
+        fn(arg);
+        _exit(0);
+    }
+    close(fds[1]);
+    char text[1024];
+    size_t len = 0;
+    ssize_t r;
+    while (len < sizeof text - 1 && (r = read(fds[0], text + len, sizeof text - 1 - len)) > 0)
+        len += (size_t)r;
+    text[len] = '\0';
+    close(fds[0]);
+    int status = 0;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT, "no SIGABRT: %s", text);
+    for (; *needles; needles++)
+        ck_assert_msg(strstr(text, *needles), "message \"%s\" lacks \"%s\"", text, *needles);
+}
+
+/* The address as the library prints it ("%p"), for a needle. */
+static inline const char *tu_addr_text(const void *addr, char *buf, size_t size)
+{
+    snprintf(buf, size, "%p", addr);
+    return buf;
 }
 
 #endif /* PARKING_TEST_UTIL_H */
