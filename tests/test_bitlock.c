@@ -1229,9 +1229,5 @@ static Suite *bitlock_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(bitlock_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return tu_run_suite(bitlock_suite());
 }

@@ -642,26 +642,18 @@ END_TEST
 
 /* ---- Suite ---- */
 
-static TCase *tcase(Suite *s, const char *name, double timeout)
-{
-    TCase *tc = tcase_create(name);
-    tcase_set_timeout(tc, timeout);
-    suite_add_tcase(s, tc);
-    return tc;
-}
-
 static Suite *cond_suite(void)
 {
     Suite *s = suite_create("cond");
-    TCase *tc = tcase(s, "basic", 10);
+    TCase *tc = tu_tcase(s, "basic", 10);
     tcase_add_test(tc, layout_is_one_word);
     tcase_add_test(tc, notify_without_waiters);
 
-    tc = tcase(s, "timed", 30);
+    tc = tu_tcase(s, "timed", 30);
     tcase_add_test(tc, wait_until_times_out_not_before_deadline);
     tcase_add_test(tc, wait_for_huge_timeout_is_signalled);
 
-    tc = tcase(s, "requeue", 30);
+    tc = tu_tcase(s, "requeue", 30);
     tcase_add_test(tc, signal_under_mutex_requeues);
     tcase_add_test(tc, handoff_leaves_waiter_owning_mutex);
     tcase_add_test(tc, signal_wakes_exactly_one);
@@ -669,11 +661,11 @@ static Suite *cond_suite(void)
     tcase_add_test(tc, broadcast_without_mutex_wakes_all);
     tcase_add_test(tc, reusable_with_another_mutex_after_last_waiter);
 
-    tc = tcase(s, "contended", 120);
+    tc = tu_tcase(s, "contended", 120);
     tcase_add_test(tc, timeout_does_not_lose_signal);
     tcase_add_test(tc, producer_consumer_loses_nothing);
 
-    tc = tcase(s, "misuse", 30);
+    tc = tu_tcase(s, "misuse", 30);
     tcase_add_test_raise_signal(tc, two_mutexes_at_once_abort, SIGABRT);
     tcase_add_test(tc, two_mutexes_abort_message);
     tcase_add_test_raise_signal(tc, wait_with_unlocked_mutex_aborts, SIGABRT);
@@ -682,9 +674,5 @@ static Suite *cond_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(cond_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return tu_run_suite(cond_suite());
 }

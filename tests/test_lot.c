@@ -926,25 +926,17 @@ END_TEST
 
 /* ---- Suite ---- */
 
-static TCase *tcase(Suite *s, const char *name, double timeout)
-{
-    TCase *tc = tcase_create(name);
-    tcase_set_timeout(tc, timeout);
-    suite_add_tcase(s, tc);
-    return tc;
-}
-
 static Suite *lot_suite(void)
 {
     Suite *s = suite_create("lot");
-    TCase *tc = tcase(s, "park", 30);
+    TCase *tc = tu_tcase(s, "park", 30);
     tcase_add_test(tc, park_invalid_returns_without_sleeping);
     tcase_add_test(tc, park_null_validate_means_valid);
     tcase_add_test(tc, park_deadline_in_the_past_times_out_promptly);
     tcase_add_test(tc, park_timeout_was_last_thread);
     tcase_add_test(tc, tokens_travel_both_ways);
 
-    tc = tcase(s, "unpark", 30);
+    tc = tu_tcase(s, "unpark", 30);
     tcase_add_test(tc, unpark_one_callback_and_have_more);
     tcase_add_test(tc, unpark_all_wakes_all);
     tcase_add_test(tc, unpark_one_is_fifo);
@@ -954,16 +946,16 @@ static Suite *lot_suite(void)
     tcase_add_test(tc, be_fair_after_a_millisecond);
     tcase_add_test(tc, timeout_races_with_unpark);
 
-    tc = tcase(s, "clock", 30);
+    tc = tu_tcase(s, "clock", 30);
     tcase_add_test(tc, now_is_monotonic);
     tcase_add_test(tc, deadline_after_saturates);
     tcase_add_test(tc, spin_is_bounded_and_resets);
 
-    tc = tcase(s, "scale", 120);
+    tc = tu_tcase(s, "scale", 120);
     tcase_add_test(tc, thousand_threads_on_distinct_addresses);
     tcase_add_test(tc, many_short_lived_threads_memory_flat);
 
-    tc = tcase(s, "thread_exit", 30);
+    tc = tu_tcase(s, "thread_exit", 30);
     tcase_add_test(tc, park_in_tls_destructor_key_first);
     tcase_add_test(tc, park_in_tls_destructor_key_after);
     return s;
@@ -971,9 +963,5 @@ static Suite *lot_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(lot_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return tu_run_suite(lot_suite());
 }

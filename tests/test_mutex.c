@@ -480,41 +480,33 @@ END_TEST
 
 /* ---- Suite ---- */
 
-static TCase *tcase(Suite *s, const char *name, double timeout)
-{
-    TCase *tc = tcase_create(name);
-    tcase_set_timeout(tc, timeout);
-    suite_add_tcase(s, tc);
-    return tc;
-}
-
 static Suite *mutex_suite(void)
 {
     Suite *s = suite_create("mutex");
-    TCase *tc = tcase(s, "basic", 10);
+    TCase *tc = tu_tcase(s, "basic", 10);
     tcase_add_test(tc, layout_is_one_byte);
     tcase_add_test(tc, init_lock_unlock);
     tcase_add_test(tc, trylock_fails_when_held);
     tcase_add_test(tc, trylock_takes_free_mutex_with_parked_bit);
     tcase_add_test(tc, unlock_fair_without_waiter);
 
-    tc = tcase(s, "contended", 60);
+    tc = tu_tcase(s, "contended", 60);
     tcase_add_test(tc, exclusion_lock_unlock);
     tcase_add_test(tc, exclusion_mixed_api);
     tcase_add_test(tc, calloc_memory_needs_no_init);
     tcase_add_test(tc, memset_memory_needs_no_init);
 
-    tc = tcase(s, "timed", 30);
+    tc = tu_tcase(s, "timed", 30);
     tcase_add_test(tc, lock_until_times_out_not_before_deadline);
     tcase_add_test(tc, lock_until_succeeds_when_freed_before_deadline);
     tcase_add_test(tc, past_deadline_takes_free_mutex);
     tcase_add_test(tc, lock_for_huge_timeout_acts_like_lock);
 
-    tc = tcase(s, "fair", 30);
+    tc = tu_tcase(s, "fair", 30);
     tcase_add_test(tc, unlock_fair_hands_off);
     tcase_add_test(tc, no_starvation);
 
-    tc = tcase(s, "misuse", 10);
+    tc = tu_tcase(s, "misuse", 10);
     tcase_add_test_raise_signal(tc, unlock_unlocked_aborts, SIGABRT);
     tcase_add_test_raise_signal(tc, unlock_fair_unlocked_aborts, SIGABRT);
     tcase_add_test_raise_signal(tc, unlock_with_only_parked_bit_aborts, SIGABRT);
@@ -524,9 +516,5 @@ static Suite *mutex_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(mutex_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return tu_run_suite(mutex_suite());
 }

@@ -376,31 +376,23 @@ END_TEST
 
 /* ---- Suite ---- */
 
-static TCase *tcase(Suite *s, const char *name, double timeout)
-{
-    TCase *tc = tcase_create(name);
-    tcase_set_timeout(tc, timeout);
-    suite_add_tcase(s, tc);
-    return tc;
-}
-
 static Suite *once_suite(void)
 {
     Suite *s = suite_create("once");
-    TCase *tc = tcase(s, "basic", 10);
+    TCase *tc = tu_tcase(s, "basic", 10);
     tcase_add_test(tc, layout_is_one_byte);
     tcase_add_test(tc, runs_once_sequentially);
     tcase_add_test(tc, try_failure_leaves_not_done);
     tcase_add_test(tc, plain_call_after_failed_try);
     tcase_add_test(tc, nested_different_once);
 
-    tc = tcase(s, "contended", 60);
+    tc = tu_tcase(s, "contended", 60);
     tcase_add_test(tc, runs_exactly_once_with_racing_callers);
     tcase_add_test(tc, many_onces_raced);
     tcase_add_test(tc, failed_run_wakes_a_waiter_to_retry);
     tcase_add_test(tc, failed_run_with_one_waiter_then_success);
 
-    tc = tcase(s, "misuse", 10);
+    tc = tu_tcase(s, "misuse", 10);
     tcase_add_test_raise_signal(tc, null_fn_aborts, SIGABRT);
     tcase_add_test_raise_signal(tc, null_try_fn_aborts, SIGABRT);
     return s;
@@ -408,9 +400,5 @@ static Suite *once_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(once_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return tu_run_suite(once_suite());
 }

@@ -1343,25 +1343,17 @@ END_TEST
 
 /* ---- Suite ---- */
 
-static TCase *tcase(Suite *s, const char *name, double timeout)
-{
-    TCase *tc = tcase_create(name);
-    tcase_set_timeout(tc, timeout);
-    suite_add_tcase(s, tc);
-    return tc;
-}
-
 static Suite *rwlock_suite(void)
 {
     Suite *s = suite_create("rwlock");
-    TCase *tc = tcase(s, "basic", 10);
+    TCase *tc = tu_tcase(s, "basic", 10);
     tcase_add_test(tc, layout_is_one_word);
     tcase_add_test(tc, each_mode_round_trip);
     tcase_add_test(tc, trylocks_fail_when_they_must);
     tcase_add_test(tc, trylocks_take_free_lock_with_stale_bits);
     tcase_add_test(tc, upgrade_and_downgrade_single_thread);
 
-    tc = tcase(s, "policy", 60);
+    tc = tu_tcase(s, "policy", 60);
     tcase_add_test(tc, pending_writer_blocks_readers_recursive_read_enters);
     tcase_add_test(tc, recursive_read_blocks_while_writer_holds);
     tcase_add_test(tc, writer_not_starved_by_reader_stream);
@@ -1373,12 +1365,12 @@ static Suite *rwlock_suite(void)
     tcase_add_test(tc, downgrade_upgradable_lets_writer_take_its_turn);
     tcase_add_test(tc, upgrade_waits_for_readers_and_blocks_new_ones);
 
-    tc = tcase(s, "fair", 30);
+    tc = tu_tcase(s, "fair", 30);
     tcase_add_test(tc, wrunlock_fair_hands_off_to_writer);
     tcase_add_test(tc, upunlock_fair_hands_off);
     tcase_add_test(tc, rdunlock_fair_hands_writer_the_lock);
 
-    tc = tcase(s, "timed", 60);
+    tc = tu_tcase(s, "timed", 60);
     tcase_add_test(tc, timed_locks_fail_not_before_deadline);
     tcase_add_test(tc, timed_locks_succeed_when_freed_before_deadline);
     tcase_add_test(tc, past_deadline_takes_free_lock);
@@ -1386,10 +1378,10 @@ static Suite *rwlock_suite(void)
     tcase_add_test(tc, writer_timeout_releases_held_back_readers);
     tcase_add_test(tc, upgrade_timeout_keeps_upgradable);
 
-    tc = tcase(s, "contended", 120);
+    tc = tu_tcase(s, "contended", 120);
     tcase_add_test(tc, exclusion_mixed_modes);
 
-    tc = tcase(s, "misuse", 10);
+    tc = tu_tcase(s, "misuse", 10);
     tcase_add_test_raise_signal(tc, rdunlock_unlocked_aborts, SIGABRT);
     tcase_add_test_raise_signal(tc, rdunlock_write_locked_aborts, SIGABRT);
     tcase_add_test_raise_signal(tc, wrunlock_unlocked_aborts, SIGABRT);
@@ -1416,9 +1408,5 @@ static Suite *rwlock_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(rwlock_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return tu_run_suite(rwlock_suite());
 }

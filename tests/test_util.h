@@ -20,6 +20,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <sys/wait.h>
@@ -234,6 +235,28 @@ static inline const char *tu_addr_text(const void *addr, char *buf, size_t size)
 {
     snprintf(buf, size, "%p", addr);
     return buf;
+}
+
+/* ---- Suites ---- */
+
+/* A test case with its Check time limit, added to s. */
+static inline TCase *tu_tcase(Suite *s, const char *name, double timeout_s)
+{
+    TCase *tc = tcase_create(name);
+    tcase_set_timeout(tc, timeout_s);
+    suite_add_tcase(s, tc);
+    return tc;
+}
+
+/* main() of every test program: runs the suite (each test in its own child) and exits non-zero
+ * if any test failed. */
+static inline int tu_run_suite(Suite *s)
+{
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
 
 #endif /* PARKING_TEST_UTIL_H */

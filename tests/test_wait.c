@@ -371,30 +371,22 @@ END_TEST
 
 /* ---- Suite ---- */
 
-static TCase *tcase(Suite *s, const char *name, double timeout)
-{
-    TCase *tc = tcase_create(name);
-    tcase_set_timeout(tc, timeout);
-    suite_add_tcase(s, tc);
-    return tc;
-}
-
 static Suite *wait_suite(void)
 {
     Suite *s = suite_create("wait");
-    TCase *tc = tcase(s, "basic", 30);
+    TCase *tc = tu_tcase(s, "basic", 30);
     tcase_add_test(tc, wait_each_size_woken_by_store_and_wake);
     tcase_add_test(tc, wait_returns_at_once_when_value_differs);
     tcase_add_test(tc, wait_compares_only_size_bytes);
     tcase_add_test(tc, invalid_arguments);
     tcase_add_test(tc, wake_counts);
 
-    tc = tcase(s, "timed", 30);
+    tc = tu_tcase(s, "timed", 30);
     tcase_add_test(tc, timeout_not_before_deadline);
     tcase_add_test(tc, past_deadline_times_out_at_once);
     tcase_add_test(tc, wake_before_deadline_returns_zero);
 
-    tc = tcase(s, "race", 120);
+    tc = tu_tcase(s, "race", 120);
     tcase_add_test(tc, no_lost_wakeup_100k);
     tcase_add_test(tc, no_lost_wakeup_each_size);
     return s;
@@ -402,9 +394,5 @@ static Suite *wait_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(wait_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return tu_run_suite(wait_suite());
 }
