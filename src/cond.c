@@ -44,7 +44,7 @@ static bool wait_validate(void *vctx)
 static void wait_before_sleep(void *vctx)
 {
     wait_ctx_t *w = vctx;
-    pl_mutex_unlock(w->m);
+    pl_mutex__unlock(w->m, false); /* annotated by the caller's inline wrapper */
 }
 
 /* Under the bucket lock of `key`: the condition variable, or the mutex if this waiter had been
@@ -64,7 +64,7 @@ static void wait_timed_out(void *vctx, const void *key, bool was_last_thread)
     }
 }
 
-static bool cond_wait(pl_cond_t *c, pl_mutex_t *m, uint64_t deadline, const char *fn)
+bool pl_cond_wait_slow(pl_cond_t *c, pl_mutex_t *m, uint64_t deadline, const char *fn)
 {
     if (!pl_mutex_is_locked(m))
         misuse_unlocked(fn, c, m);
@@ -75,24 +75,9 @@ static bool cond_wait(pl_cond_t *c, pl_mutex_t *m, uint64_t deadline, const char
      * was signalled first. */
     bool signalled = r.status != PL_PARK_TIMED_OUT || r.key != (const void *)c;
     if (!(r.status == PL_PARK_UNPARKED && r.token == PL_TOKEN_HANDOFF))
-        pl_mutex_lock(m);
+        pl_mutex__lock(m);
     /* else a mutex unlock handed m over: the lock bit stayed set for us. */
     return signalled;
-}
-
-void pl_cond_wait(pl_cond_t *c, pl_mutex_t *m)
-{
-    (void)cond_wait(c, m, PL_FOREVER, "pl_cond_wait");
-}
-
-bool pl_cond_wait_until(pl_cond_t *c, pl_mutex_t *m, uint64_t deadline)
-{
-    return cond_wait(c, m, deadline, "pl_cond_wait_until");
-}
-
-bool pl_cond_wait_for(pl_cond_t *c, pl_mutex_t *m, uint64_t timeout_ns)
-{
-    return cond_wait(c, m, pl_deadline_after(timeout_ns), "pl_cond_wait_for");
 }
 
 /* Under both bucket locks.  Setting the parked bit only while the lock bit is set (one CAS on

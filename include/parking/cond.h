@@ -30,6 +30,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "parking/annotate.h"
 #include "parking/export.h"
 #include "parking/lot.h" /* pl_now, pl_deadline_after, PL_FOREVER for deadlines */
 #include "parking/mutex.h"
@@ -48,6 +49,12 @@ typedef struct pl_cond { pl_mutex_t *mutex; } pl_cond_t;
 PARKING_API bool pl_cond_signal_slow(pl_cond_t *c);
 PARKING_API size_t pl_cond_broadcast_slow(pl_cond_t *c);
 
+/* The waits: unlock, sleep, relock, with `fn` naming the public function in misuse messages.
+ * Out of line; the public waits wrap it in the annotation hooks of the mutex's release and
+ * re-acquisition, which must be compiled in the caller's translation unit. */
+PARKING_API bool pl_cond_wait_slow(pl_cond_t *c, pl_mutex_t *m, uint64_t deadline,
+                                   const char *fn);
+
 /** Atomically unlocks @p m and sleeps on @p c until a signal or broadcast chooses this thread;
  * returns with @p m locked again.
  *
@@ -56,7 +63,14 @@ PARKING_API size_t pl_cond_broadcast_slow(pl_cond_t *c);
  * or if other threads wait on @p c with a different mutex.  The caller must own @p m; waiting
  * with a mutex some other thread holds is undetected undefined behaviour.
  * Async-signal-safe: no. */
-PARKING_API void pl_cond_wait(pl_cond_t *c, pl_mutex_t *m);
+static inline void pl_cond_wait(pl_cond_t *c, pl_mutex_t *m)
+{
+    PL__ANN_UNLOCK_PRE(m, 0);
+    PL__ANN_UNLOCK_POST(m, 0);
+    (void)pl_cond_wait_slow(c, m, PL_FOREVER, __func__);
+    PL__ANN_LOCK_PRE(m, 0);
+    PL__ANN_LOCK_POST(m, 0);
+}
 
 /** As pl_cond_wait, but gives up at the absolute @p deadline (pl_now() clock; PL_FOREVER:
  * none).
@@ -69,14 +83,30 @@ PARKING_API void pl_cond_wait(pl_cond_t *c, pl_mutex_t *m);
  * Blocks: until the deadline, then for @p m.  Ordering and misuse: as pl_cond_wait (the abort
  * names pl_cond_wait_until).  Async-signal-safe: no.
  * @return true if signalled, false if the deadline passed first. */
-PARKING_API bool pl_cond_wait_until(pl_cond_t *c, pl_mutex_t *m, uint64_t deadline);
+static inline bool pl_cond_wait_until(pl_cond_t *c, pl_mutex_t *m, uint64_t deadline)
+{
+    PL__ANN_UNLOCK_PRE(m, 0);
+    PL__ANN_UNLOCK_POST(m, 0);
+    bool signalled = pl_cond_wait_slow(c, m, deadline, __func__);
+    PL__ANN_LOCK_PRE(m, 0);
+    PL__ANN_LOCK_POST(m, 0);
+    return signalled;
+}
 
 /** As pl_cond_wait_until with a deadline @p timeout_ns from now (saturating).
  *
  * Blocks: up to @p timeout_ns, then for @p m.  Ordering and misuse: as pl_cond_wait.
  * Async-signal-safe: no.
  * @return true if signalled, false if the timeout expired first. */
-PARKING_API bool pl_cond_wait_for(pl_cond_t *c, pl_mutex_t *m, uint64_t timeout_ns);
+static inline bool pl_cond_wait_for(pl_cond_t *c, pl_mutex_t *m, uint64_t timeout_ns)
+{
+    PL__ANN_UNLOCK_PRE(m, 0);
+    PL__ANN_UNLOCK_POST(m, 0);
+    bool signalled = pl_cond_wait_slow(c, m, pl_deadline_after(timeout_ns), __func__);
+    PL__ANN_LOCK_PRE(m, 0);
+    PL__ANN_LOCK_POST(m, 0);
+    return signalled;
+}
 
 /** Chooses the oldest waiter of @p c, if any.  If its mutex is locked (typically by the
  * caller), the waiter is moved onto the mutex's queue; otherwise it is woken.

@@ -22,6 +22,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "parking/annotate.h"
 #include "parking/export.h"
 
 PARKING_BEGIN_DECLS
@@ -50,22 +51,16 @@ static inline bool pl_mutex__try_fast(pl_mutex_t *m)
                                        __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
 }
 
-/** Blocks until the calling thread owns @p m.
- *
- * Blocks: yes (spins briefly, then parks).  Ordering: acquire.  Misuse: relocking a mutex the
- * caller holds deadlocks (undetected; see pl_remutex_t).  Async-signal-safe: no. */
-static inline void pl_mutex_lock(pl_mutex_t *m)
+/* The operations without annotations: the public functions below wrap them in the hooks of
+ * parking/annotate.h, and pl_remutex_t uses them directly (it annotates itself, not its inner
+ * mutex). */
+static inline void pl_mutex__lock(pl_mutex_t *m)
 {
     if (PARKING_UNLIKELY(!pl_mutex__try_fast(m)))
         (void)pl_mutex_lock_slow(m, UINT64_MAX);
 }
 
-/** Takes @p m if it is free (even if threads are parked on it).
- *
- * Blocks: never.  Ordering: acquire when it returns true.  Misuse: none detectable (a trylock
- * by the holder just fails).  Async-signal-safe: no.
- * @return true if the caller now owns @p m. */
-static inline bool pl_mutex_trylock(pl_mutex_t *m)
+static inline bool pl_mutex__trylock(pl_mutex_t *m)
 {
     uint8_t state = __atomic_load_n(&m->state, __ATOMIC_RELAXED);
     while (!(state & PL_MUTEX_LOCKED_BIT)) {
@@ -76,6 +71,52 @@ static inline bool pl_mutex_trylock(pl_mutex_t *m)
     return false;
 }
 
+static inline bool pl_mutex__lock_until(pl_mutex_t *m, uint64_t deadline)
+{
+    if (PARKING_LIKELY(pl_mutex__try_fast(m)))
+        return true;
+    return pl_mutex_lock_slow(m, deadline);
+}
+
+static inline bool pl_mutex__lock_for(pl_mutex_t *m, uint64_t timeout_ns)
+{
+    if (PARKING_LIKELY(pl_mutex__try_fast(m)))
+        return true;
+    return pl_mutex_lock_for_slow(m, timeout_ns);
+}
+
+static inline void pl_mutex__unlock(pl_mutex_t *m, bool fair)
+{
+    uint8_t expected = PL_MUTEX_LOCKED_BIT;
+    if (PARKING_UNLIKELY(!__atomic_compare_exchange_n(&m->state, &expected, 0, false,
+                                                      __ATOMIC_RELEASE, __ATOMIC_RELAXED)))
+        pl_mutex_unlock_slow(m, fair);
+}
+
+/** Blocks until the calling thread owns @p m.
+ *
+ * Blocks: yes (spins briefly, then parks).  Ordering: acquire.  Misuse: relocking a mutex the
+ * caller holds deadlocks (undetected; see pl_remutex_t).  Async-signal-safe: no. */
+static inline void pl_mutex_lock(pl_mutex_t *m)
+{
+    PL__ANN_LOCK_PRE(m, 0);
+    pl_mutex__lock(m);
+    PL__ANN_LOCK_POST(m, 0);
+}
+
+/** Takes @p m if it is free (even if threads are parked on it).
+ *
+ * Blocks: never.  Ordering: acquire when it returns true.  Misuse: none detectable (a trylock
+ * by the holder just fails).  Async-signal-safe: no.
+ * @return true if the caller now owns @p m. */
+static inline bool pl_mutex_trylock(pl_mutex_t *m)
+{
+    PL__ANN_LOCK_PRE(m, PL__ANN_TRY);
+    bool ok = pl_mutex__trylock(m);
+    PL__ANN_LOCK_POST(m, PL__ANN_RESULT(PL__ANN_TRY, ok));
+    return ok;
+}
+
 /** Blocks until @p m is taken or the absolute @p deadline (pl_now() ns; PL_FOREVER: none)
  * passes.  A deadline already past still takes a free mutex.
  *
@@ -84,9 +125,10 @@ static inline bool pl_mutex_trylock(pl_mutex_t *m)
  * @return true if taken; false only once pl_now() >= deadline. */
 static inline bool pl_mutex_lock_until(pl_mutex_t *m, uint64_t deadline)
 {
-    if (PARKING_LIKELY(pl_mutex__try_fast(m)))
-        return true;
-    return pl_mutex_lock_slow(m, deadline);
+    PL__ANN_LOCK_PRE(m, PL__ANN_TRY);
+    bool ok = pl_mutex__lock_until(m, deadline);
+    PL__ANN_LOCK_POST(m, PL__ANN_RESULT(PL__ANN_TRY, ok));
+    return ok;
 }
 
 /** As pl_mutex_lock_until with a deadline @p timeout_ns from now (saturating: a huge timeout
@@ -97,9 +139,10 @@ static inline bool pl_mutex_lock_until(pl_mutex_t *m, uint64_t deadline)
  * @return true if taken, false if the timeout expired first. */
 static inline bool pl_mutex_lock_for(pl_mutex_t *m, uint64_t timeout_ns)
 {
-    if (PARKING_LIKELY(pl_mutex__try_fast(m)))
-        return true;
-    return pl_mutex_lock_for_slow(m, timeout_ns);
+    PL__ANN_LOCK_PRE(m, PL__ANN_TRY);
+    bool ok = pl_mutex__lock_for(m, timeout_ns);
+    PL__ANN_LOCK_POST(m, PL__ANN_RESULT(PL__ANN_TRY, ok));
+    return ok;
 }
 
 /** Releases @p m and wakes one parked thread if any (which may then find the mutex taken by a
@@ -110,10 +153,9 @@ static inline bool pl_mutex_lock_for(pl_mutex_t *m, uint64_t timeout_ns)
  * not own @p m is not detected.  Async-signal-safe: no. */
 static inline void pl_mutex_unlock(pl_mutex_t *m)
 {
-    uint8_t expected = PL_MUTEX_LOCKED_BIT;
-    if (PARKING_UNLIKELY(!__atomic_compare_exchange_n(&m->state, &expected, 0, false,
-                                                      __ATOMIC_RELEASE, __ATOMIC_RELAXED)))
-        pl_mutex_unlock_slow(m, false);
+    PL__ANN_UNLOCK_PRE(m, 0);
+    pl_mutex__unlock(m, false);
+    PL__ANN_UNLOCK_POST(m, 0);
 }
 
 /** Releases @p m by handing it directly to the oldest parked thread if there is one (FIFO
@@ -124,10 +166,9 @@ static inline void pl_mutex_unlock(pl_mutex_t *m)
  * Misuse: as pl_mutex_unlock.  Async-signal-safe: no. */
 static inline void pl_mutex_unlock_fair(pl_mutex_t *m)
 {
-    uint8_t expected = PL_MUTEX_LOCKED_BIT;
-    if (PARKING_UNLIKELY(!__atomic_compare_exchange_n(&m->state, &expected, 0, false,
-                                                      __ATOMIC_RELEASE, __ATOMIC_RELAXED)))
-        pl_mutex_unlock_slow(m, true);
+    PL__ANN_UNLOCK_PRE(m, 0);
+    pl_mutex__unlock(m, true);
+    PL__ANN_UNLOCK_POST(m, 0);
 }
 
 /** Whether some thread holds @p m right now: a snapshot for assertions and statistics, stale at

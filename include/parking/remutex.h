@@ -32,6 +32,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "parking/annotate.h"
 #include "parking/export.h"
 #include "parking/mutex.h"
 
@@ -111,6 +112,9 @@ static inline bool pl_remutex__mine(const pl_remutex_t *m, uintptr_t me)
     return __atomic_load_n(&m->owner, __ATOMIC_RELAXED) == me;
 }
 
+/* Annotations (parking/annotate.h) name the pl_remutex_t itself: its inner mutex is taken and
+ * released with the unannotated pl_mutex__ operations. */
+
 /** Blocks until the calling thread holds @p m; returns at once (depth + 1) if it already does.
  *
  * Blocks: yes, unless the caller already holds @p m.  Ordering: acquire on the first lock;
@@ -120,11 +124,15 @@ static inline void pl_remutex_lock(pl_remutex_t *m)
 {
     uintptr_t me = pl_thread_id();
     if (pl_remutex__mine(m, me)) {
+        PL__ANN_LOCK_PRE(m, PL__ANN_RECURSIVE);
         pl_remutex__relock(m, __func__);
+        PL__ANN_LOCK_POST(m, PL__ANN_RECURSIVE);
         return;
     }
-    pl_mutex_lock(&m->mutex);
+    PL__ANN_LOCK_PRE(m, 0);
+    pl_mutex__lock(&m->mutex);
     pl_remutex__own(m, me);
+    PL__ANN_LOCK_POST(m, 0);
 }
 
 /** Takes @p m if it is free or already held by the calling thread.
@@ -136,13 +144,17 @@ static inline bool pl_remutex_trylock(pl_remutex_t *m)
 {
     uintptr_t me = pl_thread_id();
     if (pl_remutex__mine(m, me)) {
+        PL__ANN_LOCK_PRE(m, PL__ANN_TRY | PL__ANN_RECURSIVE);
         pl_remutex__relock(m, __func__);
+        PL__ANN_LOCK_POST(m, PL__ANN_TRY | PL__ANN_RECURSIVE);
         return true;
     }
-    if (!pl_mutex_trylock(&m->mutex))
-        return false;
-    pl_remutex__own(m, me);
-    return true;
+    PL__ANN_LOCK_PRE(m, PL__ANN_TRY);
+    bool ok = pl_mutex__trylock(&m->mutex);
+    if (ok)
+        pl_remutex__own(m, me);
+    PL__ANN_LOCK_POST(m, PL__ANN_RESULT(PL__ANN_TRY, ok));
+    return ok;
 }
 
 /** As pl_remutex_lock, but gives up once the absolute @p deadline (pl_now() ns; PL_FOREVER:
@@ -156,13 +168,17 @@ static inline bool pl_remutex_lock_until(pl_remutex_t *m, uint64_t deadline)
 {
     uintptr_t me = pl_thread_id();
     if (pl_remutex__mine(m, me)) {
+        PL__ANN_LOCK_PRE(m, PL__ANN_TRY | PL__ANN_RECURSIVE);
         pl_remutex__relock(m, __func__);
+        PL__ANN_LOCK_POST(m, PL__ANN_TRY | PL__ANN_RECURSIVE);
         return true;
     }
-    if (!pl_mutex_lock_until(&m->mutex, deadline))
-        return false;
-    pl_remutex__own(m, me);
-    return true;
+    PL__ANN_LOCK_PRE(m, PL__ANN_TRY);
+    bool ok = pl_mutex__lock_until(&m->mutex, deadline);
+    if (ok)
+        pl_remutex__own(m, me);
+    PL__ANN_LOCK_POST(m, PL__ANN_RESULT(PL__ANN_TRY, ok));
+    return ok;
 }
 
 /** As pl_remutex_lock_until with a deadline @p timeout_ns from now (saturating).
@@ -174,27 +190,25 @@ static inline bool pl_remutex_lock_for(pl_remutex_t *m, uint64_t timeout_ns)
 {
     uintptr_t me = pl_thread_id();
     if (pl_remutex__mine(m, me)) {
+        PL__ANN_LOCK_PRE(m, PL__ANN_TRY | PL__ANN_RECURSIVE);
         pl_remutex__relock(m, __func__);
+        PL__ANN_LOCK_POST(m, PL__ANN_TRY | PL__ANN_RECURSIVE);
         return true;
     }
-    if (!pl_mutex_lock_for(&m->mutex, timeout_ns))
-        return false;
-    pl_remutex__own(m, me);
-    return true;
+    PL__ANN_LOCK_PRE(m, PL__ANN_TRY);
+    bool ok = pl_mutex__lock_for(&m->mutex, timeout_ns);
+    if (ok)
+        pl_remutex__own(m, me);
+    PL__ANN_LOCK_POST(m, PL__ANN_RESULT(PL__ANN_TRY, ok));
+    return ok;
 }
 
-static inline void pl_remutex__unlock(pl_remutex_t *m, bool fair, const char *fn)
+/* The last unlock, by the owner, once count is 0. */
+static inline void pl_remutex__release(pl_remutex_t *m, bool fair)
 {
-    if (PARKING_UNLIKELY(!pl_remutex__mine(m, pl_thread_id())))
-        pl_remutex_bad_unlock(m, fn);
-    if (--m->count != 0)
-        return;
     /* Cleared before the release so that the next owner's store comes after ours. */
     __atomic_store_n(&m->owner, 0, __ATOMIC_RELAXED);
-    if (fair)
-        pl_mutex_unlock_fair(&m->mutex);
-    else
-        pl_mutex_unlock(&m->mutex);
+    pl_mutex__unlock(&m->mutex, fair);
 }
 
 /** Undoes one lock of the calling thread; the last one releases @p m and wakes one waiter if
@@ -205,7 +219,16 @@ static inline void pl_remutex__unlock(pl_remutex_t *m, bool fair, const char *fn
  * @p m (including when nobody does).  Async-signal-safe: no. */
 static inline void pl_remutex_unlock(pl_remutex_t *m)
 {
-    pl_remutex__unlock(m, false, __func__);
+    if (PARKING_UNLIKELY(!pl_remutex__mine(m, pl_thread_id())))
+        pl_remutex_bad_unlock(m, __func__);
+    if (--m->count != 0) {
+        PL__ANN_UNLOCK_PRE(m, PL__ANN_RECURSIVE);
+        PL__ANN_UNLOCK_POST(m, PL__ANN_RECURSIVE);
+        return;
+    }
+    PL__ANN_UNLOCK_PRE(m, 0);
+    pl_remutex__release(m, false);
+    PL__ANN_UNLOCK_POST(m, 0);
 }
 
 /** As pl_remutex_unlock, but the last unlock hands @p m directly to the oldest waiter if any.
@@ -214,7 +237,16 @@ static inline void pl_remutex_unlock(pl_remutex_t *m)
  * Async-signal-safe: no. */
 static inline void pl_remutex_unlock_fair(pl_remutex_t *m)
 {
-    pl_remutex__unlock(m, true, __func__);
+    if (PARKING_UNLIKELY(!pl_remutex__mine(m, pl_thread_id())))
+        pl_remutex_bad_unlock(m, __func__);
+    if (--m->count != 0) {
+        PL__ANN_UNLOCK_PRE(m, PL__ANN_RECURSIVE);
+        PL__ANN_UNLOCK_POST(m, PL__ANN_RECURSIVE);
+        return;
+    }
+    PL__ANN_UNLOCK_PRE(m, 0);
+    pl_remutex__release(m, true);
+    PL__ANN_UNLOCK_POST(m, 0);
 }
 
 /** Whether the calling thread holds @p m (exact, not a snapshot: only this thread can change
