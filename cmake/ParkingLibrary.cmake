@@ -32,6 +32,7 @@ function(parking_add_library name kind backend)
   endif()
   target_include_directories(${name}
     PUBLIC $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/include>
+           $<BUILD_INTERFACE:${PROJECT_BINARY_DIR}/include>
            $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>
     PRIVATE ${PROJECT_SOURCE_DIR} ${PARKING_UTLIST_DIR})
   set_target_properties(${name} PROPERTIES
