@@ -20,6 +20,15 @@ set(PARKING_VERSION_SCRIPT "${PROJECT_SOURCE_DIR}/cmake/parking.map")
 check_linker_flag(C "LINKER:--version-script=${PARKING_VERSION_SCRIPT}"
                   PARKING_HAVE_VERSION_SCRIPT)
 
+# Debug mode's messages name call sites as object+offset with dladdr, in the C library since
+# glibc 2.34 (and in musl, macOS, the BSDs); older glibc has it in libdl.
+if(NOT WIN32)
+  include(CheckSymbolExists)
+  set(CMAKE_REQUIRED_DEFINITIONS -D_GNU_SOURCE)
+  check_symbol_exists(dladdr dlfcn.h PARKING_HAVE_DLADDR_IN_LIBC)
+  unset(CMAKE_REQUIRED_DEFINITIONS)
+endif()
+
 function(parking_add_library name kind backend)
   parking_parker_sources(${backend} parker_sources)
   add_library(${name} ${kind} ${PARKING_CORE_SOURCES} ${parker_sources}
@@ -41,6 +50,9 @@ function(parking_add_library name kind backend)
     VERSION ${PROJECT_VERSION}
     SOVERSION ${PROJECT_VERSION_MAJOR})
   target_link_libraries(${name} PUBLIC Threads::Threads)
+  if(NOT WIN32 AND NOT PARKING_HAVE_DLADDR_IN_LIBC)
+    target_link_libraries(${name} PRIVATE ${CMAKE_DL_LIBS})
+  endif()
   if(kind STREQUAL "SHARED" AND PARKING_HAVE_VERSION_SCRIPT AND NOT WIN32 AND NOT APPLE)
     target_link_options(${name} PRIVATE "LINKER:--version-script=${PARKING_VERSION_SCRIPT}")
     set_property(TARGET ${name} APPEND PROPERTY LINK_DEPENDS "${PARKING_VERSION_SCRIPT}")
