@@ -43,36 +43,7 @@ void pl_debug_forget(const void *addr, size_t size)
 }
 #else
 
-#include <string.h>
-
 #include "debug_internal.h"
-
-bool pl_dbg_fn_never_blocks(const char *fn)
-{
-    /* pl_mutex_trylock, pl_remutex_trylock, pl_rwlock_tryrdlock / trywrlock / tryuplock /
-     * tryupgrade.  (The TRY flag also covers timed locks, which do wait.) */
-    return strstr(fn, "_try") != NULL;
-}
-
-bool pl_dbg_fn_upgradable(const char *fn)
-{
-    /* pl_rwlock_uplock*, pl_rwlock_tryuplock, pl_rwlock_downgrade_to_upgradable, and a failed
-     * pl_rwlock_*upgrade*, which takes the upgradable hold back (parking/rwlock.h). */
-    return strstr(fn, "uplock") != NULL || strstr(fn, "to_upgradable") != NULL ||
-           (strstr(fn, "upgrade") != NULL && strstr(fn, "downgrade") == NULL);
-}
-
-/* The releases of an upgradable hold: pl_rwlock_upunlock*, the upgrades (their READ release)
- * and pl_rwlock_downgrade_upgradable. */
-static bool fn_releases_upgradable(const char *fn)
-{
-    return strstr(fn, "upunlock") != NULL || strstr(fn, "upgrad") != NULL;
-}
-
-bool pl_dbg_fn_untracked(const char *fn)
-{
-    return strncmp(fn, "pl_bitlock", 10) == 0 || strncmp(fn, "pl_ptrlock", 10) == 0;
-}
 
 static void add_taken(pl_dbg_text_t *text, const pl_dbg_held_t *h)
 {
@@ -86,7 +57,8 @@ static void check_relock(pl_dbg_thread_t *t, const void *lock, unsigned flags, c
 {
     if (flags & DBG_TRY)
         return; /* a try-lock fails, a timed lock times out: documented behaviours */
-    pl_dbg_text_t text = {.len = 0};
+    pl_dbg_text_t text; /* only its length is set: a message is rare, the buffer large */
+    text.len = 0;
     pl_dbg_held_t *h = pl_dbg_find_held(t, lock, 0, false);
     if (flags & DBG_RECURSIVE) {
         /* A pl_remutex_t relock by its owner is fine; a recursive read lock waits only for a
@@ -112,7 +84,7 @@ static void check_relock(pl_dbg_thread_t *t, const void *lock, unsigned flags, c
             pl_dbg_text_add(&text, "), and a writer waits until every reader has left");
             pl_dbg_fail(fn, lock, &text);
         }
-    } else if (pl_dbg_fn_upgradable(fn)) {
+    } else if (pl_dbg_fn_class(fn) & PL_DBG_FN_UPGRADABLE) {
         for (size_t i = 0; i < t->nheld; i++) {
             h = &t->held[i];
             if (h->lock == lock && (h->flags & DBG_HELD_UP)) {
@@ -128,15 +100,19 @@ static void check_relock(pl_dbg_thread_t *t, const void *lock, unsigned flags, c
 
 static void lock_pre(const void *lock, unsigned flags, const char *fn, void *site)
 {
-    if (pl_dbg_fn_untracked(fn))
-        return;
     pl_dbg_thread_t *t = pl_dbg_enter();
+    unsigned fn_class = pl_dbg_fn_class(fn);
+    if (fn_class & PL_DBG_FN_UNTRACKED) {
+        pl_dbg_leave();
+        return;
+    }
     check_relock(t, lock, flags, fn);
     bool owner_relock = (flags & (DBG_RECURSIVE | DBG_READ)) == DBG_RECURSIVE;
     bool recursive_read = (flags & (DBG_RECURSIVE | DBG_READ)) == (DBG_RECURSIVE | DBG_READ);
     if (!(flags & DBG_TRY) && !owner_relock && !recursive_read)
         pl_dbg_lockdep_acquire(t, lock, flags, fn, site);
-    if (!owner_relock && !pl_dbg_fn_never_blocks(fn)) {
+    /* Try-locks carry TRY (with the timed locks, which do wait). */
+    if (!owner_relock && !(fn_class & PL_DBG_FN_NEVER_BLOCKS)) {
         t->waiting = lock;
         t->waiting_flags = flags;
         t->waiting_fn = fn;
@@ -147,9 +123,12 @@ static void lock_pre(const void *lock, unsigned flags, const char *fn, void *sit
 
 static void lock_post(const void *lock, unsigned flags, const char *fn, void *site)
 {
-    if (pl_dbg_fn_untracked(fn))
-        return;
     pl_dbg_thread_t *t = pl_dbg_enter();
+    unsigned fn_class = pl_dbg_fn_class(fn);
+    if (fn_class & PL_DBG_FN_UNTRACKED) {
+        pl_dbg_leave();
+        return;
+    }
     t->waiting = NULL;
     if (!(flags & DBG_FAILED)) {
         pl_dbg_held_t *h = NULL;
@@ -161,7 +140,7 @@ static void lock_post(const void *lock, unsigned flags, const char *fn, void *si
             /* A relock whose first lock debug mode did not see starts a hold of its own. */
             unsigned mode = flags & DBG_READ;
             pl_dbg_held_t held = {lock, fn, site, mode, 1};
-            if (mode && pl_dbg_fn_upgradable(fn))
+            if (mode && (fn_class & PL_DBG_FN_UPGRADABLE))
                 held.flags |= DBG_HELD_UP;
             pl_dbg_push_held(t, &held);
             pl_dbg_owner_acquired(lock, mode, t->id);
@@ -197,7 +176,7 @@ static pl_dbg_held_t *hold_released(pl_dbg_thread_t *t, const void *lock, unsign
 {
     if (!mode)
         return pl_dbg_find_held(t, lock, 0, false);
-    unsigned want_up = fn_releases_upgradable(fn) ? DBG_HELD_UP : 0;
+    unsigned want_up = (pl_dbg_fn_class(fn) & PL_DBG_FN_RELEASES_UP) ? DBG_HELD_UP : 0;
     pl_dbg_held_t *any = NULL;
     for (size_t i = t->nheld; i-- > 0;) {
         pl_dbg_held_t *h = &t->held[i];
@@ -226,9 +205,11 @@ static void add_holder(pl_dbg_text_t *text, unsigned long id, const void *lock, 
 
 void pl_debug_unlock_pre(const void *lock, unsigned flags, const char *fn)
 {
-    if (pl_dbg_fn_untracked(fn))
-        return;
     pl_dbg_thread_t *t = pl_dbg_enter();
+    if (pl_dbg_fn_class(fn) & PL_DBG_FN_UNTRACKED) {
+        pl_dbg_leave();
+        return;
+    }
     unsigned mode = flags & DBG_READ;
     pl_dbg_held_t *h = hold_released(t, lock, mode, fn);
     if (h) {
@@ -246,7 +227,8 @@ void pl_debug_unlock_pre(const void *lock, unsigned flags, const char *fn)
      * mode decides; if another thread does, this is the misuse to report. */
     unsigned long owner;
     size_t readers;
-    pl_dbg_text_t text = {.len = 0};
+    pl_dbg_text_t text;
+    text.len = 0;
     if (pl_dbg_owner_get(lock, &owner, &readers)) {
         if (!mode && owner && owner != t->id) {
             pl_dbg_text_add(&text, "not the owner; held by ");

@@ -120,13 +120,12 @@ _Noreturn void pl_dbg_fail(const char *fn, const void *lock, const pl_dbg_text_t
 /* The same without aborting. */
 void pl_dbg_warn(const char *fn, const void *lock, const pl_dbg_text_t *text);
 
-/* Whether `fn` never blocks (pl_*_trylock, tryrdlock, trywrlock, tryuplock, tryupgrade): such
- * a call is not "waiting" for pl_deadlock_check, whatever its flags. */
-bool pl_dbg_fn_never_blocks(const char *fn);
-/* Whether `fn` takes the upgradable mode (its hold is DBG_READ, but it excludes another
- * upgradable holder). */
-bool pl_dbg_fn_upgradable(const char *fn);
-/* Bit locks and the pointer lock: not tracked (see parking/debug.h). */
-bool pl_dbg_fn_untracked(const char *fn);
+/* ---- debug_fn.c: what the public function's name says (call with g_dbg_lock held) ---- */
+#define PL_DBG_FN_NEVER_BLOCKS 1u /* a try-lock: never "waiting" for pl_deadlock_check */
+#define PL_DBG_FN_UPGRADABLE 2u   /* takes the upgradable mode (a READ hold that excludes
+                                   * another upgradable holder) */
+#define PL_DBG_FN_RELEASES_UP 4u  /* a READ release that ends the upgradable hold */
+#define PL_DBG_FN_UNTRACKED 8u    /* bit locks and the pointer lock (see parking/debug.h) */
+unsigned pl_dbg_fn_class(const char *fn);
 
 #endif /* PARKING_DEBUG_INTERNAL_H */

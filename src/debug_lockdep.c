@@ -116,7 +116,7 @@ static void add_step(pl_dbg_text_t *text, const char *lead, unsigned long thread
     pl_dbg_text_add(text, " %s %p %s(taken by %s", verb_held, held, mode_name(held_flags),
                     held_fn);
     pl_dbg_text_site(text, held_site);
-    pl_dbg_text_add(text, ")\n  %*s then %s %p %s(%s", (int)strlen(lead), "", verb_take, took,
+    pl_dbg_text_add(text, ")\n  %*sthen %s %p %s(%s", (int)strlen(lead), "", verb_take, took,
                     mode_name(took_flags), took_fn);
     pl_dbg_text_site(text, took_site);
     pl_dbg_text_add(text, ")");

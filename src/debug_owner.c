@@ -23,6 +23,10 @@ struct pl_dbg_owner {
 };
 
 static pl_dbg_owner_t *g_owners;
+/* Always in the table (key NULL, never a lock): uthash frees its bucket array when the last
+ * entry goes, and a program that takes and releases one lock at a time would otherwise
+ * allocate and clear that array on every lock. */
+static pl_dbg_owner_t g_keep_table;
 
 static pl_dbg_owner_t *find(const void *lock)
 {
@@ -39,6 +43,8 @@ static void drop(pl_dbg_owner_t *o)
 
 void pl_dbg_owner_acquired(const void *lock, unsigned flags, unsigned long thread)
 {
+    if (g_owners == NULL)
+        HASH_ADD_PTR(g_owners, lock, &g_keep_table);
     pl_dbg_owner_t *o = find(lock);
     if (o == NULL) {
         o = pl_dbg_alloc(sizeof *o);
@@ -82,7 +88,7 @@ void pl_dbg_owner_forget(const void *addr, size_t size)
 {
     pl_dbg_owner_t *o, *tmp;
     HASH_ITER(hh, g_owners, o, tmp) {
-        if ((const char *)o->lock >= (const char *)addr &&
+        if (o != &g_keep_table && (const char *)o->lock >= (const char *)addr &&
             (size_t)((const char *)o->lock - (const char *)addr) < size)
             drop(o);
     }

@@ -122,11 +122,11 @@ PARKING_API void pl_debug_lock_post_at(const void *lock, unsigned flags, const c
  * Meant for a watchdog thread, a test, or a debugger (`call pl_deadlock_check(stderr)` in gdb).
  * It sees only threads whose lock calls were compiled with PARKING_DEBUG, so in a program
  * without debug mode it returns 0.  If the internal mutex stays taken for a second (a debugger
- * stopped a thread inside a hook), it prints that and returns 0.
+ * stopped a thread inside a hook), it says so on @p out and returns SIZE_MAX.
  *
  * Blocks: on the internal mutex (up to about a second).  Misuse: none.
  * Async-signal-safe: no.
- * @return the number of threads in deadlock cycles, 0 if none. */
+ * @return the number of threads in deadlock cycles, 0 if none, SIZE_MAX if it could not look. */
 PARKING_API size_t pl_deadlock_check(FILE *out);
 
 /** Forgets every lock whose address lies in [@p addr, @p addr + @p size): its recorded lock
