@@ -58,7 +58,8 @@ PARKING_BEGIN_DECLS
  * a lock of your own built on parking/lot.h may call the four hooks too).  @p flags are the
  * PL__ANN_* bits of parking/annotate.h (READ: shared or upgradable mode; TRY: a try-lock or
  * timed lock; RECURSIVE: a reentrant relock by the owner, or pl_rwlock_rdlock_recursive); @p fn
- * is the public function's name, used in the messages.  Checks self-deadlock and lock order,
+ * is the public function's name (not NULL; a string that lives as long as the program, such as
+ * __func__), used in the messages.  Checks self-deadlock and lock order,
  * and marks the thread as waiting for @p lock until pl_debug_lock_post.
  *
  * Blocks: only on the debug mode's internal mutex.  Misuse: aborts with a message on a
