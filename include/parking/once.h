@@ -12,9 +12,15 @@
  * and one thread waiting on it (if any) is woken to run its own initialiser; the failing caller
  * returns false.  Each waiter thus either sees the once done or gets a turn to try.
  *
- * Recursion: an initialiser that calls pl_call_once / pl_call_once_try on the same once, from
- * the same thread, waits for itself forever (a self-deadlock; it is not detected: one byte has no
- * room for an owner).  Running other onces from an initialiser is fine.
+ * Recursion: an initialiser that calls pl_call_once / pl_call_once_try on its own once, directly
+ * or through the initialisers of other onces, would wait for itself forever; instead it aborts
+ * with `libparking: pl_call_once(<address>): recursive call from its own initializer` (or
+ * pl_call_once_try).  The check runs only when a call finds the once being initialised, never on
+ * the fast path, and allocates nothing: a small process-wide table records which thread runs
+ * which initialiser.  Not detected: a cycle across threads (A's initialiser waits for once B
+ * while B's, on another thread, waits for A) deadlocks; and with more than 64 initialisers
+ * running at the same moment in the process, the further ones are not recorded, so their
+ * recursion deadlocks.  Running other onces from an initialiser is fine.
  *
  * Orderings: everything the successful initialiser wrote happens-before the return of every call
  * that returns with the once done, and before pl_once_is_done returns true.  None of these
@@ -69,10 +75,12 @@ static inline bool pl_once_is_done(const pl_once_t *o)
  * every call returns once @p o is done.  When done already: one acquire load and a branch.
  *
  * Blocks: while another thread runs an initialiser of @p o.  Ordering: everything the
- * successful initialiser wrote happens-before every return.  Misuse: fn must not call
- * pl_call_once on @p o (self-deadlock, undetected).  If fn does not return (longjmp, thread exit,
- * cancellation), @p o stays "running" and every later caller waits forever.  Aborts (message
- * naming pl_call_once and @p o) if fn is NULL and @p o is not done.  Async-signal-safe: no. */
+ * successful initialiser wrote happens-before every return.  Misuse: aborts (message naming
+ * pl_call_once and @p o) if fn is NULL and @p o is not done, or if fn, directly or through other
+ * onces' initialisers, calls pl_call_once on @p o ("recursive call from its own initializer").
+ * If fn does not return (longjmp, thread exit, cancellation), @p o stays "running" and every
+ * later caller waits forever (or, on the thread that left fn, aborts as a recursive call).
+ * Async-signal-safe: no. */
 static inline void pl_call_once(pl_once_t *o, void (*fn)(void *), void *arg)
 {
     if (PARKING_LIKELY(pl_once_is_done(o)))
