@@ -22,6 +22,12 @@
  * Orderings: the waits release the mutex (release) and take it again (acquire) as pl_mutex_unlock
  * and pl_mutex_lock do; signal and broadcast add no ordering of their own, so publish the state a
  * waiter tests under the mutex.  None of these functions is async-signal-safe.
+ *
+ * Race detectors: ThreadSanitizer, Helgrind and DRD understand the waits' release and
+ * re-acquisition of the mutex (the hooks of parking/annotate.h, compiled into the caller's code):
+ * under -fsanitize=thread always; the Valgrind client requests with -DPARKING_VALGRIND=1, or by
+ * default where valgrind.h is installed and NDEBUG is not defined.  In other builds they compile
+ * to nothing.
  */
 #ifndef PARKING_COND_H
 #define PARKING_COND_H

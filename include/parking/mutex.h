@@ -15,6 +15,11 @@
  * async-signal-safe.  Lock functions give acquire ordering, unlock functions release ordering.
  * Misuse that the byte can reveal (unlocking a mutex that is not locked) prints
  * `libparking: <function>(<address>): <what>` and aborts; the check is on the slow path.
+ *
+ * Race detectors: ThreadSanitizer, Helgrind and DRD understand this lock (the hooks of
+ * parking/annotate.h, compiled into the caller's code): under -fsanitize=thread always; the
+ * Valgrind client requests with -DPARKING_VALGRIND=1, or by default where valgrind.h is installed
+ * and NDEBUG is not defined.  In other builds they compile to nothing.
  */
 #ifndef PARKING_MUTEX_H
 #define PARKING_MUTEX_H

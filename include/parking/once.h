@@ -26,6 +26,12 @@
    bit 1  RUNNING  a thread runs an initialiser now
    bit 2  PARKED   threads are (or may be) queued on the once's address
    @endverbatim
+ *
+ * Race detectors: ThreadSanitizer, Helgrind and DRD understand the edge from the initialiser to
+ * every return (the hooks of parking/annotate.h, compiled into the caller's code): under
+ * -fsanitize=thread always; the Valgrind client requests with -DPARKING_VALGRIND=1, or by default
+ * where valgrind.h is installed and NDEBUG is not defined.  In other builds they compile to
+ * nothing.
  */
 #ifndef PARKING_ONCE_H
 #define PARKING_ONCE_H

@@ -38,6 +38,11 @@
    bit 3  WRITER         a writer holds the lock, or holds its turn and waits for readers
    bits 4..              number of readers (upgradable holder included)
    @endverbatim
+ *
+ * Race detectors: ThreadSanitizer, Helgrind and DRD understand this lock in every mode (the hooks
+ * of parking/annotate.h, compiled into the caller's code): under -fsanitize=thread always; the
+ * Valgrind client requests with -DPARKING_VALGRIND=1, or by default where valgrind.h is installed
+ * and NDEBUG is not defined.  In other builds they compile to nothing.
  */
 #ifndef PARKING_RWLOCK_H
 #define PARKING_RWLOCK_H

@@ -24,6 +24,11 @@
  * Orderings: a return of 0 because the value differed comes after an acquire load of it; a return
  * after a wake happens after everything the waker did before its pl_wake_* call.  None of these
  * functions is async-signal-safe.
+ *
+ * Race detectors: ThreadSanitizer, Helgrind and DRD understand the edge from a wake to the wait it
+ * ends (the hooks of parking/annotate.h, compiled into the caller's code): under -fsanitize=thread
+ * always; the Valgrind client requests with -DPARKING_VALGRIND=1, or by default where valgrind.h
+ * is installed and NDEBUG is not defined.  In other builds they compile to nothing.
  */
 #ifndef PARKING_WAIT_H
 #define PARKING_WAIT_H
