@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <utlist.h>
 
+#include "parking/annotate.h"
 #include "parking/lot.h"
 #include "parking/fork.h"
 #include "parking/singleton.h"
@@ -54,7 +55,12 @@ static pl_table_t *table_new(size_t threads)
         abort();
     }
     /* The memory is zeroed: unlocked buckets, empty queues, fairness deadline 0 (so the first
-     * dequeue of a bucket is fair).  xorshift needs a non-zero seed. */
+     * dequeue of a bucket is fair).  xorshift needs a non-zero seed.
+     * Helgrind and DRD (parking/annotate.h; no-op natively): the table is published, and its
+     * buckets guarded, by atomics they do not understand; they do not check it.  (Not telling
+     * them about the bucket locks keeps every client request off the paths that do not sleep;
+     * the edges that matter to callers are the parkers' and those of the lock headers.) */
+    PL__VG_RACY(t, table_bytes(size));
     t->size = size;
     t->hash_bits = bits;
     for (size_t i = 0; i < size; i++)
@@ -81,6 +87,7 @@ static pl_table_t *table_get(void)
      * (parking/singleton.c, docs/design.md section 8).  Runs before anything is published. */
     pl_singleton_claim();
     pl_fork_register();
+    PL__VG_RACY(&g_table, sizeof g_table); /* written by growth, read without a lock */
     pl_table_t *fresh = table_new(pl_thread_count());
     if (__atomic_compare_exchange_n(&g_table, &t, fresh, false, __ATOMIC_ACQ_REL,
                                     __ATOMIC_ACQUIRE))

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "parking/annotate.h"
 #include "parking/table.h"
 
 /* Threads holding parking data, counted so the table can keep 3 buckets per thread. */
@@ -13,6 +14,9 @@ size_t pl_thread_count(void) { return __atomic_load_n(&g_threads, __ATOMIC_RELAX
 
 static void td_init(pl_thread_data_t *td)
 {
+    /* Helgrind and DRD (parking/annotate.h; no-op natively) do not check the data: other threads
+     * edit it under bucket locks, which are atomics to them, and the key is read without one. */
+    PL__VG_RACY(td, sizeof *td);
     pl_parker_init(&td->parker);
     td->key = NULL;
     td->prev = td->next = NULL;
@@ -166,11 +170,15 @@ static void make_exit_key(void)
         fprintf(stderr, "libparking: cannot create the thread-exit key (pthread_key_create)\n");
         abort();
     }
+    /* Helgrind and DRD do not see pthread_once's own edge (glibc makes it with atomics and a
+     * futex): say it (no-op natively; parking/annotate.h). */
+    PL__VG_RELEASE(&g_exit_once);
 }
 
 static void register_exit_hook(pl_thread_data_t *td)
 {
     pthread_once(&g_exit_once, make_exit_key);
+    PL__VG_ACQUIRE(&g_exit_once);
     /* A non-NULL value is what makes the destructor run at thread exit. */
     if (pthread_setspecific(g_exit_key, td) != 0) {
         fprintf(stderr, "libparking: cannot register the thread-exit hook (pthread_setspecific)\n");

@@ -22,6 +22,12 @@
  * Orderings: the waits release the mutex (release) and take it again (acquire) as pl_mutex_unlock
  * and pl_mutex_lock do; signal and broadcast add no ordering of their own, so publish the state a
  * waiter tests under the mutex.  None of these functions is async-signal-safe.
+ *
+ * Race detectors: ThreadSanitizer, Helgrind and DRD understand the waits' release and
+ * re-acquisition of the mutex (the hooks of parking/annotate.h, compiled into the caller's code):
+ * under -fsanitize=thread always; the Valgrind client requests with -DPARKING_VALGRIND=1, or by
+ * default where valgrind.h is installed and NDEBUG is not defined.  In other builds they compile
+ * to nothing.
  */
 #ifndef PARKING_COND_H
 #define PARKING_COND_H
@@ -51,7 +57,9 @@ PARKING_API size_t pl_cond_broadcast_slow(pl_cond_t *c);
 
 /* The waits: unlock, sleep, relock, with `fn` naming the public function in misuse messages.
  * Out of line; the public waits wrap it in the annotation hooks of the mutex's release and
- * re-acquisition, which must be compiled in the caller's translation unit. */
+ * re-acquisition, which must be compiled in the caller's translation unit.  (For Helgrind and
+ * DRD, the wrappers also mark `mutex`, written by waiters and read without a lock by
+ * pl_cond_signal, as not to be checked.) */
 PARKING_API bool pl_cond_wait_slow(pl_cond_t *c, pl_mutex_t *m, uint64_t deadline,
                                    const char *fn);
 
@@ -67,6 +75,7 @@ static inline void pl_cond_wait(pl_cond_t *c, pl_mutex_t *m)
 {
     PL__ANN_UNLOCK_PRE(m, 0);
     PL__ANN_UNLOCK_POST(m, 0);
+    PL__VG_RACY(&c->mutex, sizeof c->mutex);
     (void)pl_cond_wait_slow(c, m, PL_FOREVER, __func__);
     PL__ANN_LOCK_PRE(m, 0);
     PL__ANN_LOCK_POST(m, 0);
@@ -87,6 +96,7 @@ static inline bool pl_cond_wait_until(pl_cond_t *c, pl_mutex_t *m, uint64_t dead
 {
     PL__ANN_UNLOCK_PRE(m, 0);
     PL__ANN_UNLOCK_POST(m, 0);
+    PL__VG_RACY(&c->mutex, sizeof c->mutex);
     bool signalled = pl_cond_wait_slow(c, m, deadline, __func__);
     PL__ANN_LOCK_PRE(m, 0);
     PL__ANN_LOCK_POST(m, 0);
@@ -102,6 +112,7 @@ static inline bool pl_cond_wait_for(pl_cond_t *c, pl_mutex_t *m, uint64_t timeou
 {
     PL__ANN_UNLOCK_PRE(m, 0);
     PL__ANN_UNLOCK_POST(m, 0);
+    PL__VG_RACY(&c->mutex, sizeof c->mutex);
     bool signalled = pl_cond_wait_slow(c, m, pl_deadline_after(timeout_ns), __func__);
     PL__ANN_LOCK_PRE(m, 0);
     PL__ANN_LOCK_POST(m, 0);

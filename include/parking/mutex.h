@@ -15,6 +15,11 @@
  * async-signal-safe.  Lock functions give acquire ordering, unlock functions release ordering.
  * Misuse that the byte can reveal (unlocking a mutex that is not locked) prints
  * `libparking: <function>(<address>): <what>` and aborts; the check is on the slow path.
+ *
+ * Race detectors: ThreadSanitizer, Helgrind and DRD understand this lock (the hooks of
+ * parking/annotate.h, compiled into the caller's code): under -fsanitize=thread always; the
+ * Valgrind client requests with -DPARKING_VALGRIND=1, or by default where valgrind.h is installed
+ * and NDEBUG is not defined.  In other builds they compile to nothing.
  */
 #ifndef PARKING_MUTEX_H
 #define PARKING_MUTEX_H
@@ -57,7 +62,7 @@ static inline bool pl_mutex__try_fast(pl_mutex_t *m)
 static inline void pl_mutex__lock(pl_mutex_t *m)
 {
     if (PARKING_UNLIKELY(!pl_mutex__try_fast(m)))
-        (void)pl_mutex_lock_slow(m, UINT64_MAX);
+        (void)PL__ANN_SLOW_BOOL(m, pl_mutex_lock_slow(m, UINT64_MAX));
 }
 
 static inline bool pl_mutex__trylock(pl_mutex_t *m)
@@ -75,14 +80,14 @@ static inline bool pl_mutex__lock_until(pl_mutex_t *m, uint64_t deadline)
 {
     if (PARKING_LIKELY(pl_mutex__try_fast(m)))
         return true;
-    return pl_mutex_lock_slow(m, deadline);
+    return PL__ANN_SLOW_BOOL(m, pl_mutex_lock_slow(m, deadline));
 }
 
 static inline bool pl_mutex__lock_for(pl_mutex_t *m, uint64_t timeout_ns)
 {
     if (PARKING_LIKELY(pl_mutex__try_fast(m)))
         return true;
-    return pl_mutex_lock_for_slow(m, timeout_ns);
+    return PL__ANN_SLOW_BOOL(m, pl_mutex_lock_for_slow(m, timeout_ns));
 }
 
 static inline void pl_mutex__unlock(pl_mutex_t *m, bool fair)
@@ -90,7 +95,7 @@ static inline void pl_mutex__unlock(pl_mutex_t *m, bool fair)
     uint8_t expected = PL_MUTEX_LOCKED_BIT;
     if (PARKING_UNLIKELY(!__atomic_compare_exchange_n(&m->state, &expected, 0, false,
                                                       __ATOMIC_RELEASE, __ATOMIC_RELAXED)))
-        pl_mutex_unlock_slow(m, fair);
+        PL__ANN_SLOW(m, pl_mutex_unlock_slow(m, fair));
 }
 
 /** Blocks until the calling thread owns @p m.

@@ -38,6 +38,11 @@
    bit 3  WRITER         a writer holds the lock, or holds its turn and waits for readers
    bits 4..              number of readers (upgradable holder included)
    @endverbatim
+ *
+ * Race detectors: ThreadSanitizer, Helgrind and DRD understand this lock in every mode (the hooks
+ * of parking/annotate.h, compiled into the caller's code): under -fsanitize=thread always; the
+ * Valgrind client requests with -DPARKING_VALGRIND=1, or by default where valgrind.h is installed
+ * and NDEBUG is not defined.  In other builds they compile to nothing.
  */
 #ifndef PARKING_RWLOCK_H
 #define PARKING_RWLOCK_H
@@ -110,7 +115,7 @@ static inline bool pl_rwlock__cas(pl_rwlock_t *l, uintptr_t from, uintptr_t to, 
 static inline void pl_rwlock__rdlock(pl_rwlock_t *l)
 {
     if (PARKING_UNLIKELY(!pl_rwlock__try_fast(l, PL_RWLOCK_WRITER_BIT, PL_RWLOCK_ONE_READER)))
-        (void)pl_rwlock_rdlock_slow(l, UINT64_MAX);
+        (void)PL__ANN_SLOW_BOOL(l, pl_rwlock_rdlock_slow(l, UINT64_MAX));
 }
 
 /** Blocks until the caller holds a read lock.  Waits while a writer holds the lock or waits for
@@ -135,7 +140,8 @@ static inline bool pl_rwlock__tryrdlock(pl_rwlock_t *l)
                        __atomic_compare_exchange_n(&l->state, &s, s + PL_RWLOCK_ONE_READER, true,
                                                    __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)))
         return true;
-    return pl_rwlock_tryrdlock_slow(l); /* lost a race, or overflow: retry there */
+    /* Lost a race, or overflow: retry there. */
+    return PL__ANN_SLOW_BOOL(l, pl_rwlock_tryrdlock_slow(l));
 }
 
 /** Takes a read lock unless a writer holds the lock or waits for it.
@@ -155,7 +161,7 @@ static inline bool pl_rwlock__rdlock_until(pl_rwlock_t *l, uint64_t deadline)
 {
     if (PARKING_LIKELY(pl_rwlock__try_fast(l, PL_RWLOCK_WRITER_BIT, PL_RWLOCK_ONE_READER)))
         return true;
-    return pl_rwlock_rdlock_slow(l, deadline);
+    return PL__ANN_SLOW_BOOL(l, pl_rwlock_rdlock_slow(l, deadline));
 }
 
 /** As pl_rwlock_rdlock, but gives up once the absolute @p deadline (pl_now() clock; PL_FOREVER:
@@ -176,7 +182,7 @@ static inline bool pl_rwlock__rdlock_for(pl_rwlock_t *l, uint64_t timeout_ns)
 {
     if (PARKING_LIKELY(pl_rwlock__try_fast(l, PL_RWLOCK_WRITER_BIT, PL_RWLOCK_ONE_READER)))
         return true;
-    return pl_rwlock_rdlock_for_slow(l, timeout_ns);
+    return PL__ANN_SLOW_BOOL(l, pl_rwlock_rdlock_for_slow(l, timeout_ns));
 }
 
 /** As pl_rwlock_rdlock_until with a deadline @p timeout_ns from now (saturating: a huge timeout
@@ -196,7 +202,7 @@ static inline bool pl_rwlock_rdlock_for(pl_rwlock_t *l, uint64_t timeout_ns)
 static inline void pl_rwlock__rdlock_recursive(pl_rwlock_t *l)
 {
     if (PARKING_UNLIKELY(!pl_rwlock__try_fast(l, PL_RWLOCK_WRITER_BIT, PL_RWLOCK_ONE_READER)))
-        pl_rwlock_rdlock_recursive_slow(l);
+        PL__ANN_SLOW(l, pl_rwlock_rdlock_recursive_slow(l));
 }
 
 /** Takes a read lock for a caller that may already hold one (read or upgradable) on @p l: enters
@@ -223,7 +229,7 @@ static inline void pl_rwlock__rdunlock(pl_rwlock_t *l)
      * leaving while a writer is parked waiting for it. */
     if (PARKING_UNLIKELY(x != PL_RWLOCK_ONE_READER &&
                          x <= (PL_RWLOCK_ONE_READER | PL_RWLOCK_WRITER_PARKED_BIT)))
-        pl_rwlock_rdunlock_slow(l, old);
+        PL__ANN_SLOW(l, pl_rwlock_rdunlock_slow(l, old));
 }
 
 /** Releases a read lock; the last reader out wakes a writer waiting for readers to leave.
@@ -261,7 +267,7 @@ static inline void pl_rwlock_rdunlock_fair(pl_rwlock_t *l)
 static inline void pl_rwlock__wrlock(pl_rwlock_t *l)
 {
     if (PARKING_UNLIKELY(!pl_rwlock__cas(l, 0, PL_RWLOCK_WRITER_BIT, __ATOMIC_ACQUIRE)))
-        (void)pl_rwlock_wrlock_slow(l, UINT64_MAX);
+        (void)PL__ANN_SLOW_BOOL(l, pl_rwlock_wrlock_slow(l, UINT64_MAX));
 }
 
 /** Blocks until the caller holds the write lock: first takes the writer bit (waiting for other
@@ -307,7 +313,7 @@ static inline bool pl_rwlock__wrlock_until(pl_rwlock_t *l, uint64_t deadline)
 {
     if (PARKING_LIKELY(pl_rwlock__cas(l, 0, PL_RWLOCK_WRITER_BIT, __ATOMIC_ACQUIRE)))
         return true;
-    return pl_rwlock_wrlock_slow(l, deadline);
+    return PL__ANN_SLOW_BOOL(l, pl_rwlock_wrlock_slow(l, deadline));
 }
 
 /** As pl_rwlock_wrlock, but gives up once the absolute @p deadline passes; never before.
@@ -329,7 +335,7 @@ static inline bool pl_rwlock__wrlock_for(pl_rwlock_t *l, uint64_t timeout_ns)
 {
     if (PARKING_LIKELY(pl_rwlock__cas(l, 0, PL_RWLOCK_WRITER_BIT, __ATOMIC_ACQUIRE)))
         return true;
-    return pl_rwlock_wrlock_for_slow(l, timeout_ns);
+    return PL__ANN_SLOW_BOOL(l, pl_rwlock_wrlock_for_slow(l, timeout_ns));
 }
 
 /** As pl_rwlock_wrlock_until with a deadline @p timeout_ns from now (saturating).
@@ -348,7 +354,7 @@ static inline bool pl_rwlock_wrlock_for(pl_rwlock_t *l, uint64_t timeout_ns)
 static inline void pl_rwlock__wrunlock(pl_rwlock_t *l)
 {
     if (PARKING_UNLIKELY(!pl_rwlock__cas(l, PL_RWLOCK_WRITER_BIT, 0, __ATOMIC_RELEASE)))
-        pl_rwlock_wrunlock_slow(l, false);
+        PL__ANN_SLOW(l, pl_rwlock_wrunlock_slow(l, false));
 }
 
 /** Releases the write lock; wakes all queued readers and at most one writer or upgradable
@@ -367,7 +373,7 @@ static inline void pl_rwlock_wrunlock(pl_rwlock_t *l)
 static inline void pl_rwlock__wrunlock_fair(pl_rwlock_t *l)
 {
     if (PARKING_UNLIKELY(!pl_rwlock__cas(l, PL_RWLOCK_WRITER_BIT, 0, __ATOMIC_RELEASE)))
-        pl_rwlock_wrunlock_slow(l, true);
+        PL__ANN_SLOW(l, pl_rwlock_wrunlock_slow(l, true));
 }
 
 /** As pl_rwlock_wrunlock, but if threads are queued the lock goes straight to the ones woken
@@ -409,7 +415,7 @@ static inline void pl_rwlock__uplock(pl_rwlock_t *l)
 {
     if (PARKING_UNLIKELY(!pl_rwlock__try_fast(l, PL_RWLOCK__UPGRADABLE_BLOCKERS,
                                               PL_RWLOCK__ONE_UPGRADABLE)))
-        (void)pl_rwlock_uplock_slow(l, UINT64_MAX);
+        (void)PL__ANN_SLOW_BOOL(l, pl_rwlock_uplock_slow(l, UINT64_MAX));
 }
 
 /** Blocks until the caller holds the upgradable lock: waits while a writer or another
@@ -433,7 +439,8 @@ static inline bool pl_rwlock__tryuplock(pl_rwlock_t *l)
                        __atomic_compare_exchange_n(&l->state, &s, s + PL_RWLOCK__ONE_UPGRADABLE,
                                                    true, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)))
         return true;
-    return pl_rwlock_tryuplock_slow(l); /* lost a race, or overflow: retry there */
+    /* Lost a race, or overflow: retry there. */
+    return PL__ANN_SLOW_BOOL(l, pl_rwlock_tryuplock_slow(l));
 }
 
 /** Takes the upgradable lock unless a writer or another upgradable holder exists.
@@ -454,7 +461,7 @@ static inline bool pl_rwlock__uplock_until(pl_rwlock_t *l, uint64_t deadline)
     if (PARKING_LIKELY(pl_rwlock__try_fast(l, PL_RWLOCK__UPGRADABLE_BLOCKERS,
                                            PL_RWLOCK__ONE_UPGRADABLE)))
         return true;
-    return pl_rwlock_uplock_slow(l, deadline);
+    return PL__ANN_SLOW_BOOL(l, pl_rwlock_uplock_slow(l, deadline));
 }
 
 /** As pl_rwlock_uplock, but gives up once the absolute @p deadline passes; never before.
@@ -476,7 +483,7 @@ static inline bool pl_rwlock__uplock_for(pl_rwlock_t *l, uint64_t timeout_ns)
     if (PARKING_LIKELY(pl_rwlock__try_fast(l, PL_RWLOCK__UPGRADABLE_BLOCKERS,
                                            PL_RWLOCK__ONE_UPGRADABLE)))
         return true;
-    return pl_rwlock_uplock_for_slow(l, timeout_ns);
+    return PL__ANN_SLOW_BOOL(l, pl_rwlock_uplock_for_slow(l, timeout_ns));
 }
 
 /** As pl_rwlock_uplock_until with a deadline @p timeout_ns from now (saturating).
@@ -500,7 +507,7 @@ static inline void pl_rwlock__upunlock(pl_rwlock_t *l)
                        __atomic_compare_exchange_n(&l->state, &s, s - PL_RWLOCK__ONE_UPGRADABLE,
                                                    true, __ATOMIC_RELEASE, __ATOMIC_RELAXED)))
         return;
-    pl_rwlock_upunlock_slow(l, false);
+    PL__ANN_SLOW(l, pl_rwlock_upunlock_slow(l, false));
 }
 
 /** Releases the upgradable lock; if threads are queued, wakes all queued readers and at most
@@ -523,7 +530,7 @@ static inline void pl_rwlock__upunlock_fair(pl_rwlock_t *l)
                        __atomic_compare_exchange_n(&l->state, &s, s - PL_RWLOCK__ONE_UPGRADABLE,
                                                    true, __ATOMIC_RELEASE, __ATOMIC_RELAXED)))
         return;
-    pl_rwlock_upunlock_slow(l, true);
+    PL__ANN_SLOW(l, pl_rwlock_upunlock_slow(l, true));
 }
 
 /** As pl_rwlock_upunlock, but hands the lock directly to the threads it wakes (see
@@ -542,7 +549,7 @@ static inline void pl_rwlock__upgrade(pl_rwlock_t *l)
 {
     if (PARKING_UNLIKELY(!pl_rwlock__cas(l, PL_RWLOCK__ONE_UPGRADABLE, PL_RWLOCK_WRITER_BIT,
                                          __ATOMIC_ACQUIRE)))
-        (void)pl_rwlock_upgrade_slow(l, UINT64_MAX);
+        (void)PL__ANN_SLOW_BOOL(l, pl_rwlock_upgrade_slow(l, UINT64_MAX));
 }
 
 /** Turns the caller's upgradable lock into the write lock: sets the writer bit at once (new
@@ -563,7 +570,7 @@ static inline bool pl_rwlock__tryupgrade(pl_rwlock_t *l)
     if (PARKING_LIKELY(pl_rwlock__cas(l, PL_RWLOCK__ONE_UPGRADABLE, PL_RWLOCK_WRITER_BIT,
                                       __ATOMIC_ACQUIRE)))
         return true;
-    return pl_rwlock_tryupgrade_slow(l);
+    return PL__ANN_SLOW_BOOL(l, pl_rwlock_tryupgrade_slow(l));
 }
 
 /** Upgrades only if no other reader is inside.  On failure the caller still holds the
@@ -585,7 +592,7 @@ static inline bool pl_rwlock__upgrade_until(pl_rwlock_t *l, uint64_t deadline)
     if (PARKING_LIKELY(pl_rwlock__cas(l, PL_RWLOCK__ONE_UPGRADABLE, PL_RWLOCK_WRITER_BIT,
                                       __ATOMIC_ACQUIRE)))
         return true;
-    return pl_rwlock_upgrade_slow(l, deadline);
+    return PL__ANN_SLOW_BOOL(l, pl_rwlock_upgrade_slow(l, deadline));
 }
 
 /** As pl_rwlock_upgrade, but gives up once the absolute @p deadline passes, never before;
@@ -608,7 +615,7 @@ static inline bool pl_rwlock__upgrade_for(pl_rwlock_t *l, uint64_t timeout_ns)
     if (PARKING_LIKELY(pl_rwlock__cas(l, PL_RWLOCK__ONE_UPGRADABLE, PL_RWLOCK_WRITER_BIT,
                                       __ATOMIC_ACQUIRE)))
         return true;
-    return pl_rwlock_upgrade_for_slow(l, timeout_ns);
+    return PL__ANN_SLOW_BOOL(l, pl_rwlock_upgrade_for_slow(l, timeout_ns));
 }
 
 /** As pl_rwlock_upgrade_until with a deadline @p timeout_ns from now (saturating).
@@ -631,7 +638,7 @@ static inline void pl_rwlock__downgrade(pl_rwlock_t *l)
 {
     if (PARKING_UNLIKELY(!pl_rwlock__cas(l, PL_RWLOCK_WRITER_BIT, PL_RWLOCK_ONE_READER,
                                          __ATOMIC_RELEASE)))
-        pl_rwlock_downgrade_slow(l);
+        PL__ANN_SLOW(l, pl_rwlock_downgrade_slow(l));
 }
 
 /** Write lock -> read lock, atomically (no writer can get in between); wakes queued readers.
@@ -651,7 +658,7 @@ static inline void pl_rwlock__downgrade_to_upgradable(pl_rwlock_t *l)
 {
     if (PARKING_UNLIKELY(!pl_rwlock__cas(l, PL_RWLOCK_WRITER_BIT, PL_RWLOCK__ONE_UPGRADABLE,
                                          __ATOMIC_RELEASE)))
-        pl_rwlock_downgrade_to_upgradable_slow(l);
+        PL__ANN_SLOW(l, pl_rwlock_downgrade_to_upgradable_slow(l));
 }
 
 /** Write lock -> upgradable lock, atomically; wakes queued readers.
@@ -675,7 +682,7 @@ static inline void pl_rwlock__downgrade_upgradable(pl_rwlock_t *l)
                        __atomic_compare_exchange_n(&l->state, &s, s - PL_RWLOCK_UPGRADABLE_BIT,
                                                    true, __ATOMIC_RELEASE, __ATOMIC_RELAXED)))
         return;
-    pl_rwlock_downgrade_upgradable_slow(l);
+    PL__ANN_SLOW(l, pl_rwlock_downgrade_upgradable_slow(l));
 }
 
 /** Upgradable lock -> read lock, atomically; wakes at most one writer or upgradable waiter (and
