@@ -8,6 +8,7 @@ set(PARKING_CORE_SOURCES
   parking/fork.c
   parking/lot.c
   parking/singleton.c
+  parking/walk.c
 )
 # Every primitive is one file in src/ (talking to the core only through include/parking/lot.h).
 file(GLOB PARKING_PRIMITIVE_SOURCES CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/src/*.c)

@@ -41,6 +41,7 @@ static pl_park_result_t park_with(pl_thread_data_t *td, const void *addr, pl_val
     __atomic_store_n(&td->key, addr, __ATOMIC_RELAXED);
     td->park_token = park_token;
     td->unpark_token = PL_DEFAULT_UNPARK_TOKEN;
+    td->parked_ns = pl_now();
     pl_parker_prepare(&td->parker);
     DL_APPEND(b->queue, td);
     pl_bucket_unlock(b);

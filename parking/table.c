@@ -103,6 +103,24 @@ pl_bucket_t *pl_bucket_lock(const void *key)
     }
 }
 
+bool pl_table_exists(void) { return __atomic_load_n(&g_table, __ATOMIC_ACQUIRE) != NULL; }
+
+pl_bucket_t *pl_bucket_lock_at(uint64_t pos, uint64_t *next, bool *last)
+{
+    for (;;) {
+        pl_table_t *t = table_get();
+        uint64_t index = pos >> (64 - t->hash_bits);
+        pl_bucket_t *b = &t->buckets[index];
+        pl_word_lock_lock(&b->lock);
+        if (__atomic_load_n(&g_table, __ATOMIC_RELAXED) == t) {
+            *last = index + 1 == t->size;
+            *next = *last ? 0 : (index + 1) << (64 - t->hash_bits);
+            return b;
+        }
+        pl_word_lock_unlock(&b->lock);
+    }
+}
+
 pl_bucket_t *pl_bucket_lock_thread(pl_thread_data_t *td, const void **key)
 {
     for (;;) {
