@@ -2,6 +2,7 @@
  * (futex, WaitOnAddress, __ulock, _umtx_op).  The OS primitive is pl_os_wait / pl_os_wake_one. */
 #include "parking/parker.h"
 
+#include "parking/chaos.h"
 #include "parking/lot.h"
 
 void pl_parker_init(pl_parker_t *p) { p->state = PL_PARKER_FREE; }
@@ -21,14 +22,17 @@ void pl_parker_park(pl_parker_t *p)
      * a sleeping thread; the OS wait then returns at once (value mismatch) and we wait again on
      * the new value.  Spurious and stale wake-ups only cause another trip around the loop. */
     uint32_t s;
-    while ((s = __atomic_load_n(&p->state, __ATOMIC_ACQUIRE)) != PL_PARKER_FREE)
+    while ((s = __atomic_load_n(&p->state, __ATOMIC_ACQUIRE)) != PL_PARKER_FREE) {
+        PL_CHAOS_POINT(); /* the state read goes stale before the OS compares it */
         (void)pl_os_wait(&p->state, s, PL_FOREVER);
+    }
 }
 
 bool pl_parker_park_until(pl_parker_t *p, uint64_t deadline)
 {
     uint32_t s;
     while ((s = __atomic_load_n(&p->state, __ATOMIC_ACQUIRE)) != PL_PARKER_FREE) {
+        PL_CHAOS_POINT();
         if (!pl_os_wait(&p->state, s, deadline))
             return __atomic_load_n(&p->state, __ATOMIC_ACQUIRE) == PL_PARKER_FREE;
     }
@@ -54,5 +58,6 @@ void pl_parker_wake(pl_parker_t *p)
      * wake only uses its address as a key, which the OS tolerates for dead memory. */
     uint32_t *word = &p->state;
     __atomic_store_n(word, PL_PARKER_FREE, __ATOMIC_RELEASE);
+    PL_CHAOS_POINT(); /* FREE: the thread may return and its parker be gone before the wake */
     pl_os_wake_one(word);
 }

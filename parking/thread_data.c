@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "parking/chaos.h"
 #include "parking/table.h"
 
 #if defined(_WIN32)
@@ -57,6 +58,8 @@ static void td_init(pl_thread_data_t *td)
     td->parked_ns = 0;
     td->os_tid = os_thread_id();
     size_t threads = __atomic_add_fetch(&g_threads, 1, __ATOMIC_RELAXED);
+    /* Counted, not yet reserved for: another thread may grow the table meanwhile. */
+    PL_CHAOS_POINT();
     pl_table_reserve(threads);
 }
 
