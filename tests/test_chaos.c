@@ -49,6 +49,7 @@ static atomic_size_t g_progress;   /* operations completed, for the watchdog */
 static atomic_bool g_failed;       /* an invariant broke; g_failure says which, first one only */
 static char g_failure[512];
 
+static void violation(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void violation(const char *fmt, ...)
 {
     bool expected = false;
@@ -183,7 +184,7 @@ static worker_t *run_stress(const char *name, size_t n, void *(*fn)(void *),
     atomic_store(&g_progress, 0);
     atomic_store(&g_failed, false);
     char what[64];
-    snprintf(what, sizeof what, "%s with %zu threads", name, n);
+    snprintf(what, sizeof what, "%s with %u threads", name, (unsigned)n);
     watchdog_t wd;
     watchdog_start(&wd, what, stall_ns());
     uint64_t seed = base_seed();
@@ -251,7 +252,7 @@ static void *mutex_worker(void *arg)
         }
         if (got) {
             if (atomic_fetch_add(&g_mutexes[k].inside, 1) != 0)
-                violation("mutex %zu: two threads inside", k);
+                violation("mutex %u: two threads inside", (unsigned)k);
             g_mutexes[k].count++;
             w->mine[k]++;
             dwell(w);
@@ -628,7 +629,7 @@ typedef struct once_arg {
 static void once_body(once_arg_t *a)
 {
     if (atomic_fetch_add(&o_runs[a->i], 1) != 0)
-        violation("once %zu: initialiser ran twice", a->i);
+        violation("once %u: initialiser ran twice", (unsigned)a->i);
     /* Slow initialisers make the other callers park. */
     uint64_t r = rnd(a->w);
     if (r % 4 == 0)
@@ -664,7 +665,8 @@ static void *once_worker(void *arg)
             while (!pl_call_once_try(&o_onces[i], once_try_init, &a)) {
             }
         if (!pl_once_is_done(&o_onces[i]) || o_values[i] != (uint32_t)i + 1)
-            violation("once %zu: returned before the initialiser's result was visible", i);
+            violation("once %u: returned before the initialiser's result was visible",
+                      (unsigned)i);
         w->ops++;
         progressed();
     }
@@ -856,7 +858,7 @@ static void *bitlock_worker(void *arg)
         size_t k = rnd(w) % BIT_LOCKS;
         if (bl_lock(w, k)) {
             if (atomic_fetch_add(&bl_inside[k], 1) != 0)
-                violation("bit lock %zu: two threads inside", k);
+                violation("bit lock %u: two threads inside", (unsigned)k);
             bl_count[k]++;
             w->mine[k]++;
             if (k == BIT_LOCKS - 1) {
@@ -999,7 +1001,7 @@ static void stall_for_the_watchdog(void *arg)
 START_TEST(watchdog_reports_a_stall)
 {
     char addr[64];
-    snprintf(addr, sizeof addr, "addr 0x%jx token 0x5eed", (uintmax_t)(uintptr_t)&stuck_key);
+    snprintf(addr, sizeof addr, "addr 0x%" PRIxPTR " token 0x5eed", (uintptr_t)&stuck_key);
     const char *needles[] = {"test_chaos: watchdog self-test: no progress for",
                              "libparking: pl_lot_dump: 1 parked thread\n", addr,
                              "test_chaos: watchdog self-test: stalled, aborting", NULL};

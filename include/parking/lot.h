@@ -245,8 +245,10 @@ PARKING_API size_t pl_lot_walk(pl_walk_fn fn, void *ctx);
  *
  * The first line is `libparking: pl_lot_dump: N parked threads`, then one line per thread:
  * `libparking:   addr 0x<key> token 0x<park token> waited <ms, 3 decimals> ms thread <id>`, and a
- * last line only if the count changed during the dump.  Threads are collected with
- * pl_lot_walk into a buffer on the stack and printed with no bucket lock held.
+ * last line only if the count changed during the dump.  Threads are copied 64 at a time into a
+ * buffer on the stack under the bucket lock and printed with no lock held; a bucket with more
+ * waiters is listed in several rounds, and if the table grows between two rounds that bucket is
+ * listed again from its start (a thread may then appear twice, none is missed).
  *
  * Blocks: on bucket locks, as pl_lot_walk, and on the stream.  Ordering: none.  Misuse: as
  * pl_lot_walk.  Async-signal-safe: no.
