@@ -150,13 +150,6 @@ static bool seed_ready(void)
     return true;
 }
 
-static uint64_t new_stream(void)
-{
-    uint64_t index = __atomic_fetch_add(&g_streams, 1, __ATOMIC_RELAXED);
-    uint64_t s = mix(g_seed ^ mix(index + 1));
-    return s != 0 ? s : 1;
-}
-
 #if defined(_WIN32)
 /* mingw's _Thread_local is emulated with malloc (see thread_data.c), so Windows has no
  * per-thread stream: every point draws the next value of one process-wide sequence. */
@@ -169,6 +162,13 @@ static uint64_t next_random(void)
 }
 #else
 static _Thread_local uint64_t tls_state; /* xorshift64 state; 0: no stream yet */
+
+static uint64_t new_stream(void)
+{
+    uint64_t index = __atomic_fetch_add(&g_streams, 1, __ATOMIC_RELAXED);
+    uint64_t s = mix(g_seed ^ mix(index + 1));
+    return s != 0 ? s : 1;
+}
 
 static uint64_t next_random(void)
 {
