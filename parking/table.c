@@ -114,6 +114,7 @@ pl_bucket_t *pl_bucket_lock_at(uint64_t pos, uint64_t *next, bool *last)
         pl_table_t *t = table_get();
         uint64_t index = pos >> (64 - t->hash_bits);
         pl_bucket_t *b = &t->buckets[index];
+        PL_CHAOS_POINT(); /* a walk's next bucket: growth may publish a new table first */
         pl_word_lock_lock(&b->lock);
         if (__atomic_load_n(&g_table, __ATOMIC_RELAXED) == t) {
             *last = index + 1 == t->size;

@@ -164,6 +164,45 @@ static void watchdog_stop(watchdog_t *wd)
     tu_join(wd->thread);
 }
 
+/* ---- A walker: pl_lot_walk and pl_lot_dump while everything parks, wakes and grows ---- */
+
+typedef struct walker {
+    uint64_t start;  /* before any worker existed: no thread can have parked earlier */
+    uint64_t walks;  /* walks done */
+    uint64_t seen;   /* parked threads visited, over all walks */
+    atomic_bool quit;
+    pthread_t thread;
+} walker_t;
+
+/* Under a bucket lock: only reads and arithmetic (violation() formats into a static buffer). */
+static bool check_parked(const pl_parked_thread_t *t, void *ctx)
+{
+    walker_t *wk = ctx;
+    uint64_t now = pl_now();
+    if (t->key == NULL || t->parked_ns < wk->start || t->parked_ns > now)
+        violation("pl_lot_walk: implausible record (key %p, parked %" PRIu64 " ns ago)", t->key,
+                  now - t->parked_ns);
+    wk->seen++;
+    return true;
+}
+
+static void *walker_main(void *arg)
+{
+    walker_t *wk = arg;
+    FILE *sink = tmpfile(); /* every 64th walk is a dump, rewound so the file stays small */
+    while (!atomic_load(&wk->quit)) {
+        (void)pl_lot_walk(check_parked, wk);
+        if (sink != NULL && ++wk->walks % 64 == 0) {
+            rewind(sink);
+            (void)pl_lot_dump(sink);
+        }
+        tu_sleep_ns(200 * 1000); /* a walk now and then: the workers keep the processors */
+    }
+    if (sink != NULL)
+        fclose(sink);
+    return NULL;
+}
+
 /* ---- The harness ---- */
 
 static uint64_t base_seed(void)
@@ -187,6 +226,11 @@ static worker_t *run_stress(const char *name, size_t n, void *(*fn)(void *),
     snprintf(what, sizeof what, "%s with %u threads", name, (unsigned)n);
     watchdog_t wd;
     watchdog_start(&wd, what, stall_ns());
+    walker_t wk;
+    memset(&wk, 0, sizeof wk);
+    wk.start = pl_now();
+    atomic_init(&wk.quit, false);
+    tu_spawn(&wk.thread, walker_main, &wk);
     uint64_t seed = base_seed();
     for (size_t i = 0; i < n; i++) {
         workers[i].index = i;
@@ -202,14 +246,17 @@ static worker_t *run_stress(const char *name, size_t n, void *(*fn)(void *),
     for (size_t i = 0; i < n; i++)
         tu_join(workers[i].thread);
     uint64_t elapsed = pl_now() - start;
+    atomic_store(&wk.quit, true);
+    tu_join(wk.thread);
     watchdog_stop(&wd);
     uint64_t ops = 0, timeouts = 0;
     for (size_t i = 0; i < n; i++) {
         ops += workers[i].ops;
         timeouts += workers[i].timeouts;
     }
-    printf("test_chaos: %s: %" PRIu64 " operations, %" PRIu64 " timed out, in %" PRIu64 " ms\n",
-           what, ops, timeouts, (uint64_t)(elapsed / TU_MS));
+    printf("test_chaos: %s: %" PRIu64 " operations, %" PRIu64 " timed out, in %" PRIu64
+           " ms; %" PRIu64 " walks saw %" PRIu64 " parked threads\n",
+           what, ops, timeouts, (uint64_t)(elapsed / TU_MS), wk.walks, wk.seen);
     fflush(stdout);
     ck_assert_msg(!atomic_load(&g_failed), "%s: %s", what, g_failure);
     ck_assert_msg(ops > 0, "%s: no operation completed", what);
@@ -615,7 +662,7 @@ END_TEST
 
 /* ---- pl_once_t: many onces, every thread through each, some initialisers failing ---- */
 
-enum { ONCES = 1 << 15 };
+enum { ONCES = 1 << 17 };
 static pl_once_t *o_onces;
 static atomic_int *o_runs;     /* successful runs of each initialiser: exactly one */
 static atomic_int *o_attempts; /* runs of pl_call_once_try's initialiser, failed ones included */
