@@ -8,7 +8,11 @@ set(PARKING_CORE_SOURCES
   parking/fork.c
   parking/lot.c
   parking/singleton.c
+  parking/walk.c
 )
+if(PARKING_CHAOS)
+  list(APPEND PARKING_CORE_SOURCES parking/chaos.c)
+endif()
 # Every primitive is one file in src/ (talking to the core only through include/parking/lot.h).
 file(GLOB PARKING_PRIMITIVE_SOURCES CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/src/*.c)
 
@@ -38,6 +42,9 @@ function(parking_add_library name kind backend)
                              _GNU_SOURCE)
   if(kind STREQUAL "STATIC")
     target_compile_definitions(${name} PUBLIC PARKING_STATIC)
+  endif()
+  if(PARKING_CHAOS)
+    target_compile_definitions(${name} PRIVATE PARKING_CHAOS)
   endif()
   target_include_directories(${name}
     PUBLIC $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/include>

@@ -13,6 +13,8 @@
 
 #include "lock_algorithm.h"
 #include "parking/lot.h"
+/* The one core header besides lot.h: the chaos test hook (docs/design.md, "Chaos mode"). */
+#include "parking/chaos.h"
 
 typedef struct wait_ctx {
     pl_cond_t *c;
@@ -44,6 +46,7 @@ static bool wait_validate(void *vctx)
 static void wait_before_sleep(void *vctx)
 {
     wait_ctx_t *w = vctx;
+    PL_CHAOS_POINT(); /* queued, mutex still held: signallers block on it */
     pl_mutex__unlock(w->m, false); /* annotated by the caller's inline wrapper */
 }
 
@@ -74,6 +77,7 @@ bool pl_cond_wait_slow(pl_cond_t *c, pl_mutex_t *m, uint64_t deadline, const cha
     /* Only a signal or broadcast moves a waiter to the mutex: timing out there still means it
      * was signalled first. */
     bool signalled = r.status != PL_PARK_TIMED_OUT || r.key != (const void *)c;
+    PL_CHAOS_POINT(); /* woken, mutex not yet retaken */
     if (!(r.status == PL_PARK_UNPARKED && r.token == PL_TOKEN_HANDOFF))
         pl_mutex__lock(m);
     /* else a mutex unlock handed m over: the lock bit stayed set for us. */
@@ -113,6 +117,7 @@ static pl_requeue_op_t signal_validate(void *vctx)
         n->stale = true;
         return PL_REQUEUE_ABORT;
     }
+    PL_CHAOS_POINT(); /* both buckets held: the mutex holder may unlock meanwhile */
     return mark_parked_if_locked(n->m) ? PL_REQUEUE_REQUEUE_ONE : PL_REQUEUE_UNPARK_ONE;
 }
 
@@ -132,6 +137,7 @@ bool pl_cond_signal_slow(pl_cond_t *c)
         if (m == NULL)
             return false;
         notify_ctx_t n = {c, m, false};
+        PL_CHAOS_POINT(); /* the waiters we saw may time out and c->mutex change */
         pl_unpark_result_t r = pl_unpark_requeue(c, m, signal_validate, signal_done, &n);
         if (!n.stale)
             return r.unparked + r.requeued > 0;
@@ -169,6 +175,7 @@ size_t pl_cond_broadcast_slow(pl_cond_t *c)
         if (m == NULL)
             return 0;
         notify_ctx_t n = {c, m, false};
+        PL_CHAOS_POINT();
         pl_unpark_result_t r = pl_unpark_requeue(c, m, broadcast_validate, broadcast_done, &n);
         if (!n.stale)
             return r.unparked + r.requeued;

@@ -10,6 +10,8 @@
 
 #include "lock_algorithm.h"
 #include "parking/lot.h"
+/* The one core header besides lot.h: the chaos test hook (docs/design.md, "Chaos mode"). */
+#include "parking/chaos.h"
 
 #if defined(_WIN32)
 #ifndef WIN32_LEAN_AND_MEAN
@@ -148,12 +150,14 @@ static bool claim_or_wait(pl_once_t *o, const char *fn)
             state = __atomic_load_n(&o->state, __ATOMIC_ACQUIRE);
             continue;
         }
+        PL_CHAOS_POINT(); /* the runner may finish before we mark the once parked */
         if (!(state & PL_ONCE_PARKED_BIT)) {
             if (!__atomic_compare_exchange_n(&o->state, &state,
                                              (uint8_t)(state | PL_ONCE_PARKED_BIT), true,
                                              __ATOMIC_ACQUIRE, __ATOMIC_ACQUIRE))
                 continue;
         }
+        PL_CHAOS_POINT(); /* marked parked, not yet validated */
         (void)pl_park(o, validate_running, NULL, NULL, o, PL_DEFAULT_PARK_TOKEN, PL_FOREVER);
         pl_spin_reset(&spin);
         state = __atomic_load_n(&o->state, __ATOMIC_ACQUIRE);
@@ -165,6 +169,7 @@ static void finish(pl_once_t *o, bool ok)
     if (ok) {
         /* Release: publishes the initialiser's writes to the acquire fast path. */
         uint8_t prev = __atomic_exchange_n(&o->state, PL_ONCE_DONE_BIT, __ATOMIC_RELEASE);
+        PL_CHAOS_POINT(); /* done, sleepers not yet woken */
         if (prev & PL_ONCE_PARKED_BIT)
             (void)pl_unpark_all(o, PL_DEFAULT_UNPARK_TOKEN);
         return;
@@ -174,6 +179,7 @@ static void finish(pl_once_t *o, bool ok)
     if (__atomic_compare_exchange_n(&o->state, &expected, 0, false, __ATOMIC_RELEASE,
                                     __ATOMIC_RELAXED))
         return;
+    PL_CHAOS_POINT(); /* failed with waiters: more may queue before we pass the turn */
     (void)pl_unpark_one(o, release_after_failure, o);
 }
 
