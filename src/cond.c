@@ -5,8 +5,20 @@
  * calls that take the last waiter off the queue (signal with nothing left, broadcast, the last
  * waiter timing out) clear it.  Requeued waiters sit on the mutex's address and no longer count.
  *
- * Waiters park with the mutex's own park token (its lock bit): the mutex unlock wakes only
- * queued threads whose token is its lock bit, and requeued waiters must be among them. */
+ * Waiters park with the mutex's condition-waiter token (pl_cond_waiter_token), which the mutex
+ * unlock's filter accepts besides its ordinary waiters' token: requeued waiters must be woken by
+ * it, and the unlock must know them apart.
+ *
+ * When a requeued waiter is woken, and why it matters (docs/benchmarks.md, "Tuning findings"):
+ * - by the unlock inside a wait (wait_before_sleep), the mutex is released first, then the
+ *   waiter woken: its signaller is going to sleep, so the waiter can have the mutex and the
+ *   processor at once (ping-pong: one context switch per hand-off);
+ * - by a plain pl_mutex_unlock, the waiter is woken while the lock bit is still set and the bit
+ *   dropped right after the wake (PL_TOKEN_RELEASING; the waiter spins for it).  Its signaller
+ *   goes on running: a waiter that got the mutex at once would, on a busy processor, preempt the
+ *   signaller as the wake returns, take one item and sleep again; woken before the release, it
+ *   finds the mutex held and yields, and the signaller goes on producing (bounded queue: 0.28
+ *   futex calls and 0.15 context switches per item at 2P:2C instead of 0.74 and 0.51). */
 #include "parking/cond.h"
 
 #include <stdio.h>
@@ -39,12 +51,37 @@ static bool wait_validate(void *vctx)
     return true;
 }
 
+static pl_lock_word_t mutex_word(pl_mutex_t *m)
+{
+    pl_lock_word_t lw = {&m->state, 1, PL_MUTEX_LOCKED_BIT, PL_MUTEX_PARKED_BIT};
+    return lw;
+}
+
 /* The thread is queued before the mutex is released, so a signal issued by whoever takes the
- * mutex next finds it: this is what makes "unlock and sleep" atomic. */
+ * mutex next finds it: this is what makes "unlock and sleep" atomic.  pl_mutex_unlock, except
+ * that a requeued waiter is woken after the release (see the top of the file). */
 static void wait_before_sleep(void *vctx)
 {
     wait_ctx_t *w = vctx;
-    pl_mutex_unlock(w->m);
+    uint8_t expected = PL_MUTEX_LOCKED_BIT;
+    if (__atomic_compare_exchange_n(&w->m->state, &expected, 0, false, __ATOMIC_RELEASE,
+                                    __ATOMIC_RELAXED))
+        return;
+    pl_lock_word_t lw = mutex_word(w->m);
+    pl_unlock_slow_ex(&lw, false, false, "pl_mutex_unlock");
+}
+
+/* Woken with PL_TOKEN_RELEASING: the unlocker drops the lock bit right after our wake, so spin
+ * for it (also while the parked bit says others wait: parking now would need another wake). */
+static void relock_after_early_wake(pl_mutex_t *m)
+{
+    pl_spin_t spin = PL_SPIN_INIT;
+    while (!pl_mutex_trylock(m)) {
+        if (!pl_spin(&spin)) {
+            pl_mutex_lock(m);
+            return;
+        }
+    }
 }
 
 /* Under the bucket lock of `key`: the condition variable, or the mutex if this waiter had been
@@ -69,14 +106,18 @@ static bool cond_wait(pl_cond_t *c, pl_mutex_t *m, uint64_t deadline, const char
     if (!pl_mutex_is_locked(m))
         misuse_unlocked(fn, c, m);
     wait_ctx_t w = {c, m, fn};
+    pl_lock_word_t lw = mutex_word(m);
     pl_park_result_t r = pl_park(c, wait_validate, wait_before_sleep, wait_timed_out, &w,
-                                 (uintptr_t)PL_MUTEX_LOCKED_BIT, deadline);
+                                 pl_cond_waiter_token(&lw), deadline);
     /* Only a signal or broadcast moves a waiter to the mutex: timing out there still means it
      * was signalled first. */
     bool signalled = r.status != PL_PARK_TIMED_OUT || r.key != (const void *)c;
-    if (!(r.status == PL_PARK_UNPARKED && r.token == PL_TOKEN_HANDOFF))
+    if (r.status == PL_PARK_UNPARKED && r.token == PL_TOKEN_HANDOFF)
+        return signalled; /* a mutex unlock handed m over: the lock bit stayed set for us */
+    if (r.status == PL_PARK_UNPARKED && r.token == PL_TOKEN_RELEASING)
+        relock_after_early_wake(m);
+    else
         pl_mutex_lock(m);
-    /* else a mutex unlock handed m over: the lock bit stayed set for us. */
     return signalled;
 }
 

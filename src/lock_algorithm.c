@@ -107,6 +107,13 @@ static uintptr_t waiter_token(const pl_lock_word_t *lw)
 #endif
 }
 
+/* Only pl_mutex_t (lock bit 0) has condition waiters in practice: token 3. */
+uintptr_t pl_cond_waiter_token(const pl_lock_word_t *lw)
+{
+    uintptr_t t = waiter_token(lw);
+    return t | t << 1;
+}
+
 bool pl_lock_slow(const pl_lock_word_t *lw, uint64_t deadline)
 {
     pl_spin_t spin = PL_SPIN_INIT;
@@ -145,17 +152,22 @@ bool pl_lock_slow(const pl_lock_word_t *lw, uint64_t deadline)
 typedef struct unlock_ctx {
     const pl_lock_word_t *lw;
     bool fair;
-    bool found; /* a waiter of this lock was chosen */
-    bool more;  /* another waiter of this lock remains */
+    bool early_wake;   /* wake a condition waiter before the lock bit drops */
+    bool found;        /* a waiter of this lock was chosen */
+    bool cond_waiter;  /* ... and it is a condition waiter moved onto the lock */
+    bool more;         /* another waiter of this lock remains */
+    bool late_release; /* the lock bit is still set: release it after the wake */
 } unlock_ctx_t;
 
 static pl_filter_op_t pick_one_waiter(void *vctx, uintptr_t park_token)
 {
     unlock_ctx_t *c = vctx;
-    if (park_token != waiter_token(c->lw))
+    bool cond_waiter = park_token == pl_cond_waiter_token(c->lw);
+    if (park_token != waiter_token(c->lw) && !cond_waiter)
         return PL_FILTER_SKIP;
     if (!c->found) {
         c->found = true;
+        c->cond_waiter = cond_waiter;
         return PL_FILTER_UNPARK;
     }
     c->more = true;
@@ -174,11 +186,25 @@ static uintptr_t unlock_decide(void *vctx, pl_unpark_result_t result)
             fetch_and(lw, ~clear_parked, __ATOMIC_RELAXED);
         return PL_TOKEN_HANDOFF;
     }
+    if (result.unparked > 0 && c->cond_waiter && c->early_wake) {
+        /* Keep the lock bit across the wake (pl_unlock_slow_ex drops it after), so that the
+         * condition waiter cannot take the lock before its signaller has left the wake: see
+         * cond.c.  Nothing else changes for other lockers: they spin or park as usual. */
+        if (clear_parked)
+            fetch_and(lw, ~clear_parked, __ATOMIC_RELAXED);
+        c->late_release = true;
+        return PL_TOKEN_RELEASING;
+    }
     fetch_and(lw, ~(lw->locked | clear_parked), __ATOMIC_RELEASE);
     return PL_TOKEN_NORMAL;
 }
 
 void pl_unlock_slow(const pl_lock_word_t *lw, bool fair, const char *fn)
+{
+    pl_unlock_slow_ex(lw, fair, true, fn);
+}
+
+void pl_unlock_slow_ex(const pl_lock_word_t *lw, bool fair, bool early_wake, const char *fn)
 {
     uint64_t state = load(lw, __ATOMIC_RELAXED);
     for (;;) {
@@ -191,6 +217,8 @@ void pl_unlock_slow(const pl_lock_word_t *lw, bool fair, const char *fn)
         if (cas(lw, &state, state & ~lw->locked, __ATOMIC_RELEASE))
             return;
     }
-    unlock_ctx_t c = {lw, fair, false, false};
+    unlock_ctx_t c = {lw, fair, early_wake, false, false, false, false};
     (void)pl_unpark_filter(lw->word, pick_one_waiter, unlock_decide, &c);
+    if (c.late_release)
+        fetch_and(lw, ~lw->locked, __ATOMIC_RELEASE);
 }
