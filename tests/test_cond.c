@@ -300,6 +300,82 @@ START_TEST(plain_unlock_wakes_requeued_waiter_before_lockers)
 }
 END_TEST
 
+/* Signal under the mutex, then a plain unlock, on both sides of a hand-shake, while lockers
+ * hammer the mutex: the unlock holds the lock bit across the wake of the requeued waiter and
+ * drops it after (cond.c); any locker, or the woken waiter itself, that parks in between must
+ * still be woken.  A lost wake-up hangs the test (Check's time-out). */
+enum { EW_ROUNDS = 20000, EW_LOCKERS = 3 };
+
+typedef struct ew {
+    pl_mutex_t m;
+    pl_cond_t ready_cond, done_cond;
+    bool ready;            /* guarded by m */
+    size_t served;         /* guarded by m */
+    size_t locked;         /* guarded by m: lockers' critical sections */
+    atomic_bool stop;
+} ew_t;
+
+static void *ew_waiter(void *arg)
+{
+    ew_t *e = arg;
+    for (unsigned i = 0; i < EW_ROUNDS; i++) {
+        pl_mutex_lock(&e->m);
+        while (!e->ready)
+            pl_cond_wait(&e->ready_cond, &e->m);
+        e->ready = false;
+        e->served++;
+        pl_cond_signal(&e->done_cond);
+        pl_mutex_unlock(&e->m);
+    }
+    return NULL;
+}
+
+static void *ew_locker(void *arg)
+{
+    ew_t *e = arg;
+    while (!atomic_load(&e->stop)) {
+        pl_mutex_lock(&e->m);
+        e->locked++;
+        pl_mutex_unlock(&e->m);
+    }
+    return NULL;
+}
+
+START_TEST(plain_unlock_after_signal_loses_no_wakeup)
+{
+    ew_t *e = calloc(1, sizeof *e);
+    ck_assert_ptr_nonnull(e);
+    pthread_t w, l[EW_LOCKERS];
+    tu_spawn(&w, ew_waiter, e);
+    for (int i = 0; i < EW_LOCKERS; i++)
+        tu_spawn(&l[i], ew_locker, e);
+    for (unsigned i = 0; i < EW_ROUNDS; i++) {
+        pl_mutex_lock(&e->m);
+        e->ready = true;
+        pl_cond_signal(&e->ready_cond);
+        /* Hold on for 0 to ~20 us: lockers spinning meanwhile use up their spin budget (about
+         * 10 us) at scattered moments, some of them while the unlock below is waking. */
+        uint64_t until = pl_now() + (uint64_t)((i * 2654435761u) >> 27) * 600;
+        while (pl_now() < until) {
+        }
+        pl_mutex_unlock(&e->m);
+        pl_mutex_lock(&e->m);
+        while (e->ready)
+            pl_cond_wait(&e->done_cond, &e->m);
+        pl_mutex_unlock(&e->m);
+    }
+    atomic_store(&e->stop, true);
+    tu_join(w);
+    for (int i = 0; i < EW_LOCKERS; i++)
+        tu_join(l[i]);
+    ck_assert_uint_eq(e->served, EW_ROUNDS);
+    ck_assert_uint_eq(e->m.state, 0);
+    ck_assert_ptr_null(e->ready_cond.mutex);
+    ck_assert_ptr_null(e->done_cond.mutex);
+    free(e);
+}
+END_TEST
+
 /* Signal, then wait on another condition variable (ping-pong): the waiter requeued by the signal
  * is woken by the unlock inside the signaller's wait, after the signaller is queued.  Every turn
  * must pass, with no wait returning early (no spurious wake-ups from the library). */
@@ -769,6 +845,7 @@ static Suite *cond_suite(void)
     tcase_add_test(tc, handoff_leaves_waiter_owning_mutex);
     tcase_add_test(tc, plain_unlock_wakes_requeued_waiter_before_lockers);
     tcase_add_test(tc, signal_then_wait_ping_pong);
+    tcase_add_test(tc, plain_unlock_after_signal_loses_no_wakeup);
     tcase_add_test(tc, signal_wakes_exactly_one);
     tcase_add_test(tc, broadcast_under_mutex_wakes_all);
     tcase_add_test(tc, broadcast_without_mutex_wakes_all);

@@ -42,6 +42,7 @@ typedef struct pl_mutex { uint8_t state; } pl_mutex_t;
 PARKING_API bool pl_mutex_lock_slow(pl_mutex_t *m, uint64_t deadline);
 PARKING_API bool pl_mutex_lock_for_slow(pl_mutex_t *m, uint64_t timeout_ns);
 PARKING_API void pl_mutex_unlock_slow(pl_mutex_t *m, bool fair);
+PARKING_API void pl_mutex_unlocked_slow(pl_mutex_t *m, uint8_t left);
 
 static inline bool pl_mutex__try_fast(pl_mutex_t *m)
 {
@@ -110,10 +111,11 @@ static inline bool pl_mutex_lock_for(pl_mutex_t *m, uint64_t timeout_ns)
  * not own @p m is not detected.  Async-signal-safe: no. */
 static inline void pl_mutex_unlock(pl_mutex_t *m)
 {
-    uint8_t expected = PL_MUTEX_LOCKED_BIT;
-    if (PARKING_UNLIKELY(!__atomic_compare_exchange_n(&m->state, &expected, 0, false,
-                                                      __ATOMIC_RELEASE, __ATOMIC_RELAXED)))
-        pl_mutex_unlock_slow(m, false);
+    /* One `lock sub`, cheaper than a compare-and-swap: it releases the mutex whatever the parked
+     * bit says, and a parked bit left behind (or a borrow: misuse) sends us to wake a waiter. */
+    uint8_t left = __atomic_sub_fetch(&m->state, PL_MUTEX_LOCKED_BIT, __ATOMIC_RELEASE);
+    if (PARKING_UNLIKELY(left != 0))
+        pl_mutex_unlocked_slow(m, left);
 }
 
 /** Releases @p m by handing it directly to the oldest parked thread if there is one (FIFO
