@@ -14,7 +14,7 @@
  *   waiter woken: its signaller is going to sleep, so the waiter can have the mutex and the
  *   processor at once (ping-pong: one context switch per hand-off);
  * - by a plain pl_mutex_unlock, the waiter is woken while the lock bit is still set and the bit
- *   dropped right after the wake (PL_TOKEN_RELEASING; the waiter spins for it).  Its signaller
+ *   dropped right after the wake (PL_TOKEN_SPIN; the waiter spins for it).  Its signaller
  *   goes on running: a waiter that got the mutex at once would, on a busy processor, preempt the
  *   signaller as the wake returns, take one item and sleep again; woken before the release, it
  *   finds the mutex held and yields, and the signaller goes on producing (bounded queue: 0.28
@@ -71,9 +71,10 @@ static void wait_before_sleep(void *vctx)
     pl_unlock_slow_ex(&lw, false, false, "pl_mutex_unlock");
 }
 
-/* Woken with PL_TOKEN_RELEASING: the unlocker drops the lock bit right after our wake, so spin
- * for it (also while the parked bit says others wait: parking now would need another wake). */
-static void relock_after_early_wake(pl_mutex_t *m)
+/* Woken with PL_TOKEN_SPIN: the mutex is about to be released (by the unlocker that woke us, or
+ * by whoever holds it when a broadcast woke us ahead of the others), so spin for it, also while
+ * the parked bit says others wait: parking now would need another wake. */
+static void relock_spinning(pl_mutex_t *m)
 {
     pl_spin_t spin = PL_SPIN_INIT;
     while (!pl_mutex_trylock(m)) {
@@ -114,8 +115,8 @@ static bool cond_wait(pl_cond_t *c, pl_mutex_t *m, uint64_t deadline, const char
     bool signalled = r.status != PL_PARK_TIMED_OUT || r.key != (const void *)c;
     if (r.status == PL_PARK_UNPARKED && r.token == PL_TOKEN_HANDOFF)
         return signalled; /* a mutex unlock handed m over: the lock bit stayed set for us */
-    if (r.status == PL_PARK_UNPARKED && r.token == PL_TOKEN_RELEASING)
-        relock_after_early_wake(m);
+    if (r.status == PL_PARK_UNPARKED && r.token == PL_TOKEN_SPIN)
+        relock_spinning(m);
     else
         pl_mutex_lock(m);
     return signalled;
@@ -218,6 +219,39 @@ static uintptr_t broadcast_done(void *vctx, pl_requeue_op_t op, pl_unpark_result
     return PL_TOKEN_NORMAL;
 }
 
+typedef struct ahead_ctx {
+    size_t left; /* condition waiters still to wake */
+    bool more;   /* a waiter of the mutex remains queued */
+    pl_mutex_t *m;
+} ahead_ctx_t;
+
+static pl_filter_op_t ahead_filter(void *vctx, uintptr_t park_token)
+{
+    ahead_ctx_t *a = vctx;
+    pl_lock_word_t lw = mutex_word(a->m);
+    if (a->left > 0 && park_token == pl_cond_waiter_token(&lw)) {
+        a->left--;
+        return PL_FILTER_UNPARK;
+    }
+    a->more = true;
+    return a->left > 0 ? PL_FILTER_SKIP : PL_FILTER_STOP;
+}
+
+static uintptr_t ahead_done(void *vctx, pl_unpark_result_t result)
+{
+    ahead_ctx_t *a = vctx;
+    /* The mutex's rule: the parked bit is cleared, under its bucket lock, when its last queued
+     * thread leaves. */
+    if (result.unparked > 0 && !a->more)
+        (void)__atomic_fetch_and(&a->m->state, (uint8_t)~PL_MUTEX_PARKED_BIT, __ATOMIC_RELAXED);
+    return PL_TOKEN_SPIN;
+}
+
+/* How many broadcast waiters run ahead of the chain of unlocks: one to take the mutex when it is
+ * released and one already awake behind it, so that no link of the chain waits for a wake-up
+ * (docs/benchmarks.md, "Tuning findings"). */
+enum { BROADCAST_AHEAD = 2 };
+
 size_t pl_cond_broadcast_slow(pl_cond_t *c)
 {
     for (;;) {
@@ -226,7 +260,17 @@ size_t pl_cond_broadcast_slow(pl_cond_t *c)
             return 0;
         notify_ctx_t n = {c, m, false};
         pl_unpark_result_t r = pl_unpark_requeue(c, m, broadcast_validate, broadcast_done, &n);
-        if (!n.stale)
-            return r.unparked + r.requeued;
+        if (n.stale)
+            continue;
+        /* Every waiter has left the condition variable, atomically; those moved onto the mutex
+         * are all chosen.  Wake the first of them now, so that their wake-ups overlap the
+         * critical sections of those ahead; the rest are let in one unlock at a time. */
+        if (r.requeued > 0 && r.unparked < BROADCAST_AHEAD) {
+            ahead_ctx_t a = {BROADCAST_AHEAD - r.unparked, false, m};
+            if (a.left > r.requeued)
+                a.left = r.requeued;
+            (void)pl_unpark_filter(m, ahead_filter, ahead_done, &a);
+        }
+        return r.unparked + r.requeued;
     }
 }

@@ -212,7 +212,7 @@ static uintptr_t unlock_decide(void *vctx, pl_unpark_result_t result)
          * sees (a waiter that stays queued behind would need a second wake to be safe). */
         keep = true;
         c->late_release = true;
-        token = PL_TOKEN_RELEASING;
+        token = PL_TOKEN_SPIN;
     }
     if (keep || c->released) {
         if (clear_parked)

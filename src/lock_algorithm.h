@@ -10,9 +10,9 @@
 /* Unpark tokens of the lock algorithm. */
 #define PL_TOKEN_NORMAL ((uintptr_t)0)  /* the lock was released: compete for it again */
 #define PL_TOKEN_HANDOFF ((uintptr_t)1) /* the lock was handed over: the woken thread owns it */
-/* The unlocker woke this thread just before releasing the lock: the lock bit drops in a moment,
- * so spin for it rather than park (a condition waiter woken by a plain unlock). */
-#define PL_TOKEN_RELEASING ((uintptr_t)2)
+/* Spin for the lock rather than park at once (condition waiters, see cond.c): the unlocker woke
+ * this thread just before releasing the lock, or a broadcast woke it to be next in line. */
+#define PL_TOKEN_SPIN ((uintptr_t)2)
 
 typedef struct pl_lock_word {
     void *word;        /* the lock's word; also the parking key */
@@ -28,7 +28,7 @@ bool pl_lock_slow(const pl_lock_word_t *lw, uint64_t deadline);
 /* Release the lock, waking one waiter of this lock (handing off if `fair` or time to be fair).
  * `fn` names the public function for the misuse message when the lock is not held.  A condition
  * waiter (park token pl_cond_waiter_token) moved onto the lock, when it is the lock's only
- * waiter, is woken before the lock bit drops, with PL_TOKEN_RELEASING (see cond.c for why). */
+ * waiter, is woken before the lock bit drops, with PL_TOKEN_SPIN (see cond.c for why). */
 void pl_unlock_slow(const pl_lock_word_t *lw, bool fair, const char *fn);
 /* As pl_unlock_slow, but `early_wake` false releases first for condition waiters too: the unlock
  * inside a condition wait, whose caller is about to sleep. */
