@@ -31,6 +31,8 @@ typedef struct options {
     size_t nthreads;                  /* 0: the preset's */
     pb_pc_t queues[8];
     size_t nqueues;                   /* 0: the preset's */
+    pb_inout_t inouts[4];
+    size_t ninouts;                   /* 0: the preset's */
     unsigned waiters[8];
     size_t nwaiters;                  /* 0: the preset's */
     unsigned workloads;
@@ -105,6 +107,7 @@ static void usage(FILE *f)
 "Options (given after or before a preset, they override it)\n"
 "  --workload NAME[,NAME]  run only these workloads (default all)\n"
 "  --threads LIST          thread counts for contended, many and rwlock, e.g. 1,2,4\n"
+"  --inouts LIST           (in,out) steps for contended, as IN:OUT, e.g. 1:0,10:40\n"
 "  --queues LIST           producer:consumer counts for queue, e.g. 2:2,4:1\n"
 "  --waiters LIST          waiter counts for broadcast, e.g. 4,64\n"
 "  --duration-ms N         length of one run\n"
@@ -155,6 +158,23 @@ static void parse_threads(options_t *o, char *list)
             exit(2);
         }
         o->threads[o->nthreads++] = parse_uint("--threads", item, 1, 1024);
+    }
+}
+
+static void parse_inouts(options_t *o, char *list)
+{
+    o->ninouts = 0;
+    for (char *item; (item = next_item(&list));) {
+        char *colon = strchr(item, ':');
+        if (!colon || o->ninouts == COUNT(o->inouts)) {
+            fprintf(stderr, "pl-bench: --inouts: expected at most %zu items IN:OUT, got '%s'\n",
+                    COUNT(o->inouts), item);
+            exit(2);
+        }
+        *colon = '\0';
+        o->inouts[o->ninouts].in = parse_uint("--inouts", item, 0, 100000);
+        o->inouts[o->ninouts].out = parse_uint("--inouts", colon + 1, 0, 100000);
+        o->ninouts++;
     }
 }
 
@@ -224,13 +244,14 @@ static void parse_roles(options_t *o, char *list)
 static void parse_options(options_t *o, int argc, char **argv)
 {
     enum { O_QUICK = 256, O_FULL, O_SMOKE, O_WORKLOAD, O_THREADS, O_DURATION, O_REPS, O_CSV,
-           O_PLOTS, O_CONTENDERS, O_QUEUES, O_WAITERS };
+           O_PLOTS, O_CONTENDERS, O_QUEUES, O_WAITERS, O_INOUTS };
     static const struct option longopts[] = {
         {"quick", no_argument, NULL, O_QUICK},
         {"full", no_argument, NULL, O_FULL},
         {"smoke", no_argument, NULL, O_SMOKE},
         {"workload", required_argument, NULL, O_WORKLOAD},
         {"threads", required_argument, NULL, O_THREADS},
+        {"inouts", required_argument, NULL, O_INOUTS},
         {"queues", required_argument, NULL, O_QUEUES},
         {"waiters", required_argument, NULL, O_WAITERS},
         {"duration-ms", required_argument, NULL, O_DURATION},
@@ -253,6 +274,7 @@ static void parse_options(options_t *o, int argc, char **argv)
         case O_SMOKE: o->preset = SMOKE; break;
         case O_WORKLOAD: parse_workloads(o, optarg); break;
         case O_THREADS: parse_threads(o, optarg); break;
+        case O_INOUTS: parse_inouts(o, optarg); break;
         case O_QUEUES: parse_queues(o, optarg); break;
         case O_WAITERS: parse_waiters(o, optarg); break;
         case O_DURATION: o->duration_ms = parse_uint("--duration-ms", optarg, 1, 600000); break;
@@ -310,6 +332,10 @@ static void build_suite(const options_t *o, pb_suite_t *s, unsigned *duration_ms
         memcpy(s->many_threads, o->threads, o->nthreads * sizeof o->threads[0]);
         memcpy(s->rw_threads, o->threads, o->nthreads * sizeof o->threads[0]);
         s->nthreads = s->nmany_threads = s->nrw_threads = o->nthreads;
+    }
+    if (o->ninouts) {
+        memcpy(s->inouts, o->inouts, o->ninouts * sizeof o->inouts[0]);
+        s->ninouts = o->ninouts;
     }
     if (o->nqueues) {
         memcpy(s->queues, o->queues, o->nqueues * sizeof o->queues[0]);
