@@ -132,7 +132,9 @@ typedef struct pb_once_ops {
 typedef struct pb_list { const void *const *items; size_t count; } pb_list_t;
 extern pb_list_t pb_mutexes, pb_rwlocks, pb_conds, pb_events, pb_onces;
 /* Registers the optional peers found at build time and prints what is skipped and why. */
-void pb_contenders_setup(void);
+/* Registers the contenders whose role bit (1 << pb_role_t) is in `roles`. */
+#define PB_ALL_ROLES ((1u << PB_OURS) | (1u << PB_BASELINE) | (1u << PB_PEER))
+void pb_contenders_setup(unsigned roles);
 
 /* Adapter families (adapt_*.c): each appends its contenders through pb_register_*. */
 void pb_register_mutex(const pb_mutex_ops_t *m);

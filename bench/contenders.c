@@ -18,11 +18,14 @@ typedef struct family {
 } family_t;
 
 static family_t mutexes, rwlocks, conds, events, onces;
+static unsigned role_mask = PB_ALL_ROLES;
 
 pb_list_t pb_mutexes, pb_rwlocks, pb_conds, pb_events, pb_onces;
 
 static void add(family_t *f, pb_list_t *list, const void *item, pb_role_t role, const char *name)
 {
+    if (!(role_mask & (1u << role)))
+        return;
     if (f->count == MAX_PER_FAMILY)
         pb_fatal("too many contenders in %s's family", name);
     /* Insertion by role keeps registration order within a role. */
@@ -53,11 +56,16 @@ void pb_register_cond(const pb_cond_ops_t *c) { add(&conds, &pb_conds, c, c->rol
 void pb_register_event(const pb_event_ops_t *e) { add(&events, &pb_events, e, e->role, e->name); }
 void pb_register_once(const pb_once_ops_t *o) { add(&onces, &pb_onces, o, o->role, o->name); }
 
-void pb_contenders_setup(void)
+void pb_contenders_setup(unsigned roles)
 {
+    role_mask = roles;
     pb_parking_register();
     pb_pthread_register();
     pb_futex_register();
+    if (!(roles & (1u << PB_PEER))) {
+        printf("peers left out (--contenders)\n");
+        return;
+    }
 #ifdef PB_HAVE_NSYNC
     pb_nsync_register();
     printf("peer: Google nsync (nsync_mu, nsync_cv)\n");

@@ -29,7 +29,14 @@ typedef struct options {
     unsigned duration_ms, reps;       /* 0: the preset's */
     unsigned threads[16];
     size_t nthreads;                  /* 0: the preset's */
+    pb_pc_t queues[8];
+    size_t nqueues;                   /* 0: the preset's */
+    pb_inout_t inouts[4];
+    size_t ninouts;                   /* 0: the preset's */
+    unsigned waiters[8];
+    size_t nwaiters;                  /* 0: the preset's */
     unsigned workloads;
+    unsigned roles;
     const char *csv, *plots;
 } options_t;
 
@@ -100,8 +107,14 @@ static void usage(FILE *f)
 "Options (given after or before a preset, they override it)\n"
 "  --workload NAME[,NAME]  run only these workloads (default all)\n"
 "  --threads LIST          thread counts for contended, many and rwlock, e.g. 1,2,4\n"
+"  --inouts LIST           (in,out) steps for contended, as IN:OUT, e.g. 1:0,10:40\n"
+"  --queues LIST           producer:consumer counts for queue, e.g. 2:2,4:1\n"
+"  --waiters LIST          waiter counts for broadcast, e.g. 4,64\n"
 "  --duration-ms N         length of one run\n"
 "  --reps N                repetitions per contender and configuration (median reported)\n"
+"  --contenders LIST       roles to run: ours, pthread (the baseline), peers (default all);\n"
+"                          e.g. ours,pthread for tuning runs, ours alone under strace/perf\n"
+"                          (without pthread the ratios are not computed)\n"
 "  --csv FILE              also write one row per contender and configuration\n"
 "  --plots DIR             write PNG plots (ops/s against threads, a line per contender) of\n"
 "                          every thread sweep into DIR with gnuplot, if installed\n"
@@ -148,6 +161,52 @@ static void parse_threads(options_t *o, char *list)
     }
 }
 
+static void parse_inouts(options_t *o, char *list)
+{
+    o->ninouts = 0;
+    for (char *item; (item = next_item(&list));) {
+        char *colon = strchr(item, ':');
+        if (!colon || o->ninouts == COUNT(o->inouts)) {
+            fprintf(stderr, "pl-bench: --inouts: expected at most %zu items IN:OUT, got '%s'\n",
+                    COUNT(o->inouts), item);
+            exit(2);
+        }
+        *colon = '\0';
+        o->inouts[o->ninouts].in = parse_uint("--inouts", item, 0, 100000);
+        o->inouts[o->ninouts].out = parse_uint("--inouts", colon + 1, 0, 100000);
+        o->ninouts++;
+    }
+}
+
+static void parse_queues(options_t *o, char *list)
+{
+    o->nqueues = 0;
+    for (char *item; (item = next_item(&list));) {
+        char *colon = strchr(item, ':');
+        if (!colon || o->nqueues == COUNT(o->queues)) {
+            fprintf(stderr, "pl-bench: --queues: expected at most %zu items P:C, got '%s'\n",
+                    COUNT(o->queues), item);
+            exit(2);
+        }
+        *colon = '\0';
+        o->queues[o->nqueues].producers = parse_uint("--queues", item, 1, 64);
+        o->queues[o->nqueues].consumers = parse_uint("--queues", colon + 1, 1, 64);
+        o->nqueues++;
+    }
+}
+
+static void parse_waiters(options_t *o, char *list)
+{
+    o->nwaiters = 0;
+    for (char *item; (item = next_item(&list));) {
+        if (o->nwaiters == COUNT(o->waiters)) {
+            fprintf(stderr, "pl-bench: --waiters: at most %zu counts\n", COUNT(o->waiters));
+            exit(2);
+        }
+        o->waiters[o->nwaiters++] = parse_uint("--waiters", item, 1, 1024);
+    }
+}
+
 static void parse_workloads(options_t *o, char *list)
 {
     o->workloads = 0;
@@ -163,18 +222,41 @@ static void parse_workloads(options_t *o, char *list)
     }
 }
 
+static void parse_roles(options_t *o, char *list)
+{
+    static const struct { const char *name; pb_role_t role; } names[] = {
+        {"ours", PB_OURS}, {"pthread", PB_BASELINE}, {"peers", PB_PEER},
+    };
+    o->roles = 0;
+    for (char *item; (item = next_item(&list));) {
+        size_t i = 0;
+        while (i < COUNT(names) && strcmp(names[i].name, item) != 0)
+            i++;
+        if (i == COUNT(names)) {
+            fprintf(stderr, "pl-bench: --contenders: expected ours, pthread or peers, got '%s'\n",
+                    item);
+            exit(2);
+        }
+        o->roles |= 1u << names[i].role;
+    }
+}
+
 static void parse_options(options_t *o, int argc, char **argv)
 {
     enum { O_QUICK = 256, O_FULL, O_SMOKE, O_WORKLOAD, O_THREADS, O_DURATION, O_REPS, O_CSV,
-           O_PLOTS };
+           O_PLOTS, O_CONTENDERS, O_QUEUES, O_WAITERS, O_INOUTS };
     static const struct option longopts[] = {
         {"quick", no_argument, NULL, O_QUICK},
         {"full", no_argument, NULL, O_FULL},
         {"smoke", no_argument, NULL, O_SMOKE},
         {"workload", required_argument, NULL, O_WORKLOAD},
         {"threads", required_argument, NULL, O_THREADS},
+        {"inouts", required_argument, NULL, O_INOUTS},
+        {"queues", required_argument, NULL, O_QUEUES},
+        {"waiters", required_argument, NULL, O_WAITERS},
         {"duration-ms", required_argument, NULL, O_DURATION},
         {"reps", required_argument, NULL, O_REPS},
+        {"contenders", required_argument, NULL, O_CONTENDERS},
         {"csv", required_argument, NULL, O_CSV},
         {"plots", required_argument, NULL, O_PLOTS},
         {"help", no_argument, NULL, 'h'},
@@ -183,6 +265,7 @@ static void parse_options(options_t *o, int argc, char **argv)
     memset(o, 0, sizeof *o);
     o->preset = QUICK;
     o->workloads = W_ALL;
+    o->roles = PB_ALL_ROLES;
     int c;
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         switch (c) {
@@ -191,8 +274,12 @@ static void parse_options(options_t *o, int argc, char **argv)
         case O_SMOKE: o->preset = SMOKE; break;
         case O_WORKLOAD: parse_workloads(o, optarg); break;
         case O_THREADS: parse_threads(o, optarg); break;
+        case O_INOUTS: parse_inouts(o, optarg); break;
+        case O_QUEUES: parse_queues(o, optarg); break;
+        case O_WAITERS: parse_waiters(o, optarg); break;
         case O_DURATION: o->duration_ms = parse_uint("--duration-ms", optarg, 1, 600000); break;
         case O_REPS: o->reps = parse_uint("--reps", optarg, 1, 101); break;
+        case O_CONTENDERS: parse_roles(o, optarg); break;
         case O_CSV: o->csv = optarg; break;
         case O_PLOTS: o->plots = optarg; break;
         case 'h': usage(stdout); exit(0);
@@ -246,6 +333,18 @@ static void build_suite(const options_t *o, pb_suite_t *s, unsigned *duration_ms
         memcpy(s->rw_threads, o->threads, o->nthreads * sizeof o->threads[0]);
         s->nthreads = s->nmany_threads = s->nrw_threads = o->nthreads;
     }
+    if (o->ninouts) {
+        memcpy(s->inouts, o->inouts, o->ninouts * sizeof o->inouts[0]);
+        s->ninouts = o->ninouts;
+    }
+    if (o->nqueues) {
+        memcpy(s->queues, o->queues, o->nqueues * sizeof o->queues[0]);
+        s->nqueues = o->nqueues;
+    }
+    if (o->nwaiters) {
+        memcpy(s->waiters, o->waiters, o->nwaiters * sizeof o->waiters[0]);
+        s->nwaiters = o->nwaiters;
+    }
     if (o->duration_ms)
         *duration_ms = o->duration_ms;
     if (o->reps)
@@ -279,7 +378,7 @@ int main(int argc, char **argv)
     printf("pl-bench --%s: %ld online CPUs, %u ms per run, %u rep%s per contender and "
            "configuration\n", preset_names[o.preset], sysconf(_SC_NPROCESSORS_ONLN),
            duration_ms, reps, reps == 1 ? "" : "s");
-    pb_contenders_setup();
+    pb_contenders_setup(o.roles);
 
     pb_measure_setup(reps, duration_ms, isatty(STDERR_FILENO));
     pb_measure_begin_plan();

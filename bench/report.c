@@ -3,6 +3,7 @@
  * peer's, and the target of docs/benchmarks.md), and gnuplot plots of every thread sweep. */
 #include <ctype.h>
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,8 +94,7 @@ void pb_report_case(const pb_case_t *cs, const pb_entry_t *entries, size_t n,
     for (size_t k = 0; k < n; k++)
         if (entries[k].role == PB_BASELINE)
             base = k;
-    if (base == n)
-        pb_fatal("%s: no baseline contender", cs->workload);
+    /* base == n: the baseline was left out (--contenders); no ratios then. */
 
     records = grow(records, &cap_records, nrecords + 1, sizeof *records);
     cases = grow(cases, &cap_cases, nrecords + 1, sizeof *cases);
@@ -118,8 +118,9 @@ void pb_report_case(const pb_case_t *cs, const pb_entry_t *entries, size_t n,
         r->role = entries[k].role;
         r->bytes = entries[k].bytes;
         r->s = *s;
-        r->ratio = cs->lower_is_better ? sums[base].median / s->median
-                                       : s->median / sums[base].median;
+        r->ratio = base == n            ? NAN
+                   : cs->lower_is_better ? sums[base].median / s->median
+                                         : s->median / sums[base].median;
         double spread = 100.0 * (s->max - s->min) / s->median;
         char fig[24], fair[16] = "-", extra[16] = "", threads[16] = "-";
         format_value(fig, sizeof fig, s->median, cs->lower_is_better);
@@ -129,8 +130,11 @@ void pb_report_case(const pb_case_t *cs, const pb_entry_t *entries, size_t n,
             snprintf(extra, sizeof extra, "%.1f", s->extra);
         if (cs->threads)
             snprintf(threads, sizeof threads, "%u", cs->threads);
-        printf("%-26s %5zu  %-10s %7s %10s %8s %8s %9.2fx %6.1f%%\n", r->name, r->bytes,
-               cs->config[0] ? cs->config : "-", threads, fig, fair, extra, r->ratio, spread);
+        char ratio[16] = "-";
+        if (!isnan(r->ratio))
+            snprintf(ratio, sizeof ratio, "%.2fx", r->ratio);
+        printf("%-26s %5zu  %-10s %7s %10s %8s %8s %10s %6.1f%%\n", r->name, r->bytes,
+               cs->config[0] ? cs->config : "-", threads, fig, fair, extra, ratio, spread);
         if (csv)
             /* Configs such as "(1,0)" hold commas: text fields are quoted (RFC 4180). */
             fprintf(csv, "%s,\"%s\",%u,\"%s\",%s,%zu,%s,%.6g,%.6g,%.6g,%.2f,%.4f,%s,%.6g,%.4f,%u,"
@@ -165,7 +169,7 @@ void pb_report_summary(void)
             if (r->role == PB_PEER && (!peer || r->ratio > peer->ratio))
                 peer = r;
         }
-        if (!ours)
+        if (!ours || isnan(ours->ratio))
             continue;
         char o[32], p[64] = "-", t[16] = "-", threads[16] = "-";
         if (ours->s.fairness >= 0)

@@ -5,8 +5,20 @@
  * calls that take the last waiter off the queue (signal with nothing left, broadcast, the last
  * waiter timing out) clear it.  Requeued waiters sit on the mutex's address and no longer count.
  *
- * Waiters park with the mutex's own park token (its lock bit): the mutex unlock wakes only
- * queued threads whose token is its lock bit, and requeued waiters must be among them. */
+ * Waiters park with the mutex's condition-waiter token (pl_cond_waiter_token), which the mutex
+ * unlock's filter accepts besides its ordinary waiters' token: requeued waiters must be woken by
+ * it, and the unlock must know them apart.
+ *
+ * When a requeued waiter is woken, and why it matters (docs/benchmarks.md, "Tuning findings"):
+ * - by the unlock inside a wait (wait_before_sleep), the mutex is released first, then the
+ *   waiter woken: its signaller is going to sleep, so the waiter can have the mutex and the
+ *   processor at once (ping-pong: one context switch per hand-off);
+ * - by a plain pl_mutex_unlock, the waiter is woken while the lock bit is still set and the bit
+ *   dropped right after the wake (PL_TOKEN_SPIN; the waiter spins for it).  Its signaller
+ *   goes on running: a waiter that got the mutex at once would, on a busy processor, preempt the
+ *   signaller as the wake returns, take one item and sleep again; woken before the release, it
+ *   finds the mutex held and yields, and the signaller goes on producing (bounded queue: 0.28
+ *   futex calls and 0.15 context switches per item at 2P:2C instead of 0.74 and 0.51). */
 #include "parking/cond.h"
 
 #include <stdio.h>
@@ -41,13 +53,40 @@ static bool wait_validate(void *vctx)
     return true;
 }
 
+static pl_lock_word_t mutex_word(pl_mutex_t *m)
+{
+    pl_lock_word_t lw = {&m->state, 1, PL_MUTEX_LOCKED_BIT, PL_MUTEX_PARKED_BIT};
+    return lw;
+}
+
 /* The thread is queued before the mutex is released, so a signal issued by whoever takes the
- * mutex next finds it: this is what makes "unlock and sleep" atomic. */
+ * mutex next finds it: this is what makes "unlock and sleep" atomic.  pl_mutex_unlock, except
+ * that a requeued waiter is woken after the release (see the top of the file). */
 static void wait_before_sleep(void *vctx)
 {
     wait_ctx_t *w = vctx;
     PL_CHAOS_POINT(); /* queued, mutex still held: signallers block on it */
-    pl_mutex__unlock(w->m, false); /* annotated by the caller's inline wrapper */
+    uint8_t expected = PL_MUTEX_LOCKED_BIT;
+    if (__atomic_compare_exchange_n(&w->m->state, &expected, 0, false, __ATOMIC_RELEASE,
+                                    __ATOMIC_RELAXED))
+        return;
+    pl_lock_word_t lw = mutex_word(w->m);
+    pl_unlock_slow_ex(&lw, false, false, "pl_mutex_unlock");
+}
+
+/* Woken with PL_TOKEN_SPIN: the mutex is about to be released (by the unlocker that woke us, or
+ * by whoever holds it when a broadcast woke us ahead of the others), so spin for it, also while
+ * the parked bit says others wait: parking now would need another wake. */
+static void relock_spinning(pl_mutex_t *m)
+{
+    /* The raw operations: the caller's inline wrapper annotates the re-acquisition. */
+    pl_spin_t spin = PL_SPIN_INIT;
+    while (!pl_mutex__trylock(m)) {
+        if (!pl_spin(&spin)) {
+            pl_mutex__lock(m);
+            return;
+        }
+    }
 }
 
 /* Under the bucket lock of `key`: the condition variable, or the mutex if this waiter had been
@@ -72,15 +111,19 @@ bool pl_cond_wait_slow(pl_cond_t *c, pl_mutex_t *m, uint64_t deadline, const cha
     if (!pl_mutex_is_locked(m))
         misuse_unlocked(fn, c, m);
     wait_ctx_t w = {c, m, fn};
+    pl_lock_word_t lw = mutex_word(m);
     pl_park_result_t r = pl_park(c, wait_validate, wait_before_sleep, wait_timed_out, &w,
-                                 (uintptr_t)PL_MUTEX_LOCKED_BIT, deadline);
+                                 pl_cond_waiter_token(&lw), deadline);
     /* Only a signal or broadcast moves a waiter to the mutex: timing out there still means it
      * was signalled first. */
     bool signalled = r.status != PL_PARK_TIMED_OUT || r.key != (const void *)c;
     PL_CHAOS_POINT(); /* woken, mutex not yet retaken */
-    if (!(r.status == PL_PARK_UNPARKED && r.token == PL_TOKEN_HANDOFF))
+    if (r.status == PL_PARK_UNPARKED && r.token == PL_TOKEN_HANDOFF)
+        return signalled; /* a mutex unlock handed m over: the lock bit stayed set for us */
+    if (r.status == PL_PARK_UNPARKED && r.token == PL_TOKEN_SPIN)
+        relock_spinning(m);
+    else
         pl_mutex__lock(m);
-    /* else a mutex unlock handed m over: the lock bit stayed set for us. */
     return signalled;
 }
 
@@ -168,6 +211,39 @@ static uintptr_t broadcast_done(void *vctx, pl_requeue_op_t op, pl_unpark_result
     return PL_TOKEN_NORMAL;
 }
 
+typedef struct ahead_ctx {
+    size_t left; /* condition waiters still to wake */
+    bool more;   /* a waiter of the mutex remains queued */
+    pl_mutex_t *m;
+} ahead_ctx_t;
+
+static pl_filter_op_t ahead_filter(void *vctx, uintptr_t park_token)
+{
+    ahead_ctx_t *a = vctx;
+    pl_lock_word_t lw = mutex_word(a->m);
+    if (a->left > 0 && park_token == pl_cond_waiter_token(&lw)) {
+        a->left--;
+        return PL_FILTER_UNPARK;
+    }
+    a->more = true;
+    return a->left > 0 ? PL_FILTER_SKIP : PL_FILTER_STOP;
+}
+
+static uintptr_t ahead_done(void *vctx, pl_unpark_result_t result)
+{
+    ahead_ctx_t *a = vctx;
+    /* The mutex's rule: the parked bit is cleared, under its bucket lock, when its last queued
+     * thread leaves. */
+    if (result.unparked > 0 && !a->more)
+        (void)__atomic_fetch_and(&a->m->state, (uint8_t)~PL_MUTEX_PARKED_BIT, __ATOMIC_RELAXED);
+    return PL_TOKEN_SPIN;
+}
+
+/* How many broadcast waiters run ahead of the chain of unlocks: one to take the mutex when it is
+ * released and one already awake behind it, so that no link of the chain waits for a wake-up
+ * (docs/benchmarks.md, "Tuning findings"). */
+enum { BROADCAST_AHEAD = 2 };
+
 size_t pl_cond_broadcast_slow(pl_cond_t *c)
 {
     for (;;) {
@@ -177,7 +253,17 @@ size_t pl_cond_broadcast_slow(pl_cond_t *c)
         notify_ctx_t n = {c, m, false};
         PL_CHAOS_POINT();
         pl_unpark_result_t r = pl_unpark_requeue(c, m, broadcast_validate, broadcast_done, &n);
-        if (!n.stale)
-            return r.unparked + r.requeued;
+        if (n.stale)
+            continue;
+        /* Every waiter has left the condition variable, atomically; those moved onto the mutex
+         * are all chosen.  Wake the first of them now, so that their wake-ups overlap the
+         * critical sections of those ahead; the rest are let in one unlock at a time. */
+        if (r.requeued > 0 && r.unparked < BROADCAST_AHEAD) {
+            ahead_ctx_t a = {BROADCAST_AHEAD - r.unparked, false, m};
+            if (a.left > r.requeued)
+                a.left = r.requeued;
+            (void)pl_unpark_filter(m, ahead_filter, ahead_done, &a);
+        }
+        return r.unparked + r.requeued;
     }
 }

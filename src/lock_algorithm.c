@@ -66,13 +66,14 @@ static bool cas(const pl_lock_word_t *lw, uint64_t *expected, uint64_t desired, 
     return ok;
 }
 
-static void fetch_and(const pl_lock_word_t *lw, uint64_t mask, int order)
+/* Returns the word before the operation. */
+static uint64_t fetch_and(const pl_lock_word_t *lw, uint64_t mask, int order)
 {
     switch (lw->size) {
-    case 1: (void)__atomic_fetch_and((uint8_t *)lw->word, (uint8_t)mask, order); break;
-    case 2: (void)__atomic_fetch_and((uint16_t *)lw->word, (uint16_t)mask, order); break;
-    case 4: (void)__atomic_fetch_and((uint32_t *)lw->word, (uint32_t)mask, order); break;
-    default: (void)__atomic_fetch_and((uint64_t *)lw->word, mask, order); break;
+    case 1: return __atomic_fetch_and((uint8_t *)lw->word, (uint8_t)mask, order);
+    case 2: return __atomic_fetch_and((uint16_t *)lw->word, (uint16_t)mask, order);
+    case 4: return __atomic_fetch_and((uint32_t *)lw->word, (uint32_t)mask, order);
+    default: return __atomic_fetch_and((uint64_t *)lw->word, mask, order);
     }
 }
 
@@ -91,7 +92,7 @@ static void timed_out_clear(void *ctx, const void *key, bool was_last_thread)
     /* Other locks sharing the word may still have waiters on this key; then was_last_thread is
      * false and the bit stays set: a spare slow unlock, never a lost wake-up. */
     if (was_last_thread)
-        fetch_and(lw, ~lw->parked, __ATOMIC_RELAXED);
+        (void)fetch_and(lw, ~lw->parked, __ATOMIC_RELAXED);
 }
 
 /* The park token of this lock's waiters: its lock bit, so that an unlock wakes only waiters of
@@ -107,6 +108,13 @@ static uintptr_t waiter_token(const pl_lock_word_t *lw)
         return (uintptr_t)lw->locked;
     return (uintptr_t)(2u * (unsigned)__builtin_ctzll(lw->locked) + 1u);
 #endif
+}
+
+/* Only pl_mutex_t (lock bit 0) has condition waiters in practice: token 3. */
+uintptr_t pl_cond_waiter_token(const pl_lock_word_t *lw)
+{
+    uintptr_t t = waiter_token(lw);
+    return t | t << 1;
 }
 
 bool pl_lock_slow(const pl_lock_word_t *lw, uint64_t deadline)
@@ -150,21 +158,41 @@ bool pl_lock_slow(const pl_lock_word_t *lw, uint64_t deadline)
 typedef struct unlock_ctx {
     const pl_lock_word_t *lw;
     bool fair;
-    bool found; /* a waiter of this lock was chosen */
-    bool more;  /* another waiter of this lock remains */
+    bool released;     /* the caller's fast path already dropped the lock bit */
+    bool early_wake;   /* wake a condition waiter before the lock bit drops */
+    bool found;        /* a waiter of this lock was chosen */
+    bool cond_waiter;  /* ... and it is a condition waiter moved onto the lock */
+    bool more;         /* another waiter of this lock remains */
+    bool late_release; /* the lock bit is still set: release it after the wake */
 } unlock_ctx_t;
 
 static pl_filter_op_t pick_one_waiter(void *vctx, uintptr_t park_token)
 {
     unlock_ctx_t *c = vctx;
-    if (park_token != waiter_token(c->lw))
+    bool cond_waiter = park_token == pl_cond_waiter_token(c->lw);
+    if (park_token != waiter_token(c->lw) && !cond_waiter)
         return PL_FILTER_SKIP;
     if (!c->found) {
         c->found = true;
+        c->cond_waiter = cond_waiter;
         return PL_FILTER_UNPARK;
     }
     c->more = true;
     return PL_FILTER_STOP;
+}
+
+/* Under the bucket lock, for an unlock whose fast path already dropped the lock bit: take the
+ * lock again on behalf of the thread being woken.  Fails if another thread took it meanwhile.
+ * Acquire: a thread that held the lock in between released it, and the woken thread must see
+ * its writes (it gets ours, and so these, through the wake). */
+static bool retake(const pl_lock_word_t *lw)
+{
+    uint64_t state = load(lw, __ATOMIC_RELAXED);
+    while (!(state & lw->locked)) {
+        if (cas(lw, &state, state | lw->locked, __ATOMIC_ACQUIRE))
+            return true;
+    }
+    return false;
 }
 
 static uintptr_t unlock_decide(void *vctx, pl_unpark_result_t result)
@@ -173,18 +201,51 @@ static uintptr_t unlock_decide(void *vctx, pl_unpark_result_t result)
     const pl_lock_word_t *lw = c->lw;
     uint64_t clear_parked = c->more ? 0 : lw->parked;
     PL_CHAOS_POINT(); /* under the bucket lock: lockers spin or queue behind it */
-    if (result.unparked > 0 && (c->fair || result.be_fair)) {
+    uintptr_t token = PL_TOKEN_NORMAL;
+    bool keep = false; /* the lock bit stays set when this returns */
+    if (result.unparked > 0 && (c->fair || result.be_fair) && (!c->released || retake(lw))) {
         /* Hand-off: the lock stays held and now belongs to the woken thread; the release
-         * ordering it needs comes with the wake (parker release / acquire). */
-        if (clear_parked)
-            fetch_and(lw, ~clear_parked, __ATOMIC_RELAXED);
-        return PL_TOKEN_HANDOFF;
+         * ordering it needs comes with the wake (parker release / acquire).  After a fast path
+         * that released, a thread that barged in since defeats it: this one wakes normally. */
+        keep = true;
+        token = PL_TOKEN_HANDOFF;
+    } else if (result.unparked > 0 && c->cond_waiter && c->early_wake && !c->more &&
+               (!c->released || retake(lw))) {
+        /* Hold the lock bit across the wake and drop it after (late_release), so that the
+         * condition waiter cannot take the lock before its signaller has left the wake: see
+         * cond.c.  Only when no other waiter remains: the parked bit is then cleared here, and
+         * any thread that parks before the late release must set it again, which the release
+         * sees (a waiter that stays queued behind would need a second wake to be safe). */
+        keep = true;
+        c->late_release = true;
+        token = PL_TOKEN_SPIN;
     }
-    fetch_and(lw, ~(lw->locked | clear_parked), __ATOMIC_RELEASE);
-    return PL_TOKEN_NORMAL;
+    if (keep || c->released) {
+        if (clear_parked)
+            (void)fetch_and(lw, ~clear_parked, __ATOMIC_RELAXED);
+    } else {
+        (void)fetch_and(lw, ~(lw->locked | clear_parked), __ATOMIC_RELEASE);
+    }
+    return token;
+}
+
+static void unlock_and_wake(const pl_lock_word_t *lw, bool fair, bool released, bool early_wake)
+{
+    unlock_ctx_t c = {lw, fair, released, early_wake, false, false, false, false};
+    PL_CHAOS_POINT(); /* seen parked, not yet unparking: waiters may time out */
+    (void)pl_unpark_filter(lw->word, pick_one_waiter, unlock_decide, &c);
+    /* The late release is an unlock like any other: a thread that parked meanwhile (the woken
+     * waiter itself, after spinning in vain, or any locker) set the parked bit and is woken. */
+    if (c.late_release && (fetch_and(lw, ~lw->locked, __ATOMIC_RELEASE) & lw->parked))
+        unlock_and_wake(lw, false, true, false);
 }
 
 void pl_unlock_slow(const pl_lock_word_t *lw, bool fair, const char *fn)
+{
+    pl_unlock_slow_ex(lw, fair, true, fn);
+}
+
+void pl_unlock_slow_ex(const pl_lock_word_t *lw, bool fair, bool early_wake, const char *fn)
 {
     uint64_t state = load(lw, __ATOMIC_RELAXED);
     for (;;) {
@@ -197,7 +258,14 @@ void pl_unlock_slow(const pl_lock_word_t *lw, bool fair, const char *fn)
         if (cas(lw, &state, state & ~lw->locked, __ATOMIC_RELEASE))
             return;
     }
-    unlock_ctx_t c = {lw, fair, false, false};
-    PL_CHAOS_POINT(); /* seen parked, not yet unparking: waiters may time out */
-    (void)pl_unpark_filter(lw->word, pick_one_waiter, unlock_decide, &c);
+    unlock_and_wake(lw, fair, false, early_wake);
+}
+
+void pl_unlocked_slow(const pl_lock_word_t *lw, uint64_t left, const char *fn)
+{
+    /* A valid unlock subtracted a set lock bit with the parked bit set: only that is left.  A
+     * lock bit that was clear borrowed from the bits above (or left a lock bit set). */
+    if (left != lw->parked)
+        pl_misuse(fn, lw->word, "unlock of a lock that is not locked");
+    unlock_and_wake(lw, false, true, true);
 }

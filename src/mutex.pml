@@ -13,7 +13,8 @@
  *                BUG_CLEAR_PARKED (unlock clears PARKED with waiters left), BUG_TIMEOUT_NOT_LAST
  *                (a timed-out waiter clears PARKED with waiters left), BUG_TIMEOUT_CLAIMED (a
  *                claimed waiter reports a time-out), BUG_BLIND_UNLOCK (the fast unlock ignores
- *                PARKED), BUG_WAKE_BEFORE_DEQUEUE (in parking/lot.pml)
+ *                PARKED), BUG_NO_RETAKE (a hand-off after a subtracting unlock does not check
+ *                that the lock is still free), BUG_WAKE_BEFORE_DEQUEUE (in parking/lot.pml)
  *   NO_WATCH     leave out the invariant watcher (to see what the other checks find alone)
  *
  * Properties:
@@ -81,12 +82,35 @@ inline park_timed_out(last)
 #endif
 }
 
+/* Set by a thread whose pl_mutex_unlock subtracted LOCKED before its slow path (pl_unlocked_slow):
+ * its callback finds the lock bit already clear. */
+bool released[NTHREADS];
+
 /* unlock_decide: hand off (keep LOCKED) if a waiter was dequeued and the unlock is fair or the
  * bucket says be_fair (one nondeterministic choice covers pl_mutex_unlock_fair and
  * pl_bucket_should_be_fair); otherwise clear LOCKED.  Clear PARKED if no waiter remains.
- * Each branch is one atomic fetch_and on the lock word. */
+ * Each branch is one atomic fetch_and on the lock word.  After a subtracting fast path
+ * (released[tid]) the hand-off first takes LOCKED back (retake: a CAS that fails if a thread
+ * barged in meanwhile, and then the waiter is woken normally), then clears PARKED: two atomics. */
 inline unpark_callback(found, more, be_fair, token)
 {
+    if
+    :: released[tid] && found != NOBODY && be_fair ->
+        /* retake; if LOCKED is already set (a barger) the OR changes nothing: a normal wake.
+         * One step with the PARKED update: between the two atomics of the code no other thread
+         * can change the byte (LOCKED and PARKED are both set, and we hold the bucket lock). */
+        d_step {
+#ifdef BUG_NO_RETAKE
+            /* BUG: hand off without checking that nobody barged in since the subtraction. */
+            token = TOKEN_HANDOFF;
+#else
+            token = (((mstate & LOCKED) == 0) -> TOKEN_HANDOFF : TOKEN_NORMAL);
+#endif
+            mstate = (mstate | LOCKED) & ~(more -> 0 : PARKED)
+        }
+    :: released[tid] && !(found != NOBODY && be_fair) ->
+        d_step { mstate = mstate & ~(more -> 0 : PARKED); token = TOKEN_NORMAL }
+    :: !released[tid] ->
     d_step {
         if
         :: found != NOBODY && be_fair ->
@@ -105,6 +129,7 @@ inline unpark_callback(found, more, be_fair, token)
             token = TOKEN_NORMAL
         fi
     }
+    fi
 }
 
 
@@ -180,50 +205,63 @@ lock_done:
     fi
 }
 
-/* pl_mutex_unlock / pl_mutex_unlock_fair: the strong CAS LOCKED -> 0, else pl_unlock_slow. */
+/* pl_mutex_unlock: subtract LOCKED (one atomic); if the byte is left non-zero, PARKED was set:
+ * pl_unlocked_slow wakes one with the lock already released (released[tid]).  Or
+ * pl_mutex_unlock_fair: the strong CAS LOCKED -> 0, else pl_unlock_slow.  Thread 0 chooses
+ * either at each unlock, the others use pl_mutex_unlock (fewer states: the ltl-3 search fits
+ * its memory limit); both end in the one pl_unpark_one below. */
 inline mutex_unlock(tid, state, done, found, more, be_fair, token, i)
 {
-#ifdef BUG_BLIND_UNLOCK
-    /* BUG: the fast path releases whatever the state (a store of 0, parked bit lost). */
-    d_step { assert(mstate & LOCKED); mstate = 0; done = true };
-#else
-    d_step {
-        if
-        :: mstate == LOCKED -> mstate = 0; done = true
-        :: else -> done = false
-        fi
-    };
-#endif
     if
-    :: done
-    :: else ->
-        state = mstate;
-        do
-        :: assert(state & LOCKED);   /* pl_misuse: unlock of a lock that is not locked */
+    :: true ->
+        d_step {
+            assert(mstate & LOCKED);   /* pl_misuse: the subtraction borrowed */
+            mstate = mstate - LOCKED;
+            done = (mstate == 0);
+            released[tid] = !done
+        }
+    :: tid == 0 ->
+#ifdef BUG_BLIND_UNLOCK
+        /* BUG: the fast path releases whatever the state (a store of 0, parked bit lost). */
+        d_step { assert(mstate & LOCKED); mstate = 0; done = true };
+#else
+        d_step {
             if
-            :: state & PARKED -> break
-            :: else ->
-                /* PARKED is clear (the last waiter timed out since the fast path saw it): a
-                 * plain release. */
-                d_step {
-                    if
-                    :: mstate == state -> mstate = state & ~LOCKED; done = true
-                    :: else -> state = mstate
-                    fi
-                };
-                if
-                :: done -> break
-                :: else
-                fi
+            :: mstate == LOCKED -> mstate = 0; done = true
+            :: else -> done = false
             fi
-        od;
+        };
+#endif
         if
         :: done
-        :: else -> pl_unpark_one(tid, found, more, be_fair, token, i)
-        fi;
-        state = 0
+        :: else ->
+            state = mstate;
+            do
+            :: assert(state & LOCKED);   /* pl_misuse: unlock of a lock that is not locked */
+                if
+                :: state & PARKED -> break
+                :: else ->
+                    /* PARKED is clear (the last waiter timed out since the fast path saw it):
+                     * a plain release. */
+                    d_step {
+                        if
+                        :: mstate == state -> mstate = state & ~LOCKED; done = true
+                        :: else -> state = mstate
+                        fi
+                    };
+                    if
+                    :: done -> break
+                    :: else
+                    fi
+                fi
+            od
+        fi
     fi;
-    done = false
+    if
+    :: done
+    :: else -> pl_unpark_one(tid, found, more, be_fair, token, i)
+    fi;
+    d_step { released[tid] = false; state = 0; done = false }
 }
 
 proctype locker(byte tid)

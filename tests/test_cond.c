@@ -45,15 +45,20 @@ static void wait_queued(const void *addr, size_t n)
     ck_assert_msg(tu_wait_until(has_queued, &q), "never saw %zu threads queued on %p", n, addr);
 }
 
-/* Every thread queued on addr parked with the mutex's park token (its lock bit), which the
- * mutex unlock's filter requires; returns how many there are. */
+/* The park token of condition waiters (src/lock_algorithm.h, pl_cond_waiter_token): the mutex's
+ * lock bit, which its unlock's filter requires, plus the bit above, by which the unlock knows a
+ * requeued condition waiter from a thread waiting in pl_mutex_lock. */
+#define COND_WAITER_TOKEN ((uintptr_t)(PL_MUTEX_LOCKED_BIT | PL_MUTEX_LOCKED_BIT << 1))
+
+/* Every thread queued on addr parked with the condition-waiter token; returns how many there
+ * are. */
 static size_t queued_with_mutex_token(const void *addr)
 {
     uintptr_t tokens[256];
     size_t n = tu_queued(addr, tokens, 256);
     ck_assert_uint_le(n, 256);
     for (size_t i = 0; i < n; i++)
-        ck_assert_uint_eq(tokens[i], PL_MUTEX_LOCKED_BIT);
+        ck_assert_uint_eq(tokens[i], COND_WAITER_TOKEN);
     return n;
 }
 
@@ -245,6 +250,188 @@ START_TEST(handoff_leaves_waiter_owning_mutex)
 }
 END_TEST
 
+/* A locker that records when it got the mutex. */
+typedef struct locker {
+    pl_mutex_t *m;
+    atomic_bool done;
+} locker_t;
+
+static void *locker_main(void *arg)
+{
+    locker_t *l = arg;
+    pl_mutex_lock(l->m);
+    pl_mutex_unlock(l->m);
+    atomic_store(&l->done, true);
+    return NULL;
+}
+
+/* A plain unlock wakes a requeued condition waiter before it drops the lock bit (cond.c); the
+ * waiter must then get the mutex by spinning even though the parked bit stays set for a locker
+ * queued behind it, and that locker must still be woken by the waiter's own unlock. */
+START_TEST(plain_unlock_wakes_requeued_waiter_before_lockers)
+{
+    for (int round = 0; round < 20; round++) {
+        pl_cond_t c = PL_COND_INIT;
+        pl_mutex_t m = PL_MUTEX_INIT;
+        int value = 0;
+        one_waiter_t w;
+        pthread_t tw, tl;
+        one_waiter_start(&w, &c, &m, PL_FOREVER, &value, &tw);
+        wait_queued(&c, 1);
+        pl_mutex_lock(&m);
+        ck_assert(pl_cond_signal(&c));
+        locker_t l = {&m, false};
+        tu_spawn(&tl, locker_main, &l);
+        wait_queued(&m, 2);
+        /* FIFO on the mutex: the requeued waiter first, with its own token, then the locker. */
+        uintptr_t tokens[2];
+        ck_assert_uint_eq(tu_queued(&m, tokens, 2), 2);
+        ck_assert_uint_eq(tokens[0], COND_WAITER_TOKEN);
+        ck_assert_uint_eq(tokens[1], PL_MUTEX_LOCKED_BIT);
+        value = 42;
+        pl_mutex_unlock(&m);
+        tu_join(tw);
+        tu_join(tl);
+        ck_assert(w.result && w.owned);
+        ck_assert_int_eq(w.seen, 42);
+        ck_assert(atomic_load(&l.done));
+        ck_assert_uint_eq(m.state, 0);
+    }
+}
+END_TEST
+
+/* Signal under the mutex, then a plain unlock, on both sides of a hand-shake, while lockers
+ * hammer the mutex: the unlock holds the lock bit across the wake of the requeued waiter and
+ * drops it after (cond.c); any locker, or the woken waiter itself, that parks in between must
+ * still be woken.  A lost wake-up hangs the test (Check's time-out). */
+enum { EW_ROUNDS = 20000, EW_LOCKERS = 3 };
+
+typedef struct ew {
+    pl_mutex_t m;
+    pl_cond_t ready_cond, done_cond;
+    bool ready;            /* guarded by m */
+    size_t served;         /* guarded by m */
+    size_t locked;         /* guarded by m: lockers' critical sections */
+    atomic_bool stop;
+} ew_t;
+
+static void *ew_waiter(void *arg)
+{
+    ew_t *e = arg;
+    for (unsigned i = 0; i < EW_ROUNDS; i++) {
+        pl_mutex_lock(&e->m);
+        while (!e->ready)
+            pl_cond_wait(&e->ready_cond, &e->m);
+        e->ready = false;
+        e->served++;
+        pl_cond_signal(&e->done_cond);
+        pl_mutex_unlock(&e->m);
+    }
+    return NULL;
+}
+
+static void *ew_locker(void *arg)
+{
+    ew_t *e = arg;
+    while (!atomic_load(&e->stop)) {
+        pl_mutex_lock(&e->m);
+        e->locked++;
+        pl_mutex_unlock(&e->m);
+    }
+    return NULL;
+}
+
+START_TEST(plain_unlock_after_signal_loses_no_wakeup)
+{
+    ew_t *e = calloc(1, sizeof *e);
+    ck_assert_ptr_nonnull(e);
+    pthread_t w, l[EW_LOCKERS];
+    tu_spawn(&w, ew_waiter, e);
+    for (int i = 0; i < EW_LOCKERS; i++)
+        tu_spawn(&l[i], ew_locker, e);
+    for (unsigned i = 0; i < EW_ROUNDS; i++) {
+        pl_mutex_lock(&e->m);
+        e->ready = true;
+        pl_cond_signal(&e->ready_cond);
+        /* Hold on for 0 to ~20 us: lockers spinning meanwhile use up their spin budget (about
+         * 10 us) at scattered moments, some of them while the unlock below is waking. */
+        uint64_t until = pl_now() + (uint64_t)((i * 2654435761u) >> 27) * 600;
+        while (pl_now() < until) {
+        }
+        pl_mutex_unlock(&e->m);
+        pl_mutex_lock(&e->m);
+        while (e->ready)
+            pl_cond_wait(&e->done_cond, &e->m);
+        pl_mutex_unlock(&e->m);
+    }
+    atomic_store(&e->stop, true);
+    tu_join(w);
+    for (int i = 0; i < EW_LOCKERS; i++)
+        tu_join(l[i]);
+    ck_assert_uint_eq(e->served, EW_ROUNDS);
+    ck_assert_uint_eq(e->m.state, 0);
+    ck_assert_ptr_null(e->ready_cond.mutex);
+    ck_assert_ptr_null(e->done_cond.mutex);
+    free(e);
+}
+END_TEST
+
+/* Signal, then wait on another condition variable (ping-pong): the waiter requeued by the signal
+ * is woken by the unlock inside the signaller's wait, after the signaller is queued.  Every turn
+ * must pass, with no wait returning early (no spurious wake-ups from the library). */
+enum { PP_ROUNDS = 20000 };
+
+typedef struct pp {
+    pl_mutex_t m;
+    pl_cond_t c[2];
+    unsigned turn;        /* guarded by m */
+    size_t violations;    /* guarded by m */
+} pp_t;
+
+typedef struct pp_arg {
+    pp_t *p;
+    unsigned me;
+} pp_arg_t;
+
+static void *pp_main(void *arg)
+{
+    pp_arg_t *a = arg;
+    pp_t *p = a->p;
+    pl_mutex_lock(&p->m);
+    for (unsigned i = 0; i < PP_ROUNDS; i++) {
+        while (p->turn != a->me) {
+            pl_cond_wait(&p->c[a->me], &p->m);
+            if (p->turn != a->me) /* woken without its turn: a spurious or stray wake-up */
+                p->violations++;
+        }
+        if (!pl_mutex_is_locked(&p->m))
+            p->violations++;
+        p->turn = 1 - a->me;
+        pl_cond_signal(&p->c[1 - a->me]);
+    }
+    pl_mutex_unlock(&p->m);
+    return NULL;
+}
+
+START_TEST(signal_then_wait_ping_pong)
+{
+    pp_t *p = calloc(1, sizeof *p);
+    ck_assert_ptr_nonnull(p);
+    pp_arg_t a[2] = {{p, 0}, {p, 1}};
+    pthread_t t[2];
+    tu_spawn(&t[0], pp_main, &a[0]);
+    tu_spawn(&t[1], pp_main, &a[1]);
+    tu_join(t[0]);
+    tu_join(t[1]);
+    ck_assert_uint_eq(p->violations, 0);
+    ck_assert_uint_eq(p->turn, 0);
+    ck_assert_ptr_null(p->c[0].mutex);
+    ck_assert_ptr_null(p->c[1].mutex);
+    ck_assert_uint_eq(p->m.state, 0);
+    free(p);
+}
+END_TEST
+
 /* ---- Signal wakes exactly one ---- */
 
 enum { SIG_WAITERS = 8 };
@@ -347,9 +534,19 @@ static void run_broadcast(bool hold_mutex)
         pl_mutex_lock(&k->m);
         k->go = true;
         n = pl_cond_broadcast(&k->c);
-        /* Nobody woken: all moved to the mutex, to be let in one unlock at a time. */
+        /* All moved to the mutex, to be let in one unlock at a time, except the first two, woken
+         * ahead of the others (cond.c): they spin for the mutex, which we hold, then queue on
+         * it as lockers.  Nobody gets in while we hold it. */
         ck_assert_uint_eq(tu_queued(&k->c, NULL, 0), 0);
-        ck_assert_uint_eq(queued_with_mutex_token(&k->m), BCAST_WAITERS);
+        wait_queued(&k->m, BCAST_WAITERS);
+        uintptr_t tokens[BCAST_WAITERS];
+        ck_assert_uint_eq(tu_queued(&k->m, tokens, BCAST_WAITERS), BCAST_WAITERS);
+        size_t requeued = 0;
+        for (size_t i = 0; i < BCAST_WAITERS; i++) {
+            ck_assert(tokens[i] == COND_WAITER_TOKEN || tokens[i] == PL_MUTEX_LOCKED_BIT);
+            requeued += tokens[i] == COND_WAITER_TOKEN;
+        }
+        ck_assert_uint_ge(requeued, BCAST_WAITERS - 2);
         ck_assert_uint_eq(k->m.state, PL_MUTEX_LOCKED_BIT | PL_MUTEX_PARKED_BIT);
         ck_assert_uint_eq(atomic_load(&k->returned), 0);
         pl_mutex_unlock(&k->m);
@@ -685,6 +882,9 @@ static Suite *cond_suite(void)
     tc = tu_tcase(s, "requeue", 30);
     tcase_add_test(tc, signal_under_mutex_requeues);
     tcase_add_test(tc, handoff_leaves_waiter_owning_mutex);
+    tcase_add_test(tc, plain_unlock_wakes_requeued_waiter_before_lockers);
+    tcase_add_test(tc, signal_then_wait_ping_pong);
+    tcase_add_test(tc, plain_unlock_after_signal_loses_no_wakeup);
     tcase_add_test(tc, signal_wakes_exactly_one);
     tcase_add_test(tc, broadcast_under_mutex_wakes_all);
     tcase_add_test(tc, broadcast_without_mutex_wakes_all);

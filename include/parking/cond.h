@@ -12,7 +12,8 @@
  *   may change it between the wake-up and the return.)
  * - No thundering herd: when the mutex is held at the time of a signal or broadcast, the chosen
  *   waiters are not woken but moved onto the mutex's own queue (requeued), so each one wakes only
- *   when a mutex unlock lets it in.  A waiter the unlock hands the mutex to directly (eventual
+ *   when a mutex unlock lets it in (a broadcast wakes the first two of them at once, to run ahead
+ *   of the chain of unlocks).  A waiter the unlock hands the mutex to directly (eventual
  *   fairness, or pl_mutex_unlock_fair) returns owning it without touching the mutex word again.
  * - Every wait returns with the mutex locked by the caller, whatever its result.
  * - One condition variable serves one mutex at a time: waiting on it with a second mutex while
@@ -139,7 +140,8 @@ static inline bool pl_cond_signal(pl_cond_t *c)
 }
 
 /** Chooses every waiter of @p c.  If their mutex is locked, all are moved onto its queue;
- * otherwise the oldest is woken and the rest moved behind it.  One relaxed load with no waiter.
+ * otherwise the oldest is woken and the rest moved behind it.  Then the first two moved are woken
+ * ahead of the others (they spin for the mutex).  One relaxed load with no waiter.
  *
  * Blocks: never (apart from bucket locks).  Ordering: none of its own, as pl_cond_signal.
  * Misuse: none detected.  Async-signal-safe: no.
