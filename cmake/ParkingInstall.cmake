@@ -32,6 +32,10 @@ install(DIRECTORY "${PROJECT_SOURCE_DIR}/include/parking"
         DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}"
         COMPONENT Development
         FILES_MATCHING PATTERN "*.h")
+# The generated parking/config.h (PARKING_DEBUG of this build), beside them.
+install(FILES "${PROJECT_BINARY_DIR}/include/parking/config.h"
+        DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}/parking"
+        COMPONENT Development)
 
 # --- libraries ---------------------------------------------------------------------------------
 # The shared library: libparking.so.0.1.0, the SONAME link libparking.so.0 (Runtime) and the

@@ -8,7 +8,11 @@ set(PARKING_CORE_SOURCES
   parking/fork.c
   parking/lot.c
   parking/singleton.c
+  parking/walk.c
 )
+if(PARKING_CHAOS)
+  list(APPEND PARKING_CORE_SOURCES parking/chaos.c)
+endif()
 # Every primitive is one file in src/ (talking to the core only through include/parking/lot.h).
 file(GLOB PARKING_PRIMITIVE_SOURCES CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/src/*.c)
 
@@ -20,6 +24,15 @@ set(PARKING_VERSION_SCRIPT "${PROJECT_SOURCE_DIR}/cmake/parking.map")
 check_linker_flag(C "LINKER:--version-script=${PARKING_VERSION_SCRIPT}"
                   PARKING_HAVE_VERSION_SCRIPT)
 
+# Debug mode's messages name call sites as object+offset with dladdr, in the C library since
+# glibc 2.34 (and in musl, macOS, the BSDs); older glibc has it in libdl.
+if(NOT WIN32)
+  include(CheckSymbolExists)
+  set(CMAKE_REQUIRED_DEFINITIONS -D_GNU_SOURCE)
+  check_symbol_exists(dladdr dlfcn.h PARKING_HAVE_DLADDR_IN_LIBC)
+  unset(CMAKE_REQUIRED_DEFINITIONS)
+endif()
+
 function(parking_add_library name kind backend)
   parking_parker_sources(${backend} parker_sources)
   add_library(${name} ${kind} ${PARKING_CORE_SOURCES} ${parker_sources}
@@ -30,8 +43,12 @@ function(parking_add_library name kind backend)
   if(kind STREQUAL "STATIC")
     target_compile_definitions(${name} PUBLIC PARKING_STATIC)
   endif()
+  if(PARKING_CHAOS)
+    target_compile_definitions(${name} PRIVATE PARKING_CHAOS)
+  endif()
   target_include_directories(${name}
     PUBLIC $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/include>
+           $<BUILD_INTERFACE:${PROJECT_BINARY_DIR}/include>
            $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>
     PRIVATE ${PROJECT_SOURCE_DIR} ${PARKING_UTLIST_DIR})
   set_target_properties(${name} PROPERTIES
@@ -40,6 +57,9 @@ function(parking_add_library name kind backend)
     VERSION ${PROJECT_VERSION}
     SOVERSION ${PROJECT_VERSION_MAJOR})
   target_link_libraries(${name} PUBLIC Threads::Threads)
+  if(NOT WIN32 AND NOT PARKING_HAVE_DLADDR_IN_LIBC)
+    target_link_libraries(${name} PRIVATE ${CMAKE_DL_LIBS})
+  endif()
   if(kind STREQUAL "SHARED" AND PARKING_HAVE_VERSION_SCRIPT AND NOT WIN32 AND NOT APPLE)
     target_link_options(${name} PRIVATE "LINKER:--version-script=${PARKING_VERSION_SCRIPT}")
     set_property(TARGET ${name} APPEND PROPERTY LINK_DEPENDS "${PARKING_VERSION_SCRIPT}")

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <utlist.h>
 
+#include "parking/chaos.h"
 #include "parking/table.h"
 
 static PARKING_NORETURN void misuse(const char *fn, const char *what, const void *addr)
@@ -33,30 +34,37 @@ static pl_park_result_t park_with(pl_thread_data_t *td, const void *addr, pl_val
                                   void *ctx, uintptr_t park_token, uint64_t deadline)
 {
     pl_park_result_t r = {PL_PARK_INVALID, 0, NULL};
+    PL_CHAOS_POINT(); /* the caller's view of its lock goes stale before validate */
     pl_bucket_t *b = pl_bucket_lock(addr);
     if (validate != NULL && !validate(ctx)) {
         pl_bucket_unlock(b);
         return r;
     }
+    PL_CHAOS_POINT(); /* validated, bucket held: unparkers of this bucket wait */
     __atomic_store_n(&td->key, addr, __ATOMIC_RELAXED);
     td->park_token = park_token;
     td->unpark_token = PL_DEFAULT_UNPARK_TOKEN;
+    td->parked_ns = pl_now();
     pl_parker_prepare(&td->parker);
     DL_APPEND(b->queue, td);
     pl_bucket_unlock(b);
 
+    PL_CHAOS_POINT(); /* queued, before before_sleep: an unpark may come first */
     if (before_sleep != NULL)
         before_sleep(ctx);
+    PL_CHAOS_POINT(); /* queued, not asleep yet: claimed and woken before sleeping */
 
     bool unparked = true;
     if (deadline == PL_FOREVER)
         pl_parker_park(&td->parker);
     else
         unparked = pl_parker_park_until(&td->parker, deadline);
+    PL_CHAOS_POINT(); /* woken or timed out: the unparker may still be on its way out */
 
     if (!unparked) {
         const void *key;
         b = pl_bucket_lock_thread(td, &key);
+        PL_CHAOS_POINT(); /* timed out, bucket held: a claim can no longer race us */
         if (pl_parker_timed_out(&td->parker)) {
             DL_DELETE(b->queue, td);
             if (timed_out != NULL)
@@ -69,6 +77,7 @@ static pl_park_result_t park_with(pl_thread_data_t *td, const void *addr, pl_val
         /* An unparker dequeued us between the time-out and the lock: its wake is on its way
          * and it may still touch our parker, so wait for it rather than return. */
         pl_bucket_unlock(b);
+        PL_CHAOS_POINT(); /* claimed after our time-out: the wake is still to come */
         pl_parker_park(&td->parker);
     }
     r.status = PL_PARK_UNPARKED;
@@ -96,6 +105,7 @@ static void claim_all(pl_thread_data_t *list, uintptr_t token)
     DL_FOREACH(list, t) {
         t->unpark_token = token;
         pl_parker_claim(&t->parker);
+        PL_CHAOS_POINT(); /* claimed under the bucket lock, not yet woken */
     }
 }
 
@@ -106,6 +116,7 @@ static void wake_all(pl_thread_data_t *list)
     pl_thread_data_t *t = list;
     while (t != NULL) {
         pl_thread_data_t *next = t->next;
+        PL_CHAOS_POINT(); /* bucket released, claimed threads not yet woken */
         pl_parker_wake(&t->parker);
         t = next;
     }
@@ -114,6 +125,7 @@ static void wake_all(pl_thread_data_t *list)
 pl_unpark_result_t pl_unpark_one(const void *addr, pl_unpark_fn callback, void *ctx)
 {
     pl_unpark_result_t res = {0, 0, false, false};
+    PL_CHAOS_POINT(); /* the caller's store, not yet its unpark: a parker may validate */
     pl_bucket_t *b = pl_bucket_lock(addr);
     pl_thread_data_t *t, *found = NULL;
     DL_FOREACH(b->queue, t) {
@@ -134,10 +146,13 @@ pl_unpark_result_t pl_unpark_one(const void *addr, pl_unpark_fn callback, void *
     if (found != NULL) {
         found->unpark_token = token;
         pl_parker_claim(&found->parker);
+        PL_CHAOS_POINT(); /* claimed, bucket held: its time-out must wait for us */
     }
     pl_bucket_unlock(b);
-    if (found != NULL)
+    if (found != NULL) {
+        PL_CHAOS_POINT(); /* claimed and released: the thread may have timed out meanwhile */
         pl_parker_wake(&found->parker);
+    }
     return res;
 }
 
@@ -145,6 +160,7 @@ size_t pl_unpark_all(const void *addr, uintptr_t unpark_token)
 {
     size_t n = 0;
     pl_thread_data_t *t, *tmp, *woken = NULL;
+    PL_CHAOS_POINT();
     pl_bucket_t *b = pl_bucket_lock(addr);
     DL_FOREACH_SAFE(b->queue, t, tmp) {
         if (td_key(t) == addr) {
@@ -166,6 +182,7 @@ pl_unpark_result_t pl_unpark_filter(const void *addr, pl_filter_fn filter, pl_un
         misuse("pl_unpark_filter", "filter callback is NULL", addr);
     pl_unpark_result_t res = {0, 0, false, false};
     pl_thread_data_t *t, *tmp, *woken = NULL;
+    PL_CHAOS_POINT();
     pl_bucket_t *b = pl_bucket_lock(addr);
     DL_FOREACH_SAFE(b->queue, t, tmp) {
         if (td_key(t) != addr)
@@ -201,6 +218,7 @@ pl_unpark_result_t pl_unpark_requeue(const void *from, const void *to,
 
     pl_unpark_result_t res = {0, 0, false, false};
     pl_bucket_t *bf, *bt;
+    PL_CHAOS_POINT();
     pl_bucket_lock_pair(from, to, &bf, &bt);
     pl_requeue_op_t op = validate(ctx);
     if (op == PL_REQUEUE_ABORT) {
@@ -238,6 +256,7 @@ pl_unpark_result_t pl_unpark_requeue(const void *from, const void *to,
         __atomic_store_n(&t->key, to, __ATOMIC_RELAXED);
         DL_APPEND(bt->queue, t);
     }
+    PL_CHAOS_POINT(); /* moved, both buckets held */
     pl_bucket_unlock_pair(bf, bt);
     wake_all(woken);
     return res;

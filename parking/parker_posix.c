@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "parking/chaos.h"
 #include "parking/lot.h"
 
 static void check(int err, const char *what)
@@ -81,6 +82,7 @@ bool pl_parker_park_until(pl_parker_t *p, uint64_t deadline)
     }
     bool unparked = __atomic_load_n(&p->state, __ATOMIC_RELAXED) == PL_PARKER_FREE;
     pthread_mutex_unlock(&p->mutex);
+    PL_CHAOS_POINT(); /* timed out and about to relock the bucket: a claim may come first */
     return unparked;
 }
 
@@ -99,6 +101,7 @@ void pl_parker_wake(pl_parker_t *p)
     /* The signal is sent while holding the target's mutex: the target cannot see FREE, return
      * and destroy the condition variable until we unlock, so the signal never touches a dead
      * object.  POSIX allows destroying a mutex as soon as it is unlocked. */
+    PL_CHAOS_POINT(); /* claimed, not yet woken */
     pthread_mutex_lock(&p->mutex);
     __atomic_store_n(&p->state, PL_PARKER_FREE, __ATOMIC_RELAXED);
     pthread_cond_signal(&p->cond);

@@ -5,7 +5,9 @@
 #include <stdlib.h>
 #include <utlist.h>
 
+#include "parking/annotate.h"
 #include "parking/lot.h"
+#include "parking/chaos.h"
 #include "parking/fork.h"
 #include "parking/singleton.h"
 
@@ -54,7 +56,12 @@ static pl_table_t *table_new(size_t threads)
         abort();
     }
     /* The memory is zeroed: unlocked buckets, empty queues, fairness deadline 0 (so the first
-     * dequeue of a bucket is fair).  xorshift needs a non-zero seed. */
+     * dequeue of a bucket is fair).  xorshift needs a non-zero seed.
+     * Helgrind and DRD (parking/annotate.h; no-op natively): the table is published, and its
+     * buckets guarded, by atomics they do not understand; they do not check it.  (Not telling
+     * them about the bucket locks keeps every client request off the paths that do not sleep;
+     * the edges that matter to callers are the parkers' and those of the lock headers.) */
+    PL__VG_RACY(t, table_bytes(size));
     t->size = size;
     t->hash_bits = bits;
     for (size_t i = 0; i < size; i++)
@@ -81,7 +88,9 @@ static pl_table_t *table_get(void)
      * (parking/singleton.c, docs/design.md section 8).  Runs before anything is published. */
     pl_singleton_claim();
     pl_fork_register();
+    PL__VG_RACY(&g_table, sizeof g_table); /* written by growth, read without a lock */
     pl_table_t *fresh = table_new(pl_thread_count());
+    PL_CHAOS_POINT(); /* two threads creating the first table at once */
     if (__atomic_compare_exchange_n(&g_table, &t, fresh, false, __ATOMIC_ACQ_REL,
                                     __ATOMIC_ACQUIRE))
         return fresh;
@@ -94,6 +103,7 @@ pl_bucket_t *pl_bucket_lock(const void *key)
     for (;;) {
         pl_table_t *t = table_get();
         pl_bucket_t *b = &t->buckets[hash_key(key, t->hash_bits)];
+        PL_CHAOS_POINT(); /* growth between loading the table and locking its bucket */
         pl_word_lock_lock(&b->lock);
         /* Growth locks every bucket before it publishes a new table, and we hold one: if the
          * table is still current now, it stays current until we unlock. */
@@ -103,10 +113,30 @@ pl_bucket_t *pl_bucket_lock(const void *key)
     }
 }
 
+bool pl_table_exists(void) { return __atomic_load_n(&g_table, __ATOMIC_ACQUIRE) != NULL; }
+
+pl_bucket_t *pl_bucket_lock_at(uint64_t pos, uint64_t *next, bool *last)
+{
+    for (;;) {
+        pl_table_t *t = table_get();
+        uint64_t index = pos >> (64 - t->hash_bits);
+        pl_bucket_t *b = &t->buckets[index];
+        PL_CHAOS_POINT(); /* a walk's next bucket: growth may publish a new table first */
+        pl_word_lock_lock(&b->lock);
+        if (__atomic_load_n(&g_table, __ATOMIC_RELAXED) == t) {
+            *last = index + 1 == t->size;
+            *next = *last ? 0 : (index + 1) << (64 - t->hash_bits);
+            return b;
+        }
+        pl_word_lock_unlock(&b->lock);
+    }
+}
+
 pl_bucket_t *pl_bucket_lock_thread(pl_thread_data_t *td, const void **key)
 {
     for (;;) {
         const void *k = __atomic_load_n(&td->key, __ATOMIC_RELAXED);
+        PL_CHAOS_POINT(); /* a requeue moving the thread after we read its key */
         pl_bucket_t *b = pl_bucket_lock(k);
         /* A requeue changes the key only while holding the old key's bucket lock. */
         if (__atomic_load_n(&td->key, __ATOMIC_RELAXED) == k) {
@@ -129,6 +159,7 @@ void pl_bucket_lock_pair(const void *k1, const void *k2, pl_bucket_t **b1, pl_bu
             pl_word_lock_unlock(&t->buckets[lo].lock);
             continue;
         }
+        PL_CHAOS_POINT(); /* one bucket of the pair held */
         if (hi != lo)
             pl_word_lock_lock(&t->buckets[hi].lock);
         *b1 = &t->buckets[h1];
@@ -168,9 +199,14 @@ void pl_table_reserve(size_t threads)
          * may be more than the caller saw. */
         size_t now_threads = pl_thread_count();
         pl_table_t *fresh = table_new(now_threads > threads ? now_threads : threads);
+        PL_CHAOS_POINT(); /* another thread growing it first */
 
-        for (size_t i = 0; i < old->size; i++)
+        for (size_t i = 0; i < old->size; i++) {
             pl_word_lock_lock(&old->buckets[i].lock);
+            /* Lookups and unparks blocked on the buckets held so far, mid-growth. */
+            if (i == old->size / 2)
+                PL_CHAOS_POINT();
+        }
         if (__atomic_load_n(&g_table, __ATOMIC_RELAXED) != old) {
             /* Someone else grew it first; check again against the new table. */
             for (size_t i = 0; i < old->size; i++)
@@ -189,9 +225,11 @@ void pl_table_reserve(size_t threads)
             }
         }
         fresh->prev = old;
+        PL_CHAOS_POINT(); /* everything locked and moved, not yet published */
         /* Release publishes the rehashed queues; the unlocks below (release) then let waiting
          * lockers see the new pointer and retry. */
         __atomic_store_n(&g_table, fresh, __ATOMIC_RELEASE);
+        PL_CHAOS_POINT(); /* published, old buckets still held: lookups must retry */
         for (size_t i = 0; i < old->size; i++)
             pl_word_lock_unlock(&old->buckets[i].lock);
         return;

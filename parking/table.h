@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "parking/chaos.h"
 #include "parking/thread_data.h"
 #include "parking/word_lock.h"
 
@@ -35,7 +36,19 @@ pl_bucket_t *pl_bucket_lock_thread(pl_thread_data_t *td, const void **key);
 void pl_bucket_lock_pair(const void *k1, const void *k2, pl_bucket_t **b1, pl_bucket_t **b2);
 void pl_bucket_unlock_pair(pl_bucket_t *b1, pl_bucket_t *b2);
 
-static inline void pl_bucket_unlock(pl_bucket_t *b) { pl_word_lock_unlock(&b->lock); }
+static inline void pl_bucket_unlock(pl_bucket_t *b)
+{
+    pl_word_lock_unlock(&b->lock);
+    PL_CHAOS_POINT(); /* just released: another thread may take the bucket before we go on */
+}
+
+/* For pl_lot_walk.  Whether any table exists yet (before one does, nobody is parked). */
+bool pl_table_exists(void);
+/* Lock the bucket of the current table that covers hash position `pos` (the top bits of a
+ * key's hash; 0 is the first bucket) and return it, with the position of the next bucket in
+ * *next and whether this one is the last.  Growth keeps the top bits (Fibonacci hashing), so a
+ * walk that goes on from *next after the table grew neither revisits nor skips a key. */
+pl_bucket_t *pl_bucket_lock_at(uint64_t pos, uint64_t *next, bool *last);
 
 /* Under the bucket lock, when a thread is being dequeued: true at most about once per
  * U[0, 1 ms) per bucket, which is when locks hand off directly (eventual fairness). */

@@ -4,7 +4,46 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "parking/annotate.h"
+#include "parking/chaos.h"
 #include "parking/table.h"
+
+#if defined(_WIN32)
+#ifndef WIN32_LEAN_AND_MEAN
+#define WIN32_LEAN_AND_MEAN
+#endif
+#include <windows.h>
+#elif defined(__linux__)
+#include <sys/syscall.h>
+#include <unistd.h>
+#elif defined(__APPLE__)
+#include <pthread.h>
+#elif defined(__FreeBSD__)
+#include <pthread_np.h>
+#elif defined(__OpenBSD__)
+#include <unistd.h>
+#endif
+
+/* The id debuggers and `ps -L` / `top -H` show for the calling thread (pl_lot_walk); 0 where
+ * there is no such call. */
+static uint64_t os_thread_id(void)
+{
+#if defined(_WIN32)
+    return GetCurrentThreadId();
+#elif defined(__linux__)
+    return (uint64_t)syscall(SYS_gettid);
+#elif defined(__APPLE__)
+    uint64_t id = 0;
+    (void)pthread_threadid_np(NULL, &id);
+    return id;
+#elif defined(__FreeBSD__)
+    return (uint64_t)pthread_getthreadid_np();
+#elif defined(__OpenBSD__)
+    return (uint64_t)getthrid();
+#else
+    return 0;
+#endif
+}
 
 /* Threads holding parking data, counted so the table can keep 3 buckets per thread. */
 static size_t g_threads;
@@ -13,11 +52,18 @@ size_t pl_thread_count(void) { return __atomic_load_n(&g_threads, __ATOMIC_RELAX
 
 static void td_init(pl_thread_data_t *td)
 {
+    /* Helgrind and DRD (parking/annotate.h; no-op natively) do not check the data: other threads
+     * edit it under bucket locks, which are atomics to them, and the key is read without one. */
+    PL__VG_RACY(td, sizeof *td);
     pl_parker_init(&td->parker);
     td->key = NULL;
     td->prev = td->next = NULL;
     td->park_token = td->unpark_token = 0;
+    td->parked_ns = 0;
+    td->os_tid = os_thread_id();
     size_t threads = __atomic_add_fetch(&g_threads, 1, __ATOMIC_RELAXED);
+    /* Counted, not yet reserved for: another thread may grow the table meanwhile. */
+    PL_CHAOS_POINT();
     pl_table_reserve(threads);
 }
 
@@ -45,11 +91,6 @@ static void td_fini(pl_thread_data_t *td)
  * unloaded (FreeLibrary) no callback may point into it, so DllMain frees the FLS index; a
  * static libparking.a inside a DLL that is unloaded while threads that parked are still alive
  * has no such hook (docs/windows.md). */
-#ifndef WIN32_LEAN_AND_MEAN
-#define WIN32_LEAN_AND_MEAN
-#endif
-#include <windows.h>
-
 typedef struct win_record {
     pl_thread_data_t td; /* first: the FLS value and the TLS value point at both */
     DWORD owner;         /* GetCurrentThreadId() of the thread it belongs to */
@@ -166,11 +207,15 @@ static void make_exit_key(void)
         fprintf(stderr, "libparking: cannot create the thread-exit key (pthread_key_create)\n");
         abort();
     }
+    /* Helgrind and DRD do not see pthread_once's own edge (glibc makes it with atomics and a
+     * futex): say it (no-op natively; parking/annotate.h). */
+    PL__VG_RELEASE(&g_exit_once);
 }
 
 static void register_exit_hook(pl_thread_data_t *td)
 {
     pthread_once(&g_exit_once, make_exit_key);
+    PL__VG_ACQUIRE(&g_exit_once);
     /* A non-NULL value is what makes the destructor run at thread exit. */
     if (pthread_setspecific(g_exit_key, td) != 0) {
         fprintf(stderr, "libparking: cannot register the thread-exit hook (pthread_setspecific)\n");
@@ -199,8 +244,10 @@ void pl_thread_data_after_fork(void)
     /* The child has one thread: the forking one.  Its data, if any, stays valid (the parker is
      * FREE: it was not parked while calling fork); every other thread's count is gone. */
     __atomic_store_n(&g_threads, tls_state == TD_LIVE ? 1 : 0, __ATOMIC_RELAXED);
-    if (tls_state == TD_LIVE)
+    if (tls_state == TD_LIVE) {
         pl_parker_init(&tls_data.parker);
+        tls_data.os_tid = os_thread_id(); /* the child's thread has an id of its own */
+    }
 }
 #endif
 

@@ -17,6 +17,10 @@ typedef struct pl_thread_data {
     struct pl_thread_data *prev, *next;
     uintptr_t park_token;   /* read by pl_unpark_filter */
     uintptr_t unpark_token; /* written by the unparker before the wake */
+    /* For pl_lot_walk, read under the bucket lock: pl_now() when the thread last queued (a
+     * requeue keeps it), and the OS thread id, read once when the data is created. */
+    uint64_t parked_ns;
+    uint64_t os_tid;
 } pl_thread_data_t;
 
 /* The calling thread's data, created (and counted for table sizing) on first use.  When the

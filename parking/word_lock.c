@@ -3,6 +3,8 @@
 
 #include <stddef.h>
 
+#include "parking/annotate.h"
+#include "parking/chaos.h"
 #include "parking/lot.h"
 #include "parking/parker.h"
 
@@ -23,6 +25,10 @@ void pl_word_lock_lock_slow(pl_word_lock_t *l)
 {
     pl_spin_t spin = PL_SPIN_INIT;
     wl_node_t node;
+    /* Unlockers edit the waiting nodes under the queue bit, synchronised by atomics that
+     * Helgrind and DRD do not understand: they do not check the node (parking/annotate.h;
+     * no-op natively). */
+    PL__VG_RACY(&node, sizeof node);
     pl_parker_init(&node.parker);
     uintptr_t state = __atomic_load_n(&l->state, __ATOMIC_RELAXED);
     for (;;) {
@@ -42,12 +48,15 @@ void pl_word_lock_lock_slow(pl_word_lock_t *l)
         node.prev = NULL;
         node.next = head;
         node.queue_tail = head ? NULL : &node;
+        PL_CHAOS_POINT(); /* the state read above goes stale */
         /* Release publishes the node's fields to the unlocker that reads the head. */
         if (!__atomic_compare_exchange_n(&l->state, &state,
                                          (state & ~PL_WL_QUEUE_MASK) | (uintptr_t)&node, true,
                                          __ATOMIC_RELEASE, __ATOMIC_RELAXED))
             continue;
+        PL_CHAOS_POINT(); /* queued, not yet asleep: the unlocker may wake us first */
         pl_parker_park(&node.parker);
+        PL_CHAOS_POINT(); /* woken: a barger may take the lock before we retry */
         pl_spin_reset(&spin);
         state = __atomic_load_n(&l->state, __ATOMIC_RELAXED);
     }
@@ -66,6 +75,7 @@ void pl_word_lock_unlock_slow(pl_word_lock_t *l)
             break;
     }
     for (;;) {
+        PL_CHAOS_POINT(); /* queue bit held: new nodes pushed, the lock re-taken */
         wl_node_t *head = (wl_node_t *)(state & PL_WL_QUEUE_MASK);
         wl_node_t *cur = head, *tail;
         while ((tail = cur->queue_tail) == NULL) {
@@ -103,6 +113,7 @@ void pl_word_lock_unlock_slow(pl_word_lock_t *l)
             __atomic_fetch_and(&l->state, ~(uintptr_t)PL_WL_QUEUE_LOCKED, __ATOMIC_RELEASE);
         }
         /* The tail is off the queue; nobody else can reach it, so no claim is needed. */
+        PL_CHAOS_POINT(); /* dequeued, not yet woken */
         pl_parker_wake(&tail->parker);
         return;
     again:;

@@ -7,6 +7,8 @@
 
 #include "lock_algorithm.h"
 #include "parking/lot.h"
+/* The one core header besides lot.h: the chaos test hook (docs/design.md, "Chaos mode"). */
+#include "parking/chaos.h"
 
 void pl_bitlock_bad_masks(const void *word, uint64_t lock_bit, uint64_t parked_bit,
                           uint64_t clear_mask, uint64_t set_mask, const char *fn)
@@ -64,6 +66,7 @@ bool pl_bitlock_lock_slow(void *word, unsigned size, uint64_t lock_bit, uint64_t
                           uint64_t deadline, const char *fn)
 {
     pl_lock_word_t lw = make_word(word, size, lock_bit, parked_bit, fn);
+    PL_CHAOS_POINT(); /* the fast path's failed attempt goes stale */
     return pl_lock_slow(&lw, deadline);
 }
 
@@ -78,5 +81,6 @@ void pl_bitlock_unlock_slow(void *word, unsigned size, uint64_t lock_bit, uint64
                             bool fair, const char *fn)
 {
     pl_lock_word_t lw = make_word(word, size, lock_bit, parked_bit, fn);
+    PL_CHAOS_POINT();
     pl_unlock_slow(&lw, fair, fn);
 }

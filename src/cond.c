@@ -25,6 +25,8 @@
 
 #include "lock_algorithm.h"
 #include "parking/lot.h"
+/* The one core header besides lot.h: the chaos test hook (docs/design.md, "Chaos mode"). */
+#include "parking/chaos.h"
 
 typedef struct wait_ctx {
     pl_cond_t *c;
@@ -63,6 +65,7 @@ static pl_lock_word_t mutex_word(pl_mutex_t *m)
 static void wait_before_sleep(void *vctx)
 {
     wait_ctx_t *w = vctx;
+    PL_CHAOS_POINT(); /* queued, mutex still held: signallers block on it */
     uint8_t expected = PL_MUTEX_LOCKED_BIT;
     if (__atomic_compare_exchange_n(&w->m->state, &expected, 0, false, __ATOMIC_RELEASE,
                                     __ATOMIC_RELAXED))
@@ -76,10 +79,11 @@ static void wait_before_sleep(void *vctx)
  * the parked bit says others wait: parking now would need another wake. */
 static void relock_spinning(pl_mutex_t *m)
 {
+    /* The raw operations: the caller's inline wrapper annotates the re-acquisition. */
     pl_spin_t spin = PL_SPIN_INIT;
-    while (!pl_mutex_trylock(m)) {
+    while (!pl_mutex__trylock(m)) {
         if (!pl_spin(&spin)) {
-            pl_mutex_lock(m);
+            pl_mutex__lock(m);
             return;
         }
     }
@@ -102,7 +106,7 @@ static void wait_timed_out(void *vctx, const void *key, bool was_last_thread)
     }
 }
 
-static bool cond_wait(pl_cond_t *c, pl_mutex_t *m, uint64_t deadline, const char *fn)
+bool pl_cond_wait_slow(pl_cond_t *c, pl_mutex_t *m, uint64_t deadline, const char *fn)
 {
     if (!pl_mutex_is_locked(m))
         misuse_unlocked(fn, c, m);
@@ -113,28 +117,14 @@ static bool cond_wait(pl_cond_t *c, pl_mutex_t *m, uint64_t deadline, const char
     /* Only a signal or broadcast moves a waiter to the mutex: timing out there still means it
      * was signalled first. */
     bool signalled = r.status != PL_PARK_TIMED_OUT || r.key != (const void *)c;
+    PL_CHAOS_POINT(); /* woken, mutex not yet retaken */
     if (r.status == PL_PARK_UNPARKED && r.token == PL_TOKEN_HANDOFF)
         return signalled; /* a mutex unlock handed m over: the lock bit stayed set for us */
     if (r.status == PL_PARK_UNPARKED && r.token == PL_TOKEN_SPIN)
         relock_spinning(m);
     else
-        pl_mutex_lock(m);
+        pl_mutex__lock(m);
     return signalled;
-}
-
-void pl_cond_wait(pl_cond_t *c, pl_mutex_t *m)
-{
-    (void)cond_wait(c, m, PL_FOREVER, "pl_cond_wait");
-}
-
-bool pl_cond_wait_until(pl_cond_t *c, pl_mutex_t *m, uint64_t deadline)
-{
-    return cond_wait(c, m, deadline, "pl_cond_wait_until");
-}
-
-bool pl_cond_wait_for(pl_cond_t *c, pl_mutex_t *m, uint64_t timeout_ns)
-{
-    return cond_wait(c, m, pl_deadline_after(timeout_ns), "pl_cond_wait_for");
 }
 
 /* Under both bucket locks.  Setting the parked bit only while the lock bit is set (one CAS on
@@ -170,6 +160,7 @@ static pl_requeue_op_t signal_validate(void *vctx)
         n->stale = true;
         return PL_REQUEUE_ABORT;
     }
+    PL_CHAOS_POINT(); /* both buckets held: the mutex holder may unlock meanwhile */
     return mark_parked_if_locked(n->m) ? PL_REQUEUE_REQUEUE_ONE : PL_REQUEUE_UNPARK_ONE;
 }
 
@@ -189,6 +180,7 @@ bool pl_cond_signal_slow(pl_cond_t *c)
         if (m == NULL)
             return false;
         notify_ctx_t n = {c, m, false};
+        PL_CHAOS_POINT(); /* the waiters we saw may time out and c->mutex change */
         pl_unpark_result_t r = pl_unpark_requeue(c, m, signal_validate, signal_done, &n);
         if (!n.stale)
             return r.unparked + r.requeued > 0;
@@ -259,6 +251,7 @@ size_t pl_cond_broadcast_slow(pl_cond_t *c)
         if (m == NULL)
             return 0;
         notify_ctx_t n = {c, m, false};
+        PL_CHAOS_POINT();
         pl_unpark_result_t r = pl_unpark_requeue(c, m, broadcast_validate, broadcast_done, &n);
         if (n.stale)
             continue;

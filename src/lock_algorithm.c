@@ -13,6 +13,8 @@
 #include <stdlib.h>
 
 #include "parking/lot.h"
+/* The one core header besides lot.h: the chaos test hook (docs/design.md, "Chaos mode"). */
+#include "parking/chaos.h"
 
 _Noreturn void pl_misuse(const char *fn, const void *addr, const char *what)
 {
@@ -135,12 +137,15 @@ bool pl_lock_slow(const pl_lock_word_t *lw, uint64_t deadline)
         }
         if (deadline != PL_FOREVER && pl_now() >= deadline)
             return false;
+        PL_CHAOS_POINT(); /* the holder may unlock before we mark the lock parked */
         if (!(state & lw->parked)) {
             if (!cas(lw, &state, state | lw->parked, __ATOMIC_RELAXED))
                 continue;
         }
+        PL_CHAOS_POINT(); /* marked parked, not yet validated: an unlock may find nobody */
         pl_park_result_t r = pl_park(lw->word, validate_parked, NULL, timed_out_clear,
                                      (void *)lw, waiter_token(lw), deadline);
+        PL_CHAOS_POINT(); /* woken: a barger may take the lock first */
         if (r.status == PL_PARK_UNPARKED && r.token == PL_TOKEN_HANDOFF)
             return true; /* the unlocker kept the lock bit set for us */
         if (r.status == PL_PARK_TIMED_OUT)
@@ -195,6 +200,7 @@ static uintptr_t unlock_decide(void *vctx, pl_unpark_result_t result)
     unlock_ctx_t *c = vctx;
     const pl_lock_word_t *lw = c->lw;
     uint64_t clear_parked = c->more ? 0 : lw->parked;
+    PL_CHAOS_POINT(); /* under the bucket lock: lockers spin or queue behind it */
     uintptr_t token = PL_TOKEN_NORMAL;
     bool keep = false; /* the lock bit stays set when this returns */
     if (result.unparked > 0 && (c->fair || result.be_fair) && (!c->released || retake(lw))) {
@@ -226,6 +232,7 @@ static uintptr_t unlock_decide(void *vctx, pl_unpark_result_t result)
 static void unlock_and_wake(const pl_lock_word_t *lw, bool fair, bool released, bool early_wake)
 {
     unlock_ctx_t c = {lw, fair, released, early_wake, false, false, false, false};
+    PL_CHAOS_POINT(); /* seen parked, not yet unparking: waiters may time out */
     (void)pl_unpark_filter(lw->word, pick_one_waiter, unlock_decide, &c);
     /* The late release is an unlock like any other: a thread that parked meanwhile (the woken
      * waiter itself, after spinning in vain, or any locker) set the parked bit and is woken. */

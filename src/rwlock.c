@@ -25,6 +25,8 @@
 
 #include "lock_algorithm.h"
 #include "parking/lot.h"
+/* The one core header besides lot.h: the chaos test hook (docs/design.md, "Chaos mode"). */
+#include "parking/chaos.h"
 
 #define PARKED PL_RWLOCK_PARKED_BIT
 #define WRITER_PARKED PL_RWLOCK_WRITER_PARKED_BIT
@@ -98,6 +100,7 @@ static uintptr_t after_unlock_wake(void *ctx, pl_unpark_result_t result)
 {
     wake_t *w = ctx;
     uintptr_t grant = w->state - w->initial;
+    PL_CHAOS_POINT(); /* under the bucket lock, before the release: lockers pile up */
     bool handoff = result.unparked > 0 && (w->fair || result.be_fair);
     uintptr_t s = load(w->l, __ATOMIC_RELAXED);
     for (;;) {
@@ -197,12 +200,15 @@ static bool lock_common(const waiter_t *w, uint64_t deadline)
         }
         if (deadline != PL_FOREVER && pl_now() >= deadline)
             return false;
+        PL_CHAOS_POINT(); /* the blocker may leave before we mark the lock parked */
         if (!(s & PARKED)) {
             if (!cas(w->l, &s, s | PARKED, __ATOMIC_RELAXED))
                 continue;
         }
+        PL_CHAOS_POINT(); /* marked parked, not yet validated */
         pl_park_result_t r = pl_park(w->l, validate_blocked, NULL, timed_out_clear, (void *)w,
                                      mode_token(w->mode), deadline);
+        PL_CHAOS_POINT(); /* woken: bargers may get in first */
         if (r.status == PL_PARK_UNPARKED && r.token == PL_TOKEN_HANDOFF)
             return true; /* the unlocker added our share to the word for us */
         if (r.status == PL_PARK_TIMED_OUT)
@@ -239,6 +245,7 @@ static bool give_up_writer(pl_rwlock_t *l, uintptr_t prev, const char *fn)
                                         __ATOMIC_ACQUIRE))
             break;
     }
+    PL_CHAOS_POINT(); /* writer bit given up, held-back threads not yet woken */
     if (s & PARKED)
         wake_waiters(l, prev);
     return false;
@@ -258,6 +265,7 @@ static bool wait_for_readers(pl_rwlock_t *l, uint64_t deadline, uintptr_t prev, 
         }
         if (deadline != PL_FOREVER && pl_now() >= deadline)
             return give_up_writer(l, prev, fn);
+        PL_CHAOS_POINT(); /* the last reader may leave before we mark WRITER_PARKED */
         if (!(s & WRITER_PARKED)) {
             if (!cas(l, &s, s | WRITER_PARKED, __ATOMIC_RELAXED)) {
                 s = load(l, __ATOMIC_ACQUIRE);
@@ -266,6 +274,7 @@ static bool wait_for_readers(pl_rwlock_t *l, uint64_t deadline, uintptr_t prev, 
         }
         pl_park_result_t r =
             pl_park(writer_key(l), validate_readers, NULL, NULL, l, TOKEN_EXCLUSIVE, deadline);
+        PL_CHAOS_POINT();
         if (r.status == PL_PARK_TIMED_OUT)
             return give_up_writer(l, prev, fn);
         s = load(l, __ATOMIC_ACQUIRE);
@@ -351,6 +360,7 @@ static bool upgrade(pl_rwlock_t *l, uint64_t deadline, const char *fn)
         if (cas(l, &s, s - ONE_UPGRADABLE + WRITER, __ATOMIC_ACQUIRE))
             break;
     }
+    PL_CHAOS_POINT(); /* writer bit taken, readers still inside */
     return wait_for_readers(l, deadline, ONE_UPGRADABLE, fn);
 }
 
@@ -397,6 +407,7 @@ void pl_rwlock_rdunlock_slow(pl_rwlock_t *l, uintptr_t old_state)
     if (!(old_state & READERS))
         pl_misuse("pl_rwlock_rdunlock", l, "read-unlock of a lock that has no readers");
     /* We were the last reader and the writer-bit holder is parked waiting for us. */
+    PL_CHAOS_POINT(); /* the writer may time out before we wake it */
     (void)pl_unpark_one(writer_key(l), after_writer_wake, l);
 }
 
@@ -420,6 +431,7 @@ void pl_rwlock_wrunlock_slow(pl_rwlock_t *l, bool fair)
             return;
     }
     wake_t w = {l, 0, 0, WRITER, WRITER_PARKED, fair};
+    PL_CHAOS_POINT();
     (void)pl_unpark_filter(l, choose_waiters, after_unlock_wake, &w);
 }
 
@@ -435,6 +447,7 @@ void pl_rwlock_upunlock_slow(pl_rwlock_t *l, bool fair)
             return;
     }
     wake_t w = {l, 0, 0, ONE_UPGRADABLE, 0, fair};
+    PL_CHAOS_POINT();
     (void)pl_unpark_filter(l, choose_waiters, after_unlock_wake, &w);
 }
 
@@ -450,6 +463,7 @@ static void downgrade_writer(pl_rwlock_t *l, uintptr_t keep, const char *fn)
     }
     /* Anyone who validated before the CAS is queued and found here; anyone after sees the
      * writer bit gone and does not sleep. */
+    PL_CHAOS_POINT();
     if (s & PARKED)
         wake_waiters(l, keep);
 }
@@ -473,6 +487,7 @@ void pl_rwlock_downgrade_upgradable_slow(pl_rwlock_t *l)
         if (cas(l, &s, s - UPGRADABLE, __ATOMIC_RELEASE))
             break;
     }
+    PL_CHAOS_POINT();
     if (s & PARKED)
         wake_waiters(l, ONE_READER);
 }

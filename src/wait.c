@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "parking/lot.h"
+/* The one core header besides lot.h: the chaos test hook (docs/design.md, "Chaos mode"). */
+#include "parking/chaos.h"
 
 typedef struct wait_ctx {
     const void *addr;
@@ -55,6 +57,7 @@ int pl_wait(const void *addr, const void *expected, size_t size, uint64_t deadli
         return 0; /* no bucket lock needed to see a change */
     if (deadline != PL_FOREVER && pl_now() >= deadline)
         return ETIMEDOUT;
+    PL_CHAOS_POINT(); /* the value may change and its wake come before we validate */
     pl_park_result_t r =
         pl_park(addr, still_equal, NULL, NULL, &w, PL_DEFAULT_PARK_TOKEN, deadline);
     return r.status == PL_PARK_TIMED_OUT ? ETIMEDOUT : 0;
@@ -69,6 +72,7 @@ size_t pl_wake_one(const void *addr)
 {
     if (addr == NULL)
         return 0;
+    PL_CHAOS_POINT(); /* the caller's store is visible, its wake not yet sent */
     return pl_unpark_one(addr, NULL, NULL).unparked;
 }
 
@@ -76,5 +80,6 @@ size_t pl_wake_all(const void *addr)
 {
     if (addr == NULL)
         return 0;
+    PL_CHAOS_POINT();
     return pl_unpark_all(addr, PL_DEFAULT_UNPARK_TOKEN);
 }

@@ -1144,6 +1144,11 @@ static void set_unaligned(void *pl)
     pl_ptrlock_set(pl, (char *)&objs[0] + 1);
 }
 
+static void set_unlocked(void *pl)
+{
+    pl_ptrlock_set(pl, &objs[0]);
+}
+
 static void lock_bad_masks(void *w)
 {
     volatile uint64_t l = 6; /* not foldable: the run-time check */
@@ -1166,6 +1171,40 @@ START_TEST(abort_messages)
     tu_expect_abort_message(set_unaligned, &pl, m3);
     const char *m4[] = {"pl_bitlock64_lock", "lock_bit 0x6", "single bit", NULL};
     tu_expect_abort_message(lock_bad_masks, &w64, m4);
+    snprintf(addr, sizeof addr, "(%p)", (void *)&pl);
+    const char *m5[] = {"libparking: pl_ptrlock_set", addr, "not locked", NULL};
+    tu_expect_abort_message(set_unlocked, &pl, m5);
+}
+END_TEST
+
+/* What only a direct caller of the exported slow paths can get wrong (abort_slow_path_checks). */
+static union { uint64_t u64; unsigned char b[16]; } slow_buf;
+
+static void slow_size(void *arg) { (void)arg; (void)pl_bitlock_lock_slow(&slow_buf, 3, 1, 2, 0, "pl_x"); }
+static void slow_align(void *arg)
+{
+    (void)arg;
+    (void)pl_bitlock_lock_slow(&slow_buf.b[1], 4, 1, 2, 0, "pl_x");
+}
+static void slow_width(void *arg)
+{
+    (void)arg;
+    (void)pl_bitlock_lock_slow(&slow_buf, 1, 0x100, 2, 0, "pl_x");
+}
+
+START_TEST(slow_path_messages)
+{
+    char expect[160];
+    snprintf(expect, sizeof expect, "libparking: pl_x(%p): word size must be 1, 2, 4 or 8 bytes",
+             (void *)&slow_buf);
+    const char *m1[] = {expect, NULL};
+    tu_expect_abort_message(slow_size, NULL, m1);
+    snprintf(expect, sizeof expect, "libparking: pl_x(%p): the word is not naturally aligned",
+             (void *)&slow_buf.b[1]);
+    tu_expect_abort_message(slow_align, NULL, m1);
+    snprintf(expect, sizeof expect, "libparking: pl_x(%p): lock_bit 0x100 or parked_bit 0x2 lies "
+             "outside the 1-byte word", (void *)&slow_buf);
+    tu_expect_abort_message(slow_width, NULL, m1);
 }
 END_TEST
 
@@ -1223,6 +1262,7 @@ static Suite *bitlock_suite(void)
     tcase_add_loop_test_raise_signal(tc, abort_slow_path_checks, SIGABRT, 0, 4);
     tcase_add_loop_test_raise_signal(tc, abort_ptrlock, SIGABRT, 0, 5);
     tcase_add_test(tc, abort_messages);
+    tcase_add_test(tc, slow_path_messages);
     suite_add_tcase(s, tc);
     return s;
 }

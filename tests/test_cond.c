@@ -837,6 +837,35 @@ START_TEST(wait_with_unlocked_mutex_aborts)
 }
 END_TEST
 
+static pl_cond_t unlocked_c; /* same addresses in the child after fork */
+static pl_mutex_t unlocked_m;
+
+static void wait_unlocked(void *arg) { (void)arg; pl_cond_wait(&unlocked_c, &unlocked_m); }
+static void wait_until_unlocked(void *arg)
+{
+    (void)arg;
+    (void)pl_cond_wait_until(&unlocked_c, &unlocked_m, PL_FOREVER);
+}
+static void wait_for_unlocked(void *arg)
+{
+    (void)arg;
+    (void)pl_cond_wait_for(&unlocked_c, &unlocked_m, TU_S);
+}
+
+START_TEST(unlocked_mutex_abort_message)
+{
+    static void (*const fns[])(void *) = {wait_unlocked, wait_until_unlocked, wait_for_unlocked};
+    static const char *const names[] = {"pl_cond_wait", "pl_cond_wait_until", "pl_cond_wait_for"};
+    for (size_t i = 0; i < 3; i++) {
+        char expect[160];
+        snprintf(expect, sizeof expect, "libparking: %s(%p): mutex %p is not locked by the caller",
+                 names[i], (void *)&unlocked_c, (void *)&unlocked_m);
+        const char *needles[] = {expect, NULL};
+        tu_expect_abort_message(fns[i], NULL, needles);
+    }
+}
+END_TEST
+
 /* ---- Suite ---- */
 
 static Suite *cond_suite(void)
@@ -869,6 +898,7 @@ static Suite *cond_suite(void)
     tcase_add_test_raise_signal(tc, two_mutexes_at_once_abort, SIGABRT);
     tcase_add_test(tc, two_mutexes_abort_message);
     tcase_add_test_raise_signal(tc, wait_with_unlocked_mutex_aborts, SIGABRT);
+    tcase_add_test(tc, unlocked_mutex_abort_message);
     return s;
 }
 

@@ -1,5 +1,6 @@
 /* fork(): the child of a process whose threads use libparking gets an empty, unlocked parking
- * lot and can lock, wait with a timeout and use a condition variable.
+ * lot and can lock, wait with a timeout and use a condition variable, including the very locks
+ * the parent's threads were parked on at the moment of the fork.
  *
  * A child that deadlocks would hang the parent's waitpid, so every child runs under alarm():
  * a hang turns into SIGALRM, which the parent reports as a failure. */
@@ -105,9 +106,47 @@ static void *child_signaller(void *arg)
     return NULL;
 }
 
-/* The child's work: a timed wait that must time out, a lock held by another thread of the
- * child (so the lock really parks), and a condvar hand-shake. */
+/* Threads queued on addr in this process, without Check (the child is not Check's). */
+static size_t queued_here(const void *addr)
+{
+    tu_scan_t scan = {NULL, 0, 0};
+    (void)pl_unpark_filter(addr, tu_scan_filter, NULL, &scan);
+    return scan.n;
+}
+
+/* The locks the parent's threads were hammering: the forking thread held hammer_lock with
+ * hammers parked on it, so here it owns the lock, whose parked bit is set for threads that do
+ * not exist; their bucket was reset.  Unlocking must find nobody and clear the bit, and the
+ * lock and its condition variable must then work as new. */
+static int child_uses_hammered_locks(void)
+{
+    if (!(__atomic_load_n(&hammer_lock.state, __ATOMIC_RELAXED) & PL_MUTEX_PARKED_BIT))
+        return 6; /* the parent forked with a hammer queued: the bit must have come along */
+    if (queued_here(&hammer_lock) != 0 || queued_here(&hammer_cond) != 0)
+        return 7;
+    pl_mutex_unlock(&hammer_lock); /* the slow path, through the reset bucket */
+    if (__atomic_load_n(&hammer_lock.state, __ATOMIC_RELAXED) != 0)
+        return 8;
+    pl_mutex_lock(&hammer_lock);
+    uint64_t deadline = pl_now() + 2 * TU_MS;
+    if (pl_cond_wait_until(&hammer_cond, &hammer_lock, deadline) || pl_now() < deadline)
+        return 9;
+    pl_cond_signal(&hammer_cond);
+    pl_mutex_unlock(&hammer_lock);
+    return 0;
+}
+
+/* The child's work: the parent's hammered locks, a timed wait that must time out, a lock held
+ * by another thread of the child (so the lock really parks), and a condvar hand-shake. */
+static int child_work_fresh(void);
+
 static int child_work(void)
+{
+    int rc = child_uses_hammered_locks();
+    return rc != 0 ? rc : child_work_fresh();
+}
+
+static int child_work_fresh(void)
 {
     child_state_t s = {PL_MUTEX_INIT, PL_COND_INIT, false};
 
@@ -147,12 +186,22 @@ START_TEST(fork_while_threads_hammer)
         tu_spawn(&hammers[i], hammer_main, NULL);
 
     for (int i = 0; i < FORKS; i++) {
+        /* Fork holding hammer_lock with at least one hammer parked on it (the others are
+         * anywhere: spinning, in a bucket lock, in a condvar wait, being woken). */
+        pl_mutex_lock(&hammer_lock);
+        uint64_t limit = pl_now() + TU_WAIT_NS;
+        unsigned polls = 0;
+        while (tu_queued(&hammer_lock, NULL, 0) == 0) {
+            ck_assert_msg(pl_now() < limit, "no hammer ever parked on the lock");
+            tu_backoff(&polls);
+        }
         pid_t pid = fork();
         ck_assert_int_ge(pid, 0);
         if (pid == 0) {
             alarm(CHILD_ALARM_S);
             _exit(child_work());
         }
+        pl_mutex_unlock(&hammer_lock);
         expect_child_ok(pid);
     }
 
@@ -164,6 +213,92 @@ START_TEST(fork_while_threads_hammer)
 }
 END_TEST
 
+/* ---- The application's own pthread_atfork handlers may use our locks ---- */
+
+/* The usual way to fork safely while other threads use a lock: a prepare handler takes it, the
+ * parent and child handlers release it.  Here the lock is held by another thread when fork()
+ * runs the prepare handler, so the handler parks (while the hammers keep the parking lot busy):
+ * that works because libparking has no prepare handler holding bucket locks
+ * (docs/design.md section 9).  The child handler, registered after libparking's own (the
+ * process parked before), runs after the parking lot was reset. */
+static pl_mutex_t app_lock;
+static pl_cond_t app_cond;
+static atomic_size_t prepare_parked; /* prepare handlers that had to park */
+static atomic_bool in_prepare;
+
+static void app_prepare(void)
+{
+    atomic_store(&in_prepare, true);
+    if (!pl_mutex_trylock(&app_lock)) {
+        atomic_fetch_add(&prepare_parked, 1);
+        pl_mutex_lock(&app_lock);
+    }
+}
+
+static void app_parent(void) { pl_mutex_unlock(&app_lock); }
+static void app_child(void) { pl_mutex_unlock(&app_lock); }
+
+/* Holds app_lock until the forking thread's prepare handler is queued on it. */
+static void *app_lock_holder(void *arg)
+{
+    atomic_bool *holding = arg;
+    pl_mutex_lock(&app_lock);
+    atomic_store(holding, true);
+    uint64_t limit = pl_now() + TU_WAIT_NS;
+    unsigned polls = 0;
+    while (!(atomic_load(&in_prepare) && queued_here(&app_lock) == 1) && pl_now() < limit)
+        tu_backoff(&polls);
+    pl_mutex_unlock(&app_lock);
+    return NULL;
+}
+
+static int child_after_app_handlers(void)
+{
+    if (queued_here(&app_lock) != 0 || queued_here(&hammer_lock) != 0)
+        return 10;
+    if (!pl_mutex_lock_for(&app_lock, 100 * TU_MS))
+        return 11; /* the child handler released it */
+    uint64_t deadline = pl_now() + 2 * TU_MS;
+    if (pl_cond_wait_until(&app_cond, &app_lock, deadline) || pl_now() < deadline)
+        return 12;
+    pl_mutex_unlock(&app_lock);
+    return child_work_fresh();
+}
+
+START_TEST(application_atfork_handlers_use_our_locks)
+{
+    /* Parks once first: the table, and with it libparking's own fork handler, exist before the
+     * application registers its handlers. */
+    (void)pl_park(&parked_key, NULL, NULL, NULL, NULL, 0, 0);
+    ck_assert_int_eq(pthread_atfork(app_prepare, app_parent, app_child), 0);
+    pthread_t hammers[HAMMERS];
+    atomic_store(&hammer_stop, false);
+    for (int i = 0; i < HAMMERS; i++)
+        tu_spawn(&hammers[i], hammer_main, NULL);
+    for (int i = 0; i < FORKS; i++) {
+        atomic_bool holding = false;
+        atomic_store(&in_prepare, false);
+        pthread_t holder;
+        tu_spawn(&holder, app_lock_holder, &holding);
+        unsigned polls = 0;
+        while (!atomic_load(&holding))
+            tu_backoff(&polls);
+        pid_t pid = fork(); /* the prepare handler parks until the holder lets go */
+        ck_assert_int_ge(pid, 0);
+        if (pid == 0) {
+            alarm(CHILD_ALARM_S);
+            _exit(child_after_app_handlers());
+        }
+        tu_join(holder);
+        expect_child_ok(pid);
+    }
+    atomic_store(&hammer_stop, true);
+    for (int i = 0; i < HAMMERS; i++)
+        tu_join(hammers[i]);
+    ck_assert_uint_eq(atomic_load(&prepare_parked), FORKS);
+}
+END_TEST
+
 static Suite *fork_suite(void)
 {
     Suite *s = suite_create("fork");
@@ -171,6 +306,7 @@ static Suite *fork_suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, child_queue_is_empty);
     tcase_add_test(tc, fork_while_threads_hammer);
+    tcase_add_test(tc, application_atfork_handlers_use_our_locks);
     suite_add_tcase(s, tc);
     return s;
 }

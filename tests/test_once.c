@@ -374,6 +374,182 @@ START_TEST(null_try_fn_aborts)
 }
 END_TEST
 
+static void call_null_fn(void *arg) { pl_call_once(arg, NULL, NULL); }
+static void call_null_try_fn(void *arg) { (void)pl_call_once_try(arg, NULL, NULL); }
+
+START_TEST(null_fn_messages)
+{
+    static pl_once_t o; /* same address in the child */
+    char expect[128];
+    snprintf(expect, sizeof expect, "libparking: pl_call_once(%p): fn is NULL", (void *)&o);
+    const char *m1[] = {expect, NULL};
+    tu_expect_abort_message(call_null_fn, &o, m1);
+    snprintf(expect, sizeof expect, "libparking: pl_call_once_try(%p): fn is NULL", (void *)&o);
+    const char *m2[] = {expect, NULL};
+    tu_expect_abort_message(call_null_try_fn, &o, m2);
+}
+END_TEST
+
+/* Recursion: an initialiser that calls pl_call_once on its own once aborts instead of waiting
+ * for itself forever. */
+
+static pl_once_t rec_a, rec_b; /* static: the same address in the forked child */
+
+static void rec_self(void *arg)
+{
+    (void)arg;
+    pl_call_once(&rec_a, rec_self, NULL);
+}
+
+static bool rec_self_try(void *arg)
+{
+    (void)arg;
+    return pl_call_once_try(&rec_a, rec_self_try, NULL);
+}
+
+/* rec_a's initialiser runs rec_b's, which calls pl_call_once on rec_a. */
+static void rec_via_b(void *arg);
+static void rec_b_calls_a(void *arg)
+{
+    (void)arg;
+    pl_call_once(&rec_a, rec_via_b, NULL);
+}
+static void rec_via_b(void *arg)
+{
+    (void)arg;
+    pl_call_once(&rec_b, rec_b_calls_a, NULL);
+}
+
+/* A try initialiser that fails first: the plain call recursing from inside it names
+ * pl_call_once, the function that found the once running. */
+static bool rec_try_then_plain(void *arg)
+{
+    (void)arg;
+    pl_call_once(&rec_a, rec_self, NULL);
+    return true;
+}
+
+static void run_rec_self(void *arg) { (void)arg; pl_call_once(&rec_a, rec_self, NULL); }
+static void run_rec_self_try(void *arg) { (void)arg; (void)pl_call_once_try(&rec_a, rec_self_try, NULL); }
+static void run_rec_via_b(void *arg) { (void)arg; pl_call_once(&rec_a, rec_via_b, NULL); }
+static void run_rec_try_then_plain(void *arg)
+{
+    (void)arg;
+    (void)pl_call_once_try(&rec_a, rec_try_then_plain, NULL);
+}
+
+START_TEST(recursion_aborts)
+{
+    switch (_i) {
+    case 0: run_rec_self(NULL); break;
+    case 1: run_rec_self_try(NULL); break;
+    case 2: run_rec_via_b(NULL); break;
+    default: run_rec_try_then_plain(NULL); break;
+    }
+}
+END_TEST
+
+START_TEST(recursion_messages)
+{
+    char expect[160];
+    static void (*const run[])(void *) = {run_rec_self, run_rec_self_try, run_rec_via_b,
+                                          run_rec_try_then_plain};
+    static const char *const fn[] = {"pl_call_once", "pl_call_once_try", "pl_call_once",
+                                     "pl_call_once"};
+    for (size_t i = 0; i < sizeof run / sizeof run[0]; i++) {
+        snprintf(expect, sizeof expect,
+                 "libparking: %s(%p): recursive call from its own initializer", fn[i],
+                 (void *)&rec_a);
+        const char *needles[] = {expect, NULL};
+        tu_expect_abort_message(run[i], NULL, needles);
+    }
+}
+END_TEST
+
+/* The check must not fire for what is not recursion: this thread, inside an initialiser, waits
+ * for a once that another thread runs. */
+
+static pl_once_t wi_outer, wi_inner;
+static atomic_bool wi_inner_running, wi_release;
+
+static void wi_inner_init(void *arg)
+{
+    (void)arg;
+    atomic_store(&wi_inner_running, true);
+    unsigned polls = 0;
+    while (!atomic_load(&wi_release))
+        tu_backoff(&polls);
+}
+
+static void *wi_inner_runner(void *arg)
+{
+    (void)arg;
+    pl_call_once(&wi_inner, wi_inner_init, NULL);
+    return NULL;
+}
+
+/* Lets the inner initialiser finish once the main thread is parked waiting for it. */
+static void *wi_releaser(void *arg)
+{
+    (void)arg;
+    (void)wait_queued(&wi_inner, 1);
+    atomic_store(&wi_release, true);
+    return NULL;
+}
+
+static void wi_outer_init(void *arg)
+{
+    (*(int *)arg)++;
+    pl_call_once(&wi_inner, wi_inner_init, NULL); /* running on the other thread: waits */
+}
+
+START_TEST(waiting_inside_an_initialiser_is_not_recursion)
+{
+    pthread_t runner, releaser;
+    tu_spawn(&runner, wi_inner_runner, NULL);
+    unsigned polls = 0;
+    while (!atomic_load(&wi_inner_running))
+        tu_backoff(&polls);
+    tu_spawn(&releaser, wi_releaser, NULL);
+    int ran = 0;
+    pl_call_once(&wi_outer, wi_outer_init, &ran);
+    tu_join(runner);
+    tu_join(releaser);
+    ck_assert_int_eq(ran, 1);
+    ck_assert(atomic_load(&wi_release)); /* it really waited for the other thread */
+    ck_assert(pl_once_is_done(&wi_outer));
+    ck_assert(pl_once_is_done(&wi_inner));
+}
+END_TEST
+
+/* Nesting deeper than the table of runners (64) works, and leaves the table empty: recursion
+ * is still detected afterwards (a leaked entry would fill it, and the child would hang). */
+enum { DEEP = 100 };
+static pl_once_t deep[DEEP];
+
+static void deep_init(void *arg)
+{
+    size_t i = (size_t)(uintptr_t)arg;
+    if (i + 1 < DEEP)
+        pl_call_once(&deep[i + 1], deep_init, (void *)(uintptr_t)(i + 1));
+}
+
+START_TEST(nesting_deeper_than_the_table)
+{
+    pl_call_once(&deep[0], deep_init, (void *)(uintptr_t)0);
+    for (size_t i = 0; i < DEEP; i++)
+        ck_assert(pl_once_is_done(&deep[i]));
+    for (int round = 0; round < 3; round++) {
+        char expect[160];
+        snprintf(expect, sizeof expect,
+                 "libparking: pl_call_once(%p): recursive call from its own initializer",
+                 (void *)&rec_a);
+        const char *needles[] = {expect, NULL};
+        tu_expect_abort_message(run_rec_self, NULL, needles);
+    }
+}
+END_TEST
+
 /* ---- Suite ---- */
 
 static Suite *once_suite(void)
@@ -395,6 +571,11 @@ static Suite *once_suite(void)
     tc = tu_tcase(s, "misuse", 10);
     tcase_add_test_raise_signal(tc, null_fn_aborts, SIGABRT);
     tcase_add_test_raise_signal(tc, null_try_fn_aborts, SIGABRT);
+    tcase_add_test(tc, null_fn_messages);
+    tcase_add_loop_test_raise_signal(tc, recursion_aborts, SIGABRT, 0, 4);
+    tcase_add_test(tc, recursion_messages);
+    tcase_add_test(tc, waiting_inside_an_initialiser_is_not_recursion);
+    tcase_add_test(tc, nesting_deeper_than_the_table);
     return s;
 }
 

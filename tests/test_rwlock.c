@@ -1304,6 +1304,39 @@ static void m_overflow(pl_rwlock_t *l)
     l->state = PL_RWLOCK_READERS_MASK;
     pl_rwlock_rdlock(l);
 }
+static void m_overflow_try(pl_rwlock_t *l)
+{
+    l->state = PL_RWLOCK_READERS_MASK;
+    (void)pl_rwlock_tryrdlock(l);
+}
+static void m_overflow_recursive(pl_rwlock_t *l)
+{
+    l->state = PL_RWLOCK_READERS_MASK | PARKED;
+    pl_rwlock_rdlock_recursive(l);
+}
+static void m_overflow_uplock(pl_rwlock_t *l)
+{
+    l->state = PL_RWLOCK_READERS_MASK;
+    (void)pl_rwlock_uplock_for(l, TU_MS);
+}
+static void m_upunlock_fair(pl_rwlock_t *l) { pl_rwlock_upunlock_fair(l); }
+static void m_tryupgrade(pl_rwlock_t *l) { (void)pl_rwlock_tryupgrade(l); }
+static void m_upgrade_for(pl_rwlock_t *l)
+{
+    pl_rwlock_wrlock(l);
+    (void)pl_rwlock_upgrade_for(l, TU_MS);
+}
+static void m_downgrade_to_upgradable(pl_rwlock_t *l) { pl_rwlock_downgrade_to_upgradable(l); }
+static void m_rdunlock_write_locked(pl_rwlock_t *l)
+{
+    pl_rwlock_wrlock(l);
+    pl_rwlock_rdunlock(l);
+}
+static void m_wrunlock_read_locked(pl_rwlock_t *l)
+{
+    pl_rwlock_rdlock(l);
+    pl_rwlock_wrunlock(l);
+}
 
 typedef struct misuse_call {
     misuse_fn fn;
@@ -1338,6 +1371,17 @@ START_TEST(misuse_messages)
     expect_message(m_downgrade_upgradable, "pl_rwlock_downgrade_upgradable",
                    "no upgradable holder");
     expect_message(m_overflow, "pl_rwlock_rdlock", "reader count overflow");
+    /* The other entry points of each check, and the mode mismatches. */
+    expect_message(m_overflow_try, "pl_rwlock_tryrdlock", "reader count overflow");
+    expect_message(m_overflow_recursive, "pl_rwlock_rdlock_recursive", "reader count overflow");
+    expect_message(m_overflow_uplock, "pl_rwlock_uplock_for", "reader count overflow");
+    expect_message(m_upunlock_fair, "pl_rwlock_upunlock_fair", "no upgradable holder");
+    expect_message(m_tryupgrade, "pl_rwlock_tryupgrade", "no upgradable holder");
+    expect_message(m_upgrade_for, "pl_rwlock_upgrade_for", "no upgradable holder");
+    expect_message(m_downgrade_to_upgradable, "pl_rwlock_downgrade_to_upgradable",
+                   "not write-locked");
+    expect_message(m_rdunlock_write_locked, "pl_rwlock_rdunlock", "no readers");
+    expect_message(m_wrunlock_read_locked, "pl_rwlock_wrunlock", "not write-locked");
 }
 END_TEST
 

@@ -237,6 +237,51 @@ static inline const char *tu_addr_text(const void *addr, char *buf, size_t size)
     return buf;
 }
 
+/* ---- Heavy sizes under slow runtimes (valgrind) ---- */
+
+/* valgrind.h is a header of client-request macros (no library); where it is missing (the
+ * mingw build, systems without valgrind) the tests cannot be under valgrind either. */
+#if defined(__has_include)
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#define TU_HAVE_VALGRIND_H 1
+#endif
+#endif
+
+/* Whether this process runs under valgrind, which serialises threads, runs code 20 to 50 times
+ * slower, replaces malloc and caps live threads (--max-threads, 500 by default). */
+static inline bool tu_under_valgrind(void)
+{
+#if defined(TU_HAVE_VALGRIND_H)
+    return RUNNING_ON_VALGRIND != 0;
+#else
+    return false;
+#endif
+}
+
+/* The fraction of the heavy stress sizes (thousands of threads) to run: PARKING_TEST_SCALE
+ * (0 < x <= 1) when set, else 1/25 under valgrind, else 1.  Only sizes whose full value adds
+ * nothing a smaller one does not check there are scaled; normal runs keep the full sizes. */
+static inline double tu_scale_factor(void)
+{
+    const char *env = getenv("PARKING_TEST_SCALE");
+    if (env != NULL && *env != '\0') {
+        double x = strtod(env, NULL);
+        if (x > 0 && x <= 1)
+            return x;
+    }
+    return tu_under_valgrind() ? 1.0 / 25 : 1.0;
+}
+
+/* n scaled by tu_scale_factor(), but never below min (nor above n). */
+static inline size_t tu_scaled(size_t n, size_t min)
+{
+    size_t s = (size_t)((double)n * tu_scale_factor());
+    if (s < min)
+        s = min;
+    return s < n ? s : n;
+}
+
 /* ---- Suites ---- */
 
 /* A test case with its Check time limit, added to s. */

@@ -23,6 +23,12 @@
  * Orderings: the waits release the mutex (release) and take it again (acquire) as pl_mutex_unlock
  * and pl_mutex_lock do; signal and broadcast add no ordering of their own, so publish the state a
  * waiter tests under the mutex.  None of these functions is async-signal-safe.
+ *
+ * Race detectors: ThreadSanitizer, Helgrind and DRD understand the waits' release and
+ * re-acquisition of the mutex (the hooks of parking/annotate.h, compiled into the caller's code):
+ * under -fsanitize=thread always; the Valgrind client requests with -DPARKING_VALGRIND=1, or by
+ * default where valgrind.h is installed and NDEBUG is not defined.  In other builds they compile
+ * to nothing.
  */
 #ifndef PARKING_COND_H
 #define PARKING_COND_H
@@ -31,6 +37,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "parking/annotate.h"
 #include "parking/export.h"
 #include "parking/lot.h" /* pl_now, pl_deadline_after, PL_FOREVER for deadlines */
 #include "parking/mutex.h"
@@ -49,6 +56,14 @@ typedef struct pl_cond { pl_mutex_t *mutex; } pl_cond_t;
 PARKING_API bool pl_cond_signal_slow(pl_cond_t *c);
 PARKING_API size_t pl_cond_broadcast_slow(pl_cond_t *c);
 
+/* The waits: unlock, sleep, relock, with `fn` naming the public function in misuse messages.
+ * Out of line; the public waits wrap it in the annotation hooks of the mutex's release and
+ * re-acquisition, which must be compiled in the caller's translation unit.  (For Helgrind and
+ * DRD, the wrappers also mark `mutex`, written by waiters and read without a lock by
+ * pl_cond_signal, as not to be checked.) */
+PARKING_API bool pl_cond_wait_slow(pl_cond_t *c, pl_mutex_t *m, uint64_t deadline,
+                                   const char *fn);
+
 /** Atomically unlocks @p m and sleeps on @p c until a signal or broadcast chooses this thread;
  * returns with @p m locked again.
  *
@@ -57,7 +72,15 @@ PARKING_API size_t pl_cond_broadcast_slow(pl_cond_t *c);
  * or if other threads wait on @p c with a different mutex.  The caller must own @p m; waiting
  * with a mutex some other thread holds is undetected undefined behaviour.
  * Async-signal-safe: no. */
-PARKING_API void pl_cond_wait(pl_cond_t *c, pl_mutex_t *m);
+static inline void pl_cond_wait(pl_cond_t *c, pl_mutex_t *m)
+{
+    PL__ANN_UNLOCK_PRE(m, 0);
+    PL__ANN_UNLOCK_POST(m, 0);
+    PL__VG_RACY(&c->mutex, sizeof c->mutex);
+    (void)pl_cond_wait_slow(c, m, PL_FOREVER, __func__);
+    PL__ANN_LOCK_PRE(m, 0);
+    PL__ANN_LOCK_POST(m, 0);
+}
 
 /** As pl_cond_wait, but gives up at the absolute @p deadline (pl_now() clock; PL_FOREVER:
  * none).
@@ -70,14 +93,32 @@ PARKING_API void pl_cond_wait(pl_cond_t *c, pl_mutex_t *m);
  * Blocks: until the deadline, then for @p m.  Ordering and misuse: as pl_cond_wait (the abort
  * names pl_cond_wait_until).  Async-signal-safe: no.
  * @return true if signalled, false if the deadline passed first. */
-PARKING_API bool pl_cond_wait_until(pl_cond_t *c, pl_mutex_t *m, uint64_t deadline);
+static inline bool pl_cond_wait_until(pl_cond_t *c, pl_mutex_t *m, uint64_t deadline)
+{
+    PL__ANN_UNLOCK_PRE(m, 0);
+    PL__ANN_UNLOCK_POST(m, 0);
+    PL__VG_RACY(&c->mutex, sizeof c->mutex);
+    bool signalled = pl_cond_wait_slow(c, m, deadline, __func__);
+    PL__ANN_LOCK_PRE(m, 0);
+    PL__ANN_LOCK_POST(m, 0);
+    return signalled;
+}
 
 /** As pl_cond_wait_until with a deadline @p timeout_ns from now (saturating).
  *
  * Blocks: up to @p timeout_ns, then for @p m.  Ordering and misuse: as pl_cond_wait.
  * Async-signal-safe: no.
  * @return true if signalled, false if the timeout expired first. */
-PARKING_API bool pl_cond_wait_for(pl_cond_t *c, pl_mutex_t *m, uint64_t timeout_ns);
+static inline bool pl_cond_wait_for(pl_cond_t *c, pl_mutex_t *m, uint64_t timeout_ns)
+{
+    PL__ANN_UNLOCK_PRE(m, 0);
+    PL__ANN_UNLOCK_POST(m, 0);
+    PL__VG_RACY(&c->mutex, sizeof c->mutex);
+    bool signalled = pl_cond_wait_slow(c, m, pl_deadline_after(timeout_ns), __func__);
+    PL__ANN_LOCK_PRE(m, 0);
+    PL__ANN_LOCK_POST(m, 0);
+    return signalled;
+}
 
 /** Chooses the oldest waiter of @p c, if any.  If its mutex is locked (typically by the
  * caller), the waiter is moved onto the mutex's queue; otherwise it is woken.

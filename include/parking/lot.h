@@ -30,6 +30,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "parking/export.h"
 
@@ -207,6 +208,53 @@ PARKING_API bool pl_spin(pl_spin_t *spin);
 /** Starts @p spin over (after a wake-up).  Blocks: never.  Ordering: none.  Misuse: none.
  * Async-signal-safe: no. */
 static inline void pl_spin_reset(pl_spin_t *spin) { spin->counter = 0; }
+
+/** One parked thread, as pl_lot_walk shows it. */
+typedef struct pl_parked_thread {
+    const void *key;      /**< the address it is queued on now (after any requeue) */
+    uintptr_t park_token; /**< its park token */
+    uint64_t parked_ns;   /**< pl_now() when it queued (kept across requeues) */
+    uint64_t thread_id;   /**< the OS thread id (gettid() on Linux, GetCurrentThreadId() on
+                               Windows, pthread_threadid_np on macOS), 0 where unknown */
+} pl_parked_thread_t;
+
+/** Called by pl_lot_walk once per parked thread; returns false to stop the walk.  @p t is valid
+ * only during the call. */
+typedef bool (*pl_walk_fn)(const pl_parked_thread_t *t, void *ctx);
+
+/** Visits every thread parked in the parking lot, for debugging (who waits on what, for how
+ * long).
+ *
+ * Goes through the table one bucket at a time and calls fn(t, ctx) for each queued thread while
+ * holding that bucket's lock, so fn must be short and must not park, unpark or take a
+ * libparking lock (it would deadlock on the bucket lock), nor allocate if the allocator uses
+ * libparking locks.  Parking and unparking go on in the other buckets meanwhile, so the walk is
+ * not a snapshot: a thread that stays parked on one address for the whole walk is visited
+ * exactly once (also if the table grows during the walk), one that parks, leaves or is requeued
+ * meanwhile may be missed or seen twice.
+ *
+ * Blocks: on each bucket lock in turn.  Ordering: none beyond the bucket locks.  Misuse: calling
+ * it from a callback of this header deadlocks (undetected).  Async-signal-safe: no.
+ * @param fn the visitor; NULL only counts.
+ * @param ctx passed to fn.
+ * @return threads visited (counting the one for which fn returned false). */
+PARKING_API size_t pl_lot_walk(pl_walk_fn fn, void *ctx);
+
+/** Prints every parked thread to @p out, for debugging a hang (from a debugger:
+ * `call pl_lot_dump(0)`).
+ *
+ * The first line is `libparking: pl_lot_dump: N parked threads`, then one line per thread:
+ * `libparking:   addr 0x<key> token 0x<park token> waited <ms, 3 decimals> ms thread <id>`, and a
+ * last line only if the count changed during the dump.  Threads are copied 64 at a time into a
+ * buffer on the stack under the bucket lock and printed with no lock held; a bucket with more
+ * waiters is listed in several rounds, and if the table grows between two rounds that bucket is
+ * listed again from its start (a thread may then appear twice, none is missed).
+ *
+ * Blocks: on bucket locks, as pl_lot_walk, and on the stream.  Ordering: none.  Misuse: as
+ * pl_lot_walk.  Async-signal-safe: no.
+ * @param out the stream; NULL means stderr.
+ * @return how many threads were listed. */
+PARKING_API size_t pl_lot_dump(FILE *out);
 
 PARKING_END_DECLS
 

@@ -15,6 +15,11 @@
  * async-signal-safe.  Lock functions give acquire ordering, unlock functions release ordering.
  * Misuse that the byte can reveal (unlocking a mutex that is not locked) prints
  * `libparking: <function>(<address>): <what>` and aborts; the check is on the slow path.
+ *
+ * Race detectors: ThreadSanitizer, Helgrind and DRD understand this lock (the hooks of
+ * parking/annotate.h, compiled into the caller's code): under -fsanitize=thread always; the
+ * Valgrind client requests with -DPARKING_VALGRIND=1, or by default where valgrind.h is installed
+ * and NDEBUG is not defined.  In other builds they compile to nothing.
  */
 #ifndef PARKING_MUTEX_H
 #define PARKING_MUTEX_H
@@ -22,6 +27,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "parking/annotate.h"
 #include "parking/export.h"
 
 PARKING_BEGIN_DECLS
@@ -51,22 +57,16 @@ static inline bool pl_mutex__try_fast(pl_mutex_t *m)
                                        __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
 }
 
-/** Blocks until the calling thread owns @p m.
- *
- * Blocks: yes (spins briefly, then parks).  Ordering: acquire.  Misuse: relocking a mutex the
- * caller holds deadlocks (undetected; see pl_remutex_t).  Async-signal-safe: no. */
-static inline void pl_mutex_lock(pl_mutex_t *m)
+/* The operations without annotations: the public functions below wrap them in the hooks of
+ * parking/annotate.h, and pl_remutex_t uses them directly (it annotates itself, not its inner
+ * mutex). */
+static inline void pl_mutex__lock(pl_mutex_t *m)
 {
     if (PARKING_UNLIKELY(!pl_mutex__try_fast(m)))
-        (void)pl_mutex_lock_slow(m, UINT64_MAX);
+        (void)PL__ANN_SLOW_BOOL(m, pl_mutex_lock_slow(m, UINT64_MAX));
 }
 
-/** Takes @p m if it is free (even if threads are parked on it).
- *
- * Blocks: never.  Ordering: acquire when it returns true.  Misuse: none detectable (a trylock
- * by the holder just fails).  Async-signal-safe: no.
- * @return true if the caller now owns @p m. */
-static inline bool pl_mutex_trylock(pl_mutex_t *m)
+static inline bool pl_mutex__trylock(pl_mutex_t *m)
 {
     uint8_t state = __atomic_load_n(&m->state, __ATOMIC_RELAXED);
     while (!(state & PL_MUTEX_LOCKED_BIT)) {
@@ -77,6 +77,61 @@ static inline bool pl_mutex_trylock(pl_mutex_t *m)
     return false;
 }
 
+static inline bool pl_mutex__lock_until(pl_mutex_t *m, uint64_t deadline)
+{
+    if (PARKING_LIKELY(pl_mutex__try_fast(m)))
+        return true;
+    return PL__ANN_SLOW_BOOL(m, pl_mutex_lock_slow(m, deadline));
+}
+
+static inline bool pl_mutex__lock_for(pl_mutex_t *m, uint64_t timeout_ns)
+{
+    if (PARKING_LIKELY(pl_mutex__try_fast(m)))
+        return true;
+    return PL__ANN_SLOW_BOOL(m, pl_mutex_lock_for_slow(m, timeout_ns));
+}
+
+static inline void pl_mutex__unlock(pl_mutex_t *m, bool fair)
+{
+    if (!fair) {
+        /* One `lock sub`, cheaper than a compare-and-swap: it releases the mutex whatever the
+         * parked bit says, and a parked bit left behind (or a borrow: misuse) sends us to wake
+         * a waiter.  `fair` is a constant at every call, so only one branch is compiled. */
+        uint8_t left = __atomic_sub_fetch(&m->state, PL_MUTEX_LOCKED_BIT, __ATOMIC_RELEASE);
+        if (PARKING_UNLIKELY(left != 0))
+            PL__ANN_SLOW(m, pl_mutex_unlocked_slow(m, left));
+        return;
+    }
+    uint8_t expected = PL_MUTEX_LOCKED_BIT;
+    if (PARKING_UNLIKELY(!__atomic_compare_exchange_n(&m->state, &expected, 0, false,
+                                                      __ATOMIC_RELEASE, __ATOMIC_RELAXED)))
+        PL__ANN_SLOW(m, pl_mutex_unlock_slow(m, fair));
+}
+
+/** Blocks until the calling thread owns @p m.
+ *
+ * Blocks: yes (spins briefly, then parks).  Ordering: acquire.  Misuse: relocking a mutex the
+ * caller holds deadlocks (undetected; see pl_remutex_t).  Async-signal-safe: no. */
+static inline void pl_mutex_lock(pl_mutex_t *m)
+{
+    PL__ANN_LOCK_PRE(m, 0);
+    pl_mutex__lock(m);
+    PL__ANN_LOCK_POST(m, 0);
+}
+
+/** Takes @p m if it is free (even if threads are parked on it).
+ *
+ * Blocks: never.  Ordering: acquire when it returns true.  Misuse: none detectable (a trylock
+ * by the holder just fails).  Async-signal-safe: no.
+ * @return true if the caller now owns @p m. */
+static inline bool pl_mutex_trylock(pl_mutex_t *m)
+{
+    PL__ANN_LOCK_PRE(m, PL__ANN_TRY);
+    bool ok = pl_mutex__trylock(m);
+    PL__ANN_LOCK_POST(m, PL__ANN_RESULT(PL__ANN_TRY, ok));
+    return ok;
+}
+
 /** Blocks until @p m is taken or the absolute @p deadline (pl_now() ns; PL_FOREVER: none)
  * passes.  A deadline already past still takes a free mutex.
  *
@@ -85,9 +140,10 @@ static inline bool pl_mutex_trylock(pl_mutex_t *m)
  * @return true if taken; false only once pl_now() >= deadline. */
 static inline bool pl_mutex_lock_until(pl_mutex_t *m, uint64_t deadline)
 {
-    if (PARKING_LIKELY(pl_mutex__try_fast(m)))
-        return true;
-    return pl_mutex_lock_slow(m, deadline);
+    PL__ANN_LOCK_PRE(m, PL__ANN_TRY);
+    bool ok = pl_mutex__lock_until(m, deadline);
+    PL__ANN_LOCK_POST(m, PL__ANN_RESULT(PL__ANN_TRY, ok));
+    return ok;
 }
 
 /** As pl_mutex_lock_until with a deadline @p timeout_ns from now (saturating: a huge timeout
@@ -98,9 +154,10 @@ static inline bool pl_mutex_lock_until(pl_mutex_t *m, uint64_t deadline)
  * @return true if taken, false if the timeout expired first. */
 static inline bool pl_mutex_lock_for(pl_mutex_t *m, uint64_t timeout_ns)
 {
-    if (PARKING_LIKELY(pl_mutex__try_fast(m)))
-        return true;
-    return pl_mutex_lock_for_slow(m, timeout_ns);
+    PL__ANN_LOCK_PRE(m, PL__ANN_TRY);
+    bool ok = pl_mutex__lock_for(m, timeout_ns);
+    PL__ANN_LOCK_POST(m, PL__ANN_RESULT(PL__ANN_TRY, ok));
+    return ok;
 }
 
 /** Releases @p m and wakes one parked thread if any (which may then find the mutex taken by a
@@ -111,11 +168,9 @@ static inline bool pl_mutex_lock_for(pl_mutex_t *m, uint64_t timeout_ns)
  * not own @p m is not detected.  Async-signal-safe: no. */
 static inline void pl_mutex_unlock(pl_mutex_t *m)
 {
-    /* One `lock sub`, cheaper than a compare-and-swap: it releases the mutex whatever the parked
-     * bit says, and a parked bit left behind (or a borrow: misuse) sends us to wake a waiter. */
-    uint8_t left = __atomic_sub_fetch(&m->state, PL_MUTEX_LOCKED_BIT, __ATOMIC_RELEASE);
-    if (PARKING_UNLIKELY(left != 0))
-        pl_mutex_unlocked_slow(m, left);
+    PL__ANN_UNLOCK_PRE(m, 0);
+    pl_mutex__unlock(m, false);
+    PL__ANN_UNLOCK_POST(m, 0);
 }
 
 /** Releases @p m by handing it directly to the oldest parked thread if there is one (FIFO
@@ -126,10 +181,9 @@ static inline void pl_mutex_unlock(pl_mutex_t *m)
  * Misuse: as pl_mutex_unlock.  Async-signal-safe: no. */
 static inline void pl_mutex_unlock_fair(pl_mutex_t *m)
 {
-    uint8_t expected = PL_MUTEX_LOCKED_BIT;
-    if (PARKING_UNLIKELY(!__atomic_compare_exchange_n(&m->state, &expected, 0, false,
-                                                      __ATOMIC_RELEASE, __ATOMIC_RELAXED)))
-        pl_mutex_unlock_slow(m, true);
+    PL__ANN_UNLOCK_PRE(m, 0);
+    pl_mutex__unlock(m, true);
+    PL__ANN_UNLOCK_POST(m, 0);
 }
 
 /** Whether some thread holds @p m right now: a snapshot for assertions and statistics, stale at

@@ -12,9 +12,15 @@
  * and one thread waiting on it (if any) is woken to run its own initialiser; the failing caller
  * returns false.  Each waiter thus either sees the once done or gets a turn to try.
  *
- * Recursion: an initialiser that calls pl_call_once / pl_call_once_try on the same once, from
- * the same thread, waits for itself forever (a self-deadlock; it is not detected: one byte has no
- * room for an owner).  Running other onces from an initialiser is fine.
+ * Recursion: an initialiser that calls pl_call_once / pl_call_once_try on its own once, directly
+ * or through the initialisers of other onces, would wait for itself forever; instead it aborts
+ * with `libparking: pl_call_once(<address>): recursive call from its own initializer` (or
+ * pl_call_once_try).  The check runs only when a call finds the once being initialised, never on
+ * the fast path, and allocates nothing: a small process-wide table records which thread runs
+ * which initialiser.  Not detected: a cycle across threads (A's initialiser waits for once B
+ * while B's, on another thread, waits for A) deadlocks; and with more than 64 initialisers
+ * running at the same moment in the process, the further ones are not recorded, so their
+ * recursion deadlocks.  Running other onces from an initialiser is fine.
  *
  * Orderings: everything the successful initialiser wrote happens-before the return of every call
  * that returns with the once done, and before pl_once_is_done returns true.  None of these
@@ -26,13 +32,21 @@
    bit 1  RUNNING  a thread runs an initialiser now
    bit 2  PARKED   threads are (or may be) queued on the once's address
    @endverbatim
+ *
+ * Race detectors: ThreadSanitizer, Helgrind and DRD understand the edge from the initialiser to
+ * every return (the hooks of parking/annotate.h, compiled into the caller's code): under
+ * -fsanitize=thread always; the Valgrind client requests with -DPARKING_VALGRIND=1, or by default
+ * where valgrind.h is installed and NDEBUG is not defined.  In other builds they compile to
+ * nothing.
  */
 #ifndef PARKING_ONCE_H
 #define PARKING_ONCE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
+#include "parking/annotate.h"
 #include "parking/export.h"
 
 PARKING_BEGIN_DECLS
@@ -62,22 +76,81 @@ PARKING_API bool pl_call_once_try_slow(pl_once_t *o, bool (*fn)(void *), void *a
  * visible.  Misuse: none.  Async-signal-safe: no. */
 static inline bool pl_once_is_done(const pl_once_t *o)
 {
-    return __atomic_load_n(&o->state, __ATOMIC_ACQUIRE) == PL_ONCE_DONE_BIT;
+    bool done = __atomic_load_n(&o->state, __ATOMIC_ACQUIRE) == PL_ONCE_DONE_BIT;
+    if (done)
+        PL__ANN_ACQUIRE(o);
+    return done;
 }
+
+/* Race detectors (parking/annotate.h: ThreadSanitizer, Helgrind, DRD): the DONE store is made
+ * by the library, which they do not see into (not instrumented, or synchronised by atomics the
+ * Valgrind tools do not understand), so the fast path's acquire load alone gives them no edge
+ * from the initialiser.  The initialiser runs inside a trampoline of the caller's translation
+ * unit that acquires what an earlier failed run released and releases what this run wrote on
+ * the once's address; every return acquires it.  Compiled only when such annotations are on. */
+#if PL__ANN_EDGES
+typedef struct pl_once__ann_ctx {
+    pl_once_t *o;
+    void (*fn)(void *);
+    bool (*try_fn)(void *);
+    void *arg;
+} pl_once__ann_ctx_t;
+
+static inline void pl_once__ann_run(void *p)
+{
+    pl_once__ann_ctx_t *c = (pl_once__ann_ctx_t *)p;
+    PL__ANN_ACQUIRE(c->o);
+    c->fn(c->arg);
+    PL__ANN_RELEASE(c->o);
+}
+
+static inline bool pl_once__ann_try(void *p)
+{
+    pl_once__ann_ctx_t *c = (pl_once__ann_ctx_t *)p;
+    PL__ANN_ACQUIRE(c->o);
+    bool ok = c->try_fn(c->arg);
+    PL__ANN_RELEASE(c->o);
+    return ok;
+}
+
+static inline void pl_once__slow(pl_once_t *o, void (*fn)(void *), void *arg)
+{
+    pl_once__ann_ctx_t c = {o, fn, NULL, arg};
+    /* The library's store after a failed run is a plain write that fast paths read unlocked. */
+    PL__VG_RACY(&o->state, sizeof o->state);
+    /* NULL goes through as is: the library's misuse check names it. */
+    pl_call_once_slow(o, fn != NULL ? pl_once__ann_run : NULL, &c);
+    PL__ANN_ACQUIRE(o);
+}
+
+static inline bool pl_once__try_slow(pl_once_t *o, bool (*fn)(void *), void *arg)
+{
+    pl_once__ann_ctx_t c = {o, NULL, fn, arg};
+    PL__VG_RACY(&o->state, sizeof o->state);
+    bool ok = pl_call_once_try_slow(o, fn != NULL ? pl_once__ann_try : NULL, &c);
+    PL__ANN_ACQUIRE(o);
+    return ok;
+}
+#else
+#  define pl_once__slow pl_call_once_slow
+#  define pl_once__try_slow pl_call_once_try_slow
+#endif
 
 /** Runs fn(arg) if no initialiser of @p o has succeeded yet, exactly once across all callers;
  * every call returns once @p o is done.  When done already: one acquire load and a branch.
  *
  * Blocks: while another thread runs an initialiser of @p o.  Ordering: everything the
- * successful initialiser wrote happens-before every return.  Misuse: fn must not call
- * pl_call_once on @p o (self-deadlock, undetected).  If fn does not return (longjmp, thread exit,
- * cancellation), @p o stays "running" and every later caller waits forever.  Aborts (message
- * naming pl_call_once and @p o) if fn is NULL and @p o is not done.  Async-signal-safe: no. */
+ * successful initialiser wrote happens-before every return.  Misuse: aborts (message naming
+ * pl_call_once and @p o) if fn is NULL and @p o is not done, or if fn, directly or through other
+ * onces' initialisers, calls pl_call_once on @p o ("recursive call from its own initializer").
+ * If fn does not return (longjmp, thread exit, cancellation), @p o stays "running" and every
+ * later caller waits forever (or, on the thread that left fn, aborts as a recursive call).
+ * Async-signal-safe: no. */
 static inline void pl_call_once(pl_once_t *o, void (*fn)(void *), void *arg)
 {
     if (PARKING_LIKELY(pl_once_is_done(o)))
         return;
-    pl_call_once_slow(o, fn, arg);
+    pl_once__slow(o, fn, arg);
 }
 
 /** As pl_call_once, but fn reports success.  If fn returns false, @p o stays not done, one
@@ -91,7 +164,7 @@ static inline bool pl_call_once_try(pl_once_t *o, bool (*fn)(void *), void *arg)
 {
     if (PARKING_LIKELY(pl_once_is_done(o)))
         return true;
-    return pl_call_once_try_slow(o, fn, arg);
+    return pl_once__try_slow(o, fn, arg);
 }
 
 PARKING_END_DECLS

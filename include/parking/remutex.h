@@ -25,6 +25,11 @@
  * Fields (for debuggers and white-box tests; use the functions): `owner` is the holder's
  * pl_thread_id() or 0, written only by the holder and read by every locker (relaxed atomics);
  * `count` is the depth, touched only by the holder; `mutex` is the lock itself.
+ *
+ * Race detectors: ThreadSanitizer, Helgrind and DRD understand this lock (the hooks of
+ * parking/annotate.h, compiled into the caller's code): under -fsanitize=thread always; the
+ * Valgrind client requests with -DPARKING_VALGRIND=1, or by default where valgrind.h is installed
+ * and NDEBUG is not defined.  In other builds they compile to nothing.
  */
 #ifndef PARKING_REMUTEX_H
 #define PARKING_REMUTEX_H
@@ -32,6 +37,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "parking/annotate.h"
 #include "parking/export.h"
 #include "parking/mutex.h"
 
@@ -102,6 +108,8 @@ static inline void pl_remutex__relock(pl_remutex_t *m, const char *fn)
  * only with its own identity, which it can never read here unless it stored it itself. */
 static inline void pl_remutex__own(pl_remutex_t *m, uintptr_t me)
 {
+    /* Helgrind and DRD (parking/annotate.h): lockers read the owner without the lock. */
+    PL__VG_RACY(&m->owner, sizeof m->owner);
     __atomic_store_n(&m->owner, me, __ATOMIC_RELAXED);
     m->count = 1;
 }
@@ -110,6 +118,10 @@ static inline bool pl_remutex__mine(const pl_remutex_t *m, uintptr_t me)
 {
     return __atomic_load_n(&m->owner, __ATOMIC_RELAXED) == me;
 }
+
+/* Annotations (parking/annotate.h) name the pl_remutex_t itself: its inner mutex is taken and
+ * released with the unannotated pl_mutex__ operations.  The owner's writes of `count` come after
+ * LOCK_POST and before UNLOCK_PRE, inside the critical section as a race detector sees it. */
 
 /** Blocks until the calling thread holds @p m; returns at once (depth + 1) if it already does.
  *
@@ -120,10 +132,14 @@ static inline void pl_remutex_lock(pl_remutex_t *m)
 {
     uintptr_t me = pl_thread_id();
     if (pl_remutex__mine(m, me)) {
+        PL__ANN_LOCK_PRE(m, PL__ANN_RECURSIVE);
         pl_remutex__relock(m, __func__);
+        PL__ANN_LOCK_POST(m, PL__ANN_RECURSIVE);
         return;
     }
-    pl_mutex_lock(&m->mutex);
+    PL__ANN_LOCK_PRE(m, 0);
+    pl_mutex__lock(&m->mutex);
+    PL__ANN_LOCK_POST(m, 0);
     pl_remutex__own(m, me);
 }
 
@@ -136,13 +152,17 @@ static inline bool pl_remutex_trylock(pl_remutex_t *m)
 {
     uintptr_t me = pl_thread_id();
     if (pl_remutex__mine(m, me)) {
+        PL__ANN_LOCK_PRE(m, PL__ANN_TRY | PL__ANN_RECURSIVE);
         pl_remutex__relock(m, __func__);
+        PL__ANN_LOCK_POST(m, PL__ANN_TRY | PL__ANN_RECURSIVE);
         return true;
     }
-    if (!pl_mutex_trylock(&m->mutex))
-        return false;
-    pl_remutex__own(m, me);
-    return true;
+    PL__ANN_LOCK_PRE(m, PL__ANN_TRY);
+    bool ok = pl_mutex__trylock(&m->mutex);
+    PL__ANN_LOCK_POST(m, PL__ANN_RESULT(PL__ANN_TRY, ok));
+    if (ok)
+        pl_remutex__own(m, me);
+    return ok;
 }
 
 /** As pl_remutex_lock, but gives up once the absolute @p deadline (pl_now() ns; PL_FOREVER:
@@ -156,13 +176,17 @@ static inline bool pl_remutex_lock_until(pl_remutex_t *m, uint64_t deadline)
 {
     uintptr_t me = pl_thread_id();
     if (pl_remutex__mine(m, me)) {
+        PL__ANN_LOCK_PRE(m, PL__ANN_TRY | PL__ANN_RECURSIVE);
         pl_remutex__relock(m, __func__);
+        PL__ANN_LOCK_POST(m, PL__ANN_TRY | PL__ANN_RECURSIVE);
         return true;
     }
-    if (!pl_mutex_lock_until(&m->mutex, deadline))
-        return false;
-    pl_remutex__own(m, me);
-    return true;
+    PL__ANN_LOCK_PRE(m, PL__ANN_TRY);
+    bool ok = pl_mutex__lock_until(&m->mutex, deadline);
+    PL__ANN_LOCK_POST(m, PL__ANN_RESULT(PL__ANN_TRY, ok));
+    if (ok)
+        pl_remutex__own(m, me);
+    return ok;
 }
 
 /** As pl_remutex_lock_until with a deadline @p timeout_ns from now (saturating).
@@ -174,27 +198,25 @@ static inline bool pl_remutex_lock_for(pl_remutex_t *m, uint64_t timeout_ns)
 {
     uintptr_t me = pl_thread_id();
     if (pl_remutex__mine(m, me)) {
+        PL__ANN_LOCK_PRE(m, PL__ANN_TRY | PL__ANN_RECURSIVE);
         pl_remutex__relock(m, __func__);
+        PL__ANN_LOCK_POST(m, PL__ANN_TRY | PL__ANN_RECURSIVE);
         return true;
     }
-    if (!pl_mutex_lock_for(&m->mutex, timeout_ns))
-        return false;
-    pl_remutex__own(m, me);
-    return true;
+    PL__ANN_LOCK_PRE(m, PL__ANN_TRY);
+    bool ok = pl_mutex__lock_for(&m->mutex, timeout_ns);
+    PL__ANN_LOCK_POST(m, PL__ANN_RESULT(PL__ANN_TRY, ok));
+    if (ok)
+        pl_remutex__own(m, me);
+    return ok;
 }
 
-static inline void pl_remutex__unlock(pl_remutex_t *m, bool fair, const char *fn)
+/* The last unlock, by the owner, once count is 0. */
+static inline void pl_remutex__release(pl_remutex_t *m, bool fair)
 {
-    if (PARKING_UNLIKELY(!pl_remutex__mine(m, pl_thread_id())))
-        pl_remutex_bad_unlock(m, fn);
-    if (--m->count != 0)
-        return;
     /* Cleared before the release so that the next owner's store comes after ours. */
     __atomic_store_n(&m->owner, 0, __ATOMIC_RELAXED);
-    if (fair)
-        pl_mutex_unlock_fair(&m->mutex);
-    else
-        pl_mutex_unlock(&m->mutex);
+    pl_mutex__unlock(&m->mutex, fair);
 }
 
 /** Undoes one lock of the calling thread; the last one releases @p m and wakes one waiter if
@@ -205,7 +227,16 @@ static inline void pl_remutex__unlock(pl_remutex_t *m, bool fair, const char *fn
  * @p m (including when nobody does).  Async-signal-safe: no. */
 static inline void pl_remutex_unlock(pl_remutex_t *m)
 {
-    pl_remutex__unlock(m, false, __func__);
+    if (PARKING_UNLIKELY(!pl_remutex__mine(m, pl_thread_id())))
+        pl_remutex_bad_unlock(m, __func__);
+    if (--m->count != 0) {
+        PL__ANN_UNLOCK_PRE(m, PL__ANN_RECURSIVE);
+        PL__ANN_UNLOCK_POST(m, PL__ANN_RECURSIVE);
+        return;
+    }
+    PL__ANN_UNLOCK_PRE(m, 0);
+    pl_remutex__release(m, false);
+    PL__ANN_UNLOCK_POST(m, 0);
 }
 
 /** As pl_remutex_unlock, but the last unlock hands @p m directly to the oldest waiter if any.
@@ -214,7 +245,16 @@ static inline void pl_remutex_unlock(pl_remutex_t *m)
  * Async-signal-safe: no. */
 static inline void pl_remutex_unlock_fair(pl_remutex_t *m)
 {
-    pl_remutex__unlock(m, true, __func__);
+    if (PARKING_UNLIKELY(!pl_remutex__mine(m, pl_thread_id())))
+        pl_remutex_bad_unlock(m, __func__);
+    if (--m->count != 0) {
+        PL__ANN_UNLOCK_PRE(m, PL__ANN_RECURSIVE);
+        PL__ANN_UNLOCK_POST(m, PL__ANN_RECURSIVE);
+        return;
+    }
+    PL__ANN_UNLOCK_PRE(m, 0);
+    pl_remutex__release(m, true);
+    PL__ANN_UNLOCK_POST(m, 0);
 }
 
 /** Whether the calling thread holds @p m (exact, not a snapshot: only this thread can change

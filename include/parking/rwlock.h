@@ -38,6 +38,11 @@
    bit 3  WRITER         a writer holds the lock, or holds its turn and waits for readers
    bits 4..              number of readers (upgradable holder included)
    @endverbatim
+ *
+ * Race detectors: ThreadSanitizer, Helgrind and DRD understand this lock in every mode (the hooks
+ * of parking/annotate.h, compiled into the caller's code): under -fsanitize=thread always; the
+ * Valgrind client requests with -DPARKING_VALGRIND=1, or by default where valgrind.h is installed
+ * and NDEBUG is not defined.  In other builds they compile to nothing.
  */
 #ifndef PARKING_RWLOCK_H
 #define PARKING_RWLOCK_H
@@ -45,6 +50,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "parking/annotate.h"
 #include "parking/export.h"
 
 PARKING_BEGIN_DECLS
@@ -106,6 +112,12 @@ static inline bool pl_rwlock__cas(pl_rwlock_t *l, uintptr_t from, uintptr_t to, 
 
 /* ---- Shared (read) ---- */
 
+static inline void pl_rwlock__rdlock(pl_rwlock_t *l)
+{
+    if (PARKING_UNLIKELY(!pl_rwlock__try_fast(l, PL_RWLOCK_WRITER_BIT, PL_RWLOCK_ONE_READER)))
+        (void)PL__ANN_SLOW_BOOL(l, pl_rwlock_rdlock_slow(l, UINT64_MAX));
+}
+
 /** Blocks until the caller holds a read lock.  Waits while a writer holds the lock or waits for
  * its turn (see the policy in the file description: do not nest it).
  *
@@ -114,8 +126,22 @@ static inline bool pl_rwlock__cas(pl_rwlock_t *l, uintptr_t from, uintptr_t to, 
  * Async-signal-safe: no. */
 static inline void pl_rwlock_rdlock(pl_rwlock_t *l)
 {
-    if (PARKING_UNLIKELY(!pl_rwlock__try_fast(l, PL_RWLOCK_WRITER_BIT, PL_RWLOCK_ONE_READER)))
-        (void)pl_rwlock_rdlock_slow(l, UINT64_MAX);
+    PL__ANN_LOCK_PRE(l, PL__ANN_READ);
+    pl_rwlock__rdlock(l);
+    PL__ANN_LOCK_POST(l, PL__ANN_READ);
+}
+
+static inline bool pl_rwlock__tryrdlock(pl_rwlock_t *l)
+{
+    uintptr_t s = __atomic_load_n(&l->state, __ATOMIC_RELAXED);
+    if (s & PL_RWLOCK_WRITER_BIT)
+        return false;
+    if (PARKING_LIKELY(s < PL_RWLOCK_READERS_MASK &&
+                       __atomic_compare_exchange_n(&l->state, &s, s + PL_RWLOCK_ONE_READER, true,
+                                                   __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)))
+        return true;
+    /* Lost a race, or overflow: retry there. */
+    return PL__ANN_SLOW_BOOL(l, pl_rwlock_tryrdlock_slow(l));
 }
 
 /** Takes a read lock unless a writer holds the lock or waits for it.
@@ -125,14 +151,17 @@ static inline void pl_rwlock_rdlock(pl_rwlock_t *l)
  * @return true if the caller now holds a read lock. */
 static inline bool pl_rwlock_tryrdlock(pl_rwlock_t *l)
 {
-    uintptr_t s = __atomic_load_n(&l->state, __ATOMIC_RELAXED);
-    if (s & PL_RWLOCK_WRITER_BIT)
-        return false;
-    if (PARKING_LIKELY(s < PL_RWLOCK_READERS_MASK &&
-                       __atomic_compare_exchange_n(&l->state, &s, s + PL_RWLOCK_ONE_READER, true,
-                                                   __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)))
+    PL__ANN_LOCK_PRE(l, PL__ANN_READ | PL__ANN_TRY);
+    bool ok = pl_rwlock__tryrdlock(l);
+    PL__ANN_LOCK_POST(l, PL__ANN_RESULT(PL__ANN_READ | PL__ANN_TRY, ok));
+    return ok;
+}
+
+static inline bool pl_rwlock__rdlock_until(pl_rwlock_t *l, uint64_t deadline)
+{
+    if (PARKING_LIKELY(pl_rwlock__try_fast(l, PL_RWLOCK_WRITER_BIT, PL_RWLOCK_ONE_READER)))
         return true;
-    return pl_rwlock_tryrdlock_slow(l); /* lost a race, or overflow: retry there */
+    return PL__ANN_SLOW_BOOL(l, pl_rwlock_rdlock_slow(l, deadline));
 }
 
 /** As pl_rwlock_rdlock, but gives up once the absolute @p deadline (pl_now() clock; PL_FOREVER:
@@ -143,9 +172,17 @@ static inline bool pl_rwlock_tryrdlock(pl_rwlock_t *l)
  * @return true if taken; false only once the deadline has passed. */
 static inline bool pl_rwlock_rdlock_until(pl_rwlock_t *l, uint64_t deadline)
 {
+    PL__ANN_LOCK_PRE(l, PL__ANN_READ | PL__ANN_TRY);
+    bool ok = pl_rwlock__rdlock_until(l, deadline);
+    PL__ANN_LOCK_POST(l, PL__ANN_RESULT(PL__ANN_READ | PL__ANN_TRY, ok));
+    return ok;
+}
+
+static inline bool pl_rwlock__rdlock_for(pl_rwlock_t *l, uint64_t timeout_ns)
+{
     if (PARKING_LIKELY(pl_rwlock__try_fast(l, PL_RWLOCK_WRITER_BIT, PL_RWLOCK_ONE_READER)))
         return true;
-    return pl_rwlock_rdlock_slow(l, deadline);
+    return PL__ANN_SLOW_BOOL(l, pl_rwlock_rdlock_for_slow(l, timeout_ns));
 }
 
 /** As pl_rwlock_rdlock_until with a deadline @p timeout_ns from now (saturating: a huge timeout
@@ -156,9 +193,16 @@ static inline bool pl_rwlock_rdlock_until(pl_rwlock_t *l, uint64_t deadline)
  * @return true if taken, false if the timeout expired first. */
 static inline bool pl_rwlock_rdlock_for(pl_rwlock_t *l, uint64_t timeout_ns)
 {
-    if (PARKING_LIKELY(pl_rwlock__try_fast(l, PL_RWLOCK_WRITER_BIT, PL_RWLOCK_ONE_READER)))
-        return true;
-    return pl_rwlock_rdlock_for_slow(l, timeout_ns);
+    PL__ANN_LOCK_PRE(l, PL__ANN_READ | PL__ANN_TRY);
+    bool ok = pl_rwlock__rdlock_for(l, timeout_ns);
+    PL__ANN_LOCK_POST(l, PL__ANN_RESULT(PL__ANN_READ | PL__ANN_TRY, ok));
+    return ok;
+}
+
+static inline void pl_rwlock__rdlock_recursive(pl_rwlock_t *l)
+{
+    if (PARKING_UNLIKELY(!pl_rwlock__try_fast(l, PL_RWLOCK_WRITER_BIT, PL_RWLOCK_ONE_READER)))
+        PL__ANN_SLOW(l, pl_rwlock_rdlock_recursive_slow(l));
 }
 
 /** Takes a read lock for a caller that may already hold one (read or upgradable) on @p l: enters
@@ -172,8 +216,20 @@ static inline bool pl_rwlock_rdlock_for(pl_rwlock_t *l, uint64_t timeout_ns)
  * Async-signal-safe: no. */
 static inline void pl_rwlock_rdlock_recursive(pl_rwlock_t *l)
 {
-    if (PARKING_UNLIKELY(!pl_rwlock__try_fast(l, PL_RWLOCK_WRITER_BIT, PL_RWLOCK_ONE_READER)))
-        pl_rwlock_rdlock_recursive_slow(l);
+    PL__ANN_LOCK_PRE(l, PL__ANN_READ | PL__ANN_RECURSIVE);
+    pl_rwlock__rdlock_recursive(l);
+    PL__ANN_LOCK_POST(l, PL__ANN_READ | PL__ANN_RECURSIVE);
+}
+
+static inline void pl_rwlock__rdunlock(pl_rwlock_t *l)
+{
+    uintptr_t old = __atomic_fetch_sub(&l->state, PL_RWLOCK_ONE_READER, __ATOMIC_RELEASE);
+    uintptr_t x = old & (PL_RWLOCK_READERS_MASK | PL_RWLOCK_WRITER_PARKED_BIT);
+    /* One compare pair covers both cold cases: no reader at all (misuse), or the last reader
+     * leaving while a writer is parked waiting for it. */
+    if (PARKING_UNLIKELY(x != PL_RWLOCK_ONE_READER &&
+                         x <= (PL_RWLOCK_ONE_READER | PL_RWLOCK_WRITER_PARKED_BIT)))
+        PL__ANN_SLOW(l, pl_rwlock_rdunlock_slow(l, old));
 }
 
 /** Releases a read lock; the last reader out wakes a writer waiting for readers to leave.
@@ -183,13 +239,14 @@ static inline void pl_rwlock_rdlock_recursive(pl_rwlock_t *l)
  * aborts anyway).  Async-signal-safe: no. */
 static inline void pl_rwlock_rdunlock(pl_rwlock_t *l)
 {
-    uintptr_t old = __atomic_fetch_sub(&l->state, PL_RWLOCK_ONE_READER, __ATOMIC_RELEASE);
-    uintptr_t x = old & (PL_RWLOCK_READERS_MASK | PL_RWLOCK_WRITER_PARKED_BIT);
-    /* One compare pair covers both cold cases: no reader at all (misuse), or the last reader
-     * leaving while a writer is parked waiting for it. */
-    if (PARKING_UNLIKELY(x != PL_RWLOCK_ONE_READER &&
-                         x <= (PL_RWLOCK_ONE_READER | PL_RWLOCK_WRITER_PARKED_BIT)))
-        pl_rwlock_rdunlock_slow(l, old);
+    PL__ANN_UNLOCK_PRE(l, PL__ANN_READ);
+    pl_rwlock__rdunlock(l);
+    PL__ANN_UNLOCK_POST(l, PL__ANN_READ);
+}
+
+static inline void pl_rwlock__rdunlock_fair(pl_rwlock_t *l)
+{
+    pl_rwlock__rdunlock(l);
 }
 
 /** Same as pl_rwlock_rdunlock: a reader leaving releases nothing that queued threads wait for
@@ -200,10 +257,18 @@ static inline void pl_rwlock_rdunlock(pl_rwlock_t *l)
  * pl_rwlock_rdunlock.  Async-signal-safe: no. */
 static inline void pl_rwlock_rdunlock_fair(pl_rwlock_t *l)
 {
-    pl_rwlock_rdunlock(l);
+    PL__ANN_UNLOCK_PRE(l, PL__ANN_READ);
+    pl_rwlock__rdunlock_fair(l);
+    PL__ANN_UNLOCK_POST(l, PL__ANN_READ);
 }
 
 /* ---- Exclusive (write) ---- */
+
+static inline void pl_rwlock__wrlock(pl_rwlock_t *l)
+{
+    if (PARKING_UNLIKELY(!pl_rwlock__cas(l, 0, PL_RWLOCK_WRITER_BIT, __ATOMIC_ACQUIRE)))
+        (void)PL__ANN_SLOW_BOOL(l, pl_rwlock_wrlock_slow(l, UINT64_MAX));
+}
 
 /** Blocks until the caller holds the write lock: first takes the writer bit (waiting for other
  * writers and the upgradable holder), which stops new readers, then waits for readers inside to
@@ -213,15 +278,12 @@ static inline void pl_rwlock_rdunlock_fair(pl_rwlock_t *l)
  * thread holding a read lock, deadlocks (undetected).  Async-signal-safe: no. */
 static inline void pl_rwlock_wrlock(pl_rwlock_t *l)
 {
-    if (PARKING_UNLIKELY(!pl_rwlock__cas(l, 0, PL_RWLOCK_WRITER_BIT, __ATOMIC_ACQUIRE)))
-        (void)pl_rwlock_wrlock_slow(l, UINT64_MAX);
+    PL__ANN_LOCK_PRE(l, 0);
+    pl_rwlock__wrlock(l);
+    PL__ANN_LOCK_POST(l, 0);
 }
 
-/** Takes the write lock if nobody holds @p l in any mode (even if threads are queued).
- *
- * Blocks: never.  Ordering: acquire on success.  Misuse: none detected.  Async-signal-safe: no.
- * @return true if the caller now holds the write lock. */
-static inline bool pl_rwlock_trywrlock(pl_rwlock_t *l)
+static inline bool pl_rwlock__trywrlock(pl_rwlock_t *l)
 {
     uintptr_t s = 0;
     if (PARKING_LIKELY(__atomic_compare_exchange_n(&l->state, &s, PL_RWLOCK_WRITER_BIT, false,
@@ -235,6 +297,25 @@ static inline bool pl_rwlock_trywrlock(pl_rwlock_t *l)
     return false;
 }
 
+/** Takes the write lock if nobody holds @p l in any mode (even if threads are queued).
+ *
+ * Blocks: never.  Ordering: acquire on success.  Misuse: none detected.  Async-signal-safe: no.
+ * @return true if the caller now holds the write lock. */
+static inline bool pl_rwlock_trywrlock(pl_rwlock_t *l)
+{
+    PL__ANN_LOCK_PRE(l, PL__ANN_TRY);
+    bool ok = pl_rwlock__trywrlock(l);
+    PL__ANN_LOCK_POST(l, PL__ANN_RESULT(PL__ANN_TRY, ok));
+    return ok;
+}
+
+static inline bool pl_rwlock__wrlock_until(pl_rwlock_t *l, uint64_t deadline)
+{
+    if (PARKING_LIKELY(pl_rwlock__cas(l, 0, PL_RWLOCK_WRITER_BIT, __ATOMIC_ACQUIRE)))
+        return true;
+    return PL__ANN_SLOW_BOOL(l, pl_rwlock_wrlock_slow(l, deadline));
+}
+
 /** As pl_rwlock_wrlock, but gives up once the absolute @p deadline passes; never before.
  * A writer that gave up while waiting for readers drops the writer bit and wakes the readers it
  * held back.  A deadline already past still takes a free lock.
@@ -244,9 +325,17 @@ static inline bool pl_rwlock_trywrlock(pl_rwlock_t *l)
  * @return true if taken, false once the deadline has passed. */
 static inline bool pl_rwlock_wrlock_until(pl_rwlock_t *l, uint64_t deadline)
 {
+    PL__ANN_LOCK_PRE(l, PL__ANN_TRY);
+    bool ok = pl_rwlock__wrlock_until(l, deadline);
+    PL__ANN_LOCK_POST(l, PL__ANN_RESULT(PL__ANN_TRY, ok));
+    return ok;
+}
+
+static inline bool pl_rwlock__wrlock_for(pl_rwlock_t *l, uint64_t timeout_ns)
+{
     if (PARKING_LIKELY(pl_rwlock__cas(l, 0, PL_RWLOCK_WRITER_BIT, __ATOMIC_ACQUIRE)))
         return true;
-    return pl_rwlock_wrlock_slow(l, deadline);
+    return PL__ANN_SLOW_BOOL(l, pl_rwlock_wrlock_for_slow(l, timeout_ns));
 }
 
 /** As pl_rwlock_wrlock_until with a deadline @p timeout_ns from now (saturating).
@@ -256,9 +345,16 @@ static inline bool pl_rwlock_wrlock_until(pl_rwlock_t *l, uint64_t deadline)
  * @return true if taken, false if the timeout expired first. */
 static inline bool pl_rwlock_wrlock_for(pl_rwlock_t *l, uint64_t timeout_ns)
 {
-    if (PARKING_LIKELY(pl_rwlock__cas(l, 0, PL_RWLOCK_WRITER_BIT, __ATOMIC_ACQUIRE)))
-        return true;
-    return pl_rwlock_wrlock_for_slow(l, timeout_ns);
+    PL__ANN_LOCK_PRE(l, PL__ANN_TRY);
+    bool ok = pl_rwlock__wrlock_for(l, timeout_ns);
+    PL__ANN_LOCK_POST(l, PL__ANN_RESULT(PL__ANN_TRY, ok));
+    return ok;
+}
+
+static inline void pl_rwlock__wrunlock(pl_rwlock_t *l)
+{
+    if (PARKING_UNLIKELY(!pl_rwlock__cas(l, PL_RWLOCK_WRITER_BIT, 0, __ATOMIC_RELEASE)))
+        PL__ANN_SLOW(l, pl_rwlock_wrunlock_slow(l, false));
 }
 
 /** Releases the write lock; wakes all queued readers and at most one writer or upgradable
@@ -269,8 +365,15 @@ static inline bool pl_rwlock_wrlock_for(pl_rwlock_t *l, uint64_t timeout_ns)
  * Async-signal-safe: no. */
 static inline void pl_rwlock_wrunlock(pl_rwlock_t *l)
 {
+    PL__ANN_UNLOCK_PRE(l, 0);
+    pl_rwlock__wrunlock(l);
+    PL__ANN_UNLOCK_POST(l, 0);
+}
+
+static inline void pl_rwlock__wrunlock_fair(pl_rwlock_t *l)
+{
     if (PARKING_UNLIKELY(!pl_rwlock__cas(l, PL_RWLOCK_WRITER_BIT, 0, __ATOMIC_RELEASE)))
-        pl_rwlock_wrunlock_slow(l, false);
+        PL__ANN_SLOW(l, pl_rwlock_wrunlock_slow(l, true));
 }
 
 /** As pl_rwlock_wrunlock, but if threads are queued the lock goes straight to the ones woken
@@ -281,14 +384,39 @@ static inline void pl_rwlock_wrunlock(pl_rwlock_t *l)
  * pl_rwlock_wrunlock.  Async-signal-safe: no. */
 static inline void pl_rwlock_wrunlock_fair(pl_rwlock_t *l)
 {
-    if (PARKING_UNLIKELY(!pl_rwlock__cas(l, PL_RWLOCK_WRITER_BIT, 0, __ATOMIC_RELEASE)))
-        pl_rwlock_wrunlock_slow(l, true);
+    PL__ANN_UNLOCK_PRE(l, 0);
+    pl_rwlock__wrunlock_fair(l);
+    PL__ANN_UNLOCK_POST(l, 0);
 }
 
 /* ---- Upgradable ---- */
 
+/* Annotations of an upgrade (parking/annotate.h): the upgradable hold (READ) ends, a write
+ * acquisition begins; one that fails takes the upgradable hold back, which cannot block. */
+#define PL_RWLOCK__ANN_UPGRADE_PRE(l, f)                                                        \
+    do {                                                                                       \
+        PL__ANN_UNLOCK_PRE(l, PL__ANN_READ);                                                   \
+        PL__ANN_UNLOCK_POST(l, PL__ANN_READ);                                                  \
+        PL__ANN_LOCK_PRE(l, f);                                                                \
+    } while (0)
+#define PL_RWLOCK__ANN_UPGRADE_POST(l, ok)                                                      \
+    do {                                                                                       \
+        PL__ANN_LOCK_POST(l, PL__ANN_RESULT(PL__ANN_TRY, ok));                                 \
+        if (!(ok)) {                                                                           \
+            PL__ANN_LOCK_PRE(l, PL__ANN_READ | PL__ANN_TRY);                                   \
+            PL__ANN_LOCK_POST(l, PL__ANN_READ | PL__ANN_TRY);                                  \
+        }                                                                                      \
+    } while (0)
+
 #define PL_RWLOCK__UPGRADABLE_BLOCKERS (PL_RWLOCK_WRITER_BIT | PL_RWLOCK_UPGRADABLE_BIT)
 #define PL_RWLOCK__ONE_UPGRADABLE (PL_RWLOCK_ONE_READER | PL_RWLOCK_UPGRADABLE_BIT)
+
+static inline void pl_rwlock__uplock(pl_rwlock_t *l)
+{
+    if (PARKING_UNLIKELY(!pl_rwlock__try_fast(l, PL_RWLOCK__UPGRADABLE_BLOCKERS,
+                                              PL_RWLOCK__ONE_UPGRADABLE)))
+        (void)PL__ANN_SLOW_BOOL(l, pl_rwlock_uplock_slow(l, UINT64_MAX));
+}
 
 /** Blocks until the caller holds the upgradable lock: waits while a writer or another
  * upgradable holder exists; plain readers may be inside.
@@ -297,9 +425,22 @@ static inline void pl_rwlock_wrunlock_fair(pl_rwlock_t *l)
  * (undetected); aborts on reader count overflow.  Async-signal-safe: no. */
 static inline void pl_rwlock_uplock(pl_rwlock_t *l)
 {
-    if (PARKING_UNLIKELY(!pl_rwlock__try_fast(l, PL_RWLOCK__UPGRADABLE_BLOCKERS,
-                                              PL_RWLOCK__ONE_UPGRADABLE)))
-        (void)pl_rwlock_uplock_slow(l, UINT64_MAX);
+    PL__ANN_LOCK_PRE(l, PL__ANN_READ);
+    pl_rwlock__uplock(l);
+    PL__ANN_LOCK_POST(l, PL__ANN_READ);
+}
+
+static inline bool pl_rwlock__tryuplock(pl_rwlock_t *l)
+{
+    uintptr_t s = __atomic_load_n(&l->state, __ATOMIC_RELAXED);
+    if (s & PL_RWLOCK__UPGRADABLE_BLOCKERS)
+        return false;
+    if (PARKING_LIKELY(s < PL_RWLOCK_READERS_MASK &&
+                       __atomic_compare_exchange_n(&l->state, &s, s + PL_RWLOCK__ONE_UPGRADABLE,
+                                                   true, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)))
+        return true;
+    /* Lost a race, or overflow: retry there. */
+    return PL__ANN_SLOW_BOOL(l, pl_rwlock_tryuplock_slow(l));
 }
 
 /** Takes the upgradable lock unless a writer or another upgradable holder exists.
@@ -309,14 +450,18 @@ static inline void pl_rwlock_uplock(pl_rwlock_t *l)
  * @return true if the caller now holds the upgradable lock. */
 static inline bool pl_rwlock_tryuplock(pl_rwlock_t *l)
 {
-    uintptr_t s = __atomic_load_n(&l->state, __ATOMIC_RELAXED);
-    if (s & PL_RWLOCK__UPGRADABLE_BLOCKERS)
-        return false;
-    if (PARKING_LIKELY(s < PL_RWLOCK_READERS_MASK &&
-                       __atomic_compare_exchange_n(&l->state, &s, s + PL_RWLOCK__ONE_UPGRADABLE,
-                                                   true, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)))
+    PL__ANN_LOCK_PRE(l, PL__ANN_READ | PL__ANN_TRY);
+    bool ok = pl_rwlock__tryuplock(l);
+    PL__ANN_LOCK_POST(l, PL__ANN_RESULT(PL__ANN_READ | PL__ANN_TRY, ok));
+    return ok;
+}
+
+static inline bool pl_rwlock__uplock_until(pl_rwlock_t *l, uint64_t deadline)
+{
+    if (PARKING_LIKELY(pl_rwlock__try_fast(l, PL_RWLOCK__UPGRADABLE_BLOCKERS,
+                                           PL_RWLOCK__ONE_UPGRADABLE)))
         return true;
-    return pl_rwlock_tryuplock_slow(l); /* lost a race, or overflow: retry there */
+    return PL__ANN_SLOW_BOOL(l, pl_rwlock_uplock_slow(l, deadline));
 }
 
 /** As pl_rwlock_uplock, but gives up once the absolute @p deadline passes; never before.
@@ -327,10 +472,18 @@ static inline bool pl_rwlock_tryuplock(pl_rwlock_t *l)
  * @return true if taken, false once the deadline has passed. */
 static inline bool pl_rwlock_uplock_until(pl_rwlock_t *l, uint64_t deadline)
 {
+    PL__ANN_LOCK_PRE(l, PL__ANN_READ | PL__ANN_TRY);
+    bool ok = pl_rwlock__uplock_until(l, deadline);
+    PL__ANN_LOCK_POST(l, PL__ANN_RESULT(PL__ANN_READ | PL__ANN_TRY, ok));
+    return ok;
+}
+
+static inline bool pl_rwlock__uplock_for(pl_rwlock_t *l, uint64_t timeout_ns)
+{
     if (PARKING_LIKELY(pl_rwlock__try_fast(l, PL_RWLOCK__UPGRADABLE_BLOCKERS,
                                            PL_RWLOCK__ONE_UPGRADABLE)))
         return true;
-    return pl_rwlock_uplock_slow(l, deadline);
+    return PL__ANN_SLOW_BOOL(l, pl_rwlock_uplock_for_slow(l, timeout_ns));
 }
 
 /** As pl_rwlock_uplock_until with a deadline @p timeout_ns from now (saturating).
@@ -340,10 +493,21 @@ static inline bool pl_rwlock_uplock_until(pl_rwlock_t *l, uint64_t deadline)
  * @return true if taken, false if the timeout expired first. */
 static inline bool pl_rwlock_uplock_for(pl_rwlock_t *l, uint64_t timeout_ns)
 {
-    if (PARKING_LIKELY(pl_rwlock__try_fast(l, PL_RWLOCK__UPGRADABLE_BLOCKERS,
-                                           PL_RWLOCK__ONE_UPGRADABLE)))
-        return true;
-    return pl_rwlock_uplock_for_slow(l, timeout_ns);
+    PL__ANN_LOCK_PRE(l, PL__ANN_READ | PL__ANN_TRY);
+    bool ok = pl_rwlock__uplock_for(l, timeout_ns);
+    PL__ANN_LOCK_POST(l, PL__ANN_RESULT(PL__ANN_READ | PL__ANN_TRY, ok));
+    return ok;
+}
+
+static inline void pl_rwlock__upunlock(pl_rwlock_t *l)
+{
+    uintptr_t s = __atomic_load_n(&l->state, __ATOMIC_RELAXED);
+    if (PARKING_LIKELY((s & (PL_RWLOCK_PARKED_BIT | PL_RWLOCK_UPGRADABLE_BIT)) ==
+                           PL_RWLOCK_UPGRADABLE_BIT &&
+                       __atomic_compare_exchange_n(&l->state, &s, s - PL_RWLOCK__ONE_UPGRADABLE,
+                                                   true, __ATOMIC_RELEASE, __ATOMIC_RELAXED)))
+        return;
+    PL__ANN_SLOW(l, pl_rwlock_upunlock_slow(l, false));
 }
 
 /** Releases the upgradable lock; if threads are queued, wakes all queued readers and at most
@@ -353,13 +517,20 @@ static inline bool pl_rwlock_uplock_for(pl_rwlock_t *l, uint64_t timeout_ns)
  * holds the upgradable lock.  Async-signal-safe: no. */
 static inline void pl_rwlock_upunlock(pl_rwlock_t *l)
 {
+    PL__ANN_UNLOCK_PRE(l, PL__ANN_READ);
+    pl_rwlock__upunlock(l);
+    PL__ANN_UNLOCK_POST(l, PL__ANN_READ);
+}
+
+static inline void pl_rwlock__upunlock_fair(pl_rwlock_t *l)
+{
     uintptr_t s = __atomic_load_n(&l->state, __ATOMIC_RELAXED);
     if (PARKING_LIKELY((s & (PL_RWLOCK_PARKED_BIT | PL_RWLOCK_UPGRADABLE_BIT)) ==
                            PL_RWLOCK_UPGRADABLE_BIT &&
                        __atomic_compare_exchange_n(&l->state, &s, s - PL_RWLOCK__ONE_UPGRADABLE,
                                                    true, __ATOMIC_RELEASE, __ATOMIC_RELAXED)))
         return;
-    pl_rwlock_upunlock_slow(l, false);
+    PL__ANN_SLOW(l, pl_rwlock_upunlock_slow(l, true));
 }
 
 /** As pl_rwlock_upunlock, but hands the lock directly to the threads it wakes (see
@@ -369,13 +540,16 @@ static inline void pl_rwlock_upunlock(pl_rwlock_t *l)
  * pl_rwlock_upunlock.  Async-signal-safe: no. */
 static inline void pl_rwlock_upunlock_fair(pl_rwlock_t *l)
 {
-    uintptr_t s = __atomic_load_n(&l->state, __ATOMIC_RELAXED);
-    if (PARKING_LIKELY((s & (PL_RWLOCK_PARKED_BIT | PL_RWLOCK_UPGRADABLE_BIT)) ==
-                           PL_RWLOCK_UPGRADABLE_BIT &&
-                       __atomic_compare_exchange_n(&l->state, &s, s - PL_RWLOCK__ONE_UPGRADABLE,
-                                                   true, __ATOMIC_RELEASE, __ATOMIC_RELAXED)))
-        return;
-    pl_rwlock_upunlock_slow(l, true);
+    PL__ANN_UNLOCK_PRE(l, PL__ANN_READ);
+    pl_rwlock__upunlock_fair(l);
+    PL__ANN_UNLOCK_POST(l, PL__ANN_READ);
+}
+
+static inline void pl_rwlock__upgrade(pl_rwlock_t *l)
+{
+    if (PARKING_UNLIKELY(!pl_rwlock__cas(l, PL_RWLOCK__ONE_UPGRADABLE, PL_RWLOCK_WRITER_BIT,
+                                         __ATOMIC_ACQUIRE)))
+        (void)PL__ANN_SLOW_BOOL(l, pl_rwlock_upgrade_slow(l, UINT64_MAX));
 }
 
 /** Turns the caller's upgradable lock into the write lock: sets the writer bit at once (new
@@ -386,9 +560,17 @@ static inline void pl_rwlock_upunlock_fair(pl_rwlock_t *l)
  * holds the upgradable lock.  Async-signal-safe: no. */
 static inline void pl_rwlock_upgrade(pl_rwlock_t *l)
 {
-    if (PARKING_UNLIKELY(!pl_rwlock__cas(l, PL_RWLOCK__ONE_UPGRADABLE, PL_RWLOCK_WRITER_BIT,
-                                         __ATOMIC_ACQUIRE)))
-        (void)pl_rwlock_upgrade_slow(l, UINT64_MAX);
+    PL_RWLOCK__ANN_UPGRADE_PRE(l, 0);
+    pl_rwlock__upgrade(l);
+    PL__ANN_LOCK_POST(l, 0);
+}
+
+static inline bool pl_rwlock__tryupgrade(pl_rwlock_t *l)
+{
+    if (PARKING_LIKELY(pl_rwlock__cas(l, PL_RWLOCK__ONE_UPGRADABLE, PL_RWLOCK_WRITER_BIT,
+                                      __ATOMIC_ACQUIRE)))
+        return true;
+    return PL__ANN_SLOW_BOOL(l, pl_rwlock_tryupgrade_slow(l));
 }
 
 /** Upgrades only if no other reader is inside.  On failure the caller still holds the
@@ -399,10 +581,18 @@ static inline void pl_rwlock_upgrade(pl_rwlock_t *l)
  * @return true if the caller now holds the write lock. */
 static inline bool pl_rwlock_tryupgrade(pl_rwlock_t *l)
 {
+    PL_RWLOCK__ANN_UPGRADE_PRE(l, PL__ANN_TRY);
+    bool ok = pl_rwlock__tryupgrade(l);
+    PL_RWLOCK__ANN_UPGRADE_POST(l, ok);
+    return ok;
+}
+
+static inline bool pl_rwlock__upgrade_until(pl_rwlock_t *l, uint64_t deadline)
+{
     if (PARKING_LIKELY(pl_rwlock__cas(l, PL_RWLOCK__ONE_UPGRADABLE, PL_RWLOCK_WRITER_BIT,
                                       __ATOMIC_ACQUIRE)))
         return true;
-    return pl_rwlock_tryupgrade_slow(l);
+    return PL__ANN_SLOW_BOOL(l, pl_rwlock_upgrade_slow(l, deadline));
 }
 
 /** As pl_rwlock_upgrade, but gives up once the absolute @p deadline passes, never before;
@@ -414,10 +604,18 @@ static inline bool pl_rwlock_tryupgrade(pl_rwlock_t *l)
  * @return true if upgraded, false once the deadline has passed. */
 static inline bool pl_rwlock_upgrade_until(pl_rwlock_t *l, uint64_t deadline)
 {
+    PL_RWLOCK__ANN_UPGRADE_PRE(l, PL__ANN_TRY);
+    bool ok = pl_rwlock__upgrade_until(l, deadline);
+    PL_RWLOCK__ANN_UPGRADE_POST(l, ok);
+    return ok;
+}
+
+static inline bool pl_rwlock__upgrade_for(pl_rwlock_t *l, uint64_t timeout_ns)
+{
     if (PARKING_LIKELY(pl_rwlock__cas(l, PL_RWLOCK__ONE_UPGRADABLE, PL_RWLOCK_WRITER_BIT,
                                       __ATOMIC_ACQUIRE)))
         return true;
-    return pl_rwlock_upgrade_slow(l, deadline);
+    return PL__ANN_SLOW_BOOL(l, pl_rwlock_upgrade_for_slow(l, timeout_ns));
 }
 
 /** As pl_rwlock_upgrade_until with a deadline @p timeout_ns from now (saturating).
@@ -427,14 +625,21 @@ static inline bool pl_rwlock_upgrade_until(pl_rwlock_t *l, uint64_t deadline)
  * @return true if upgraded, false if the timeout expired first. */
 static inline bool pl_rwlock_upgrade_for(pl_rwlock_t *l, uint64_t timeout_ns)
 {
-    if (PARKING_LIKELY(pl_rwlock__cas(l, PL_RWLOCK__ONE_UPGRADABLE, PL_RWLOCK_WRITER_BIT,
-                                      __ATOMIC_ACQUIRE)))
-        return true;
-    return pl_rwlock_upgrade_for_slow(l, timeout_ns);
+    PL_RWLOCK__ANN_UPGRADE_PRE(l, PL__ANN_TRY);
+    bool ok = pl_rwlock__upgrade_for(l, timeout_ns);
+    PL_RWLOCK__ANN_UPGRADE_POST(l, ok);
+    return ok;
 }
 
 /* ---- Downgrades: never block (apart from the bucket lock when waking); release ordering;
  * abort if the mode given up is not held. ---- */
+
+static inline void pl_rwlock__downgrade(pl_rwlock_t *l)
+{
+    if (PARKING_UNLIKELY(!pl_rwlock__cas(l, PL_RWLOCK_WRITER_BIT, PL_RWLOCK_ONE_READER,
+                                         __ATOMIC_RELEASE)))
+        PL__ANN_SLOW(l, pl_rwlock_downgrade_slow(l));
+}
 
 /** Write lock -> read lock, atomically (no writer can get in between); wakes queued readers.
  *
@@ -442,9 +647,18 @@ static inline bool pl_rwlock_upgrade_for(pl_rwlock_t *l, uint64_t timeout_ns)
  * not write-locked.  Async-signal-safe: no. */
 static inline void pl_rwlock_downgrade(pl_rwlock_t *l)
 {
-    if (PARKING_UNLIKELY(!pl_rwlock__cas(l, PL_RWLOCK_WRITER_BIT, PL_RWLOCK_ONE_READER,
+    PL__ANN_UNLOCK_PRE(l, 0);
+    pl_rwlock__downgrade(l);
+    PL__ANN_UNLOCK_POST(l, 0);
+    PL__ANN_LOCK_PRE(l, PL__ANN_READ | PL__ANN_TRY);
+    PL__ANN_LOCK_POST(l, PL__ANN_READ | PL__ANN_TRY);
+}
+
+static inline void pl_rwlock__downgrade_to_upgradable(pl_rwlock_t *l)
+{
+    if (PARKING_UNLIKELY(!pl_rwlock__cas(l, PL_RWLOCK_WRITER_BIT, PL_RWLOCK__ONE_UPGRADABLE,
                                          __ATOMIC_RELEASE)))
-        pl_rwlock_downgrade_slow(l);
+        PL__ANN_SLOW(l, pl_rwlock_downgrade_to_upgradable_slow(l));
 }
 
 /** Write lock -> upgradable lock, atomically; wakes queued readers.
@@ -453,9 +667,22 @@ static inline void pl_rwlock_downgrade(pl_rwlock_t *l)
  * not write-locked.  Async-signal-safe: no. */
 static inline void pl_rwlock_downgrade_to_upgradable(pl_rwlock_t *l)
 {
-    if (PARKING_UNLIKELY(!pl_rwlock__cas(l, PL_RWLOCK_WRITER_BIT, PL_RWLOCK__ONE_UPGRADABLE,
-                                         __ATOMIC_RELEASE)))
-        pl_rwlock_downgrade_to_upgradable_slow(l);
+    PL__ANN_UNLOCK_PRE(l, 0);
+    pl_rwlock__downgrade_to_upgradable(l);
+    PL__ANN_UNLOCK_POST(l, 0);
+    PL__ANN_LOCK_PRE(l, PL__ANN_READ | PL__ANN_TRY);
+    PL__ANN_LOCK_POST(l, PL__ANN_READ | PL__ANN_TRY);
+}
+
+static inline void pl_rwlock__downgrade_upgradable(pl_rwlock_t *l)
+{
+    uintptr_t s = __atomic_load_n(&l->state, __ATOMIC_RELAXED);
+    if (PARKING_LIKELY((s & (PL_RWLOCK_PARKED_BIT | PL_RWLOCK_UPGRADABLE_BIT)) ==
+                           PL_RWLOCK_UPGRADABLE_BIT &&
+                       __atomic_compare_exchange_n(&l->state, &s, s - PL_RWLOCK_UPGRADABLE_BIT,
+                                                   true, __ATOMIC_RELEASE, __ATOMIC_RELAXED)))
+        return;
+    PL__ANN_SLOW(l, pl_rwlock_downgrade_upgradable_slow(l));
 }
 
 /** Upgradable lock -> read lock, atomically; wakes at most one writer or upgradable waiter (and
@@ -465,13 +692,11 @@ static inline void pl_rwlock_downgrade_to_upgradable(pl_rwlock_t *l)
  * holds the upgradable lock.  Async-signal-safe: no. */
 static inline void pl_rwlock_downgrade_upgradable(pl_rwlock_t *l)
 {
-    uintptr_t s = __atomic_load_n(&l->state, __ATOMIC_RELAXED);
-    if (PARKING_LIKELY((s & (PL_RWLOCK_PARKED_BIT | PL_RWLOCK_UPGRADABLE_BIT)) ==
-                           PL_RWLOCK_UPGRADABLE_BIT &&
-                       __atomic_compare_exchange_n(&l->state, &s, s - PL_RWLOCK_UPGRADABLE_BIT,
-                                                   true, __ATOMIC_RELEASE, __ATOMIC_RELAXED)))
-        return;
-    pl_rwlock_downgrade_upgradable_slow(l);
+    PL__ANN_UNLOCK_PRE(l, PL__ANN_READ);
+    pl_rwlock__downgrade_upgradable(l);
+    PL__ANN_UNLOCK_POST(l, PL__ANN_READ);
+    PL__ANN_LOCK_PRE(l, PL__ANN_READ | PL__ANN_TRY);
+    PL__ANN_LOCK_POST(l, PL__ANN_READ | PL__ANN_TRY);
 }
 
 /* ---- Snapshots (relaxed loads: for assertions and statistics; stale at once) ---- */

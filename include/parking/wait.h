@@ -24,6 +24,11 @@
  * Orderings: a return of 0 because the value differed comes after an acquire load of it; a return
  * after a wake happens after everything the waker did before its pl_wake_* call.  None of these
  * functions is async-signal-safe.
+ *
+ * Race detectors: ThreadSanitizer, Helgrind and DRD understand the edge from a wake to the wait it
+ * ends (the hooks of parking/annotate.h, compiled into the caller's code): under -fsanitize=thread
+ * always; the Valgrind client requests with -DPARKING_VALGRIND=1, or by default where valgrind.h
+ * is installed and NDEBUG is not defined.  In other builds they compile to nothing.
  */
 #ifndef PARKING_WAIT_H
 #define PARKING_WAIT_H
@@ -32,6 +37,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "parking/annotate.h"
 #include "parking/export.h"
 #include "parking/lot.h" /* pl_now, pl_deadline_after, PL_FOREVER for deadlines */
 
@@ -77,6 +83,54 @@ PARKING_API size_t pl_wake_one(const void *addr);
  * Misuse: NULL wakes nobody and returns 0.  Async-signal-safe: no.
  * @return how many were woken. */
 PARKING_API size_t pl_wake_all(const void *addr);
+
+/* Race detectors (parking/annotate.h: ThreadSanitizer, Helgrind, DRD): the edge from a pl_wake_*
+ * to the wait it ends is made inside the library, which they do not see into.  When such
+ * annotations are on, the four calls become wrappers, compiled in the caller, that release the
+ * address before a wake and acquire it after a wait returning 0 (woken, or the value differed:
+ * the latter is more ordering than the acquire load alone gives, never less).  For Helgrind and
+ * DRD, which understand no atomics, the watched word itself is marked as not to be checked: it
+ * is read by the library and written by wakers concurrently, by design.  The names stay
+ * functions: (pl_wait)(...) or &pl_wait reach the library's own. */
+#if PL__ANN_EDGES && !defined(PARKING_BUILDING)
+static inline int pl_wait__ann(const void *addr, const void *expected, size_t size,
+                                uint64_t deadline)
+{
+    PL__VG_RACY(addr, size);
+    int r = (pl_wait)(addr, expected, size, deadline);
+    if (r == 0)
+        PL__ANN_ACQUIRE(addr);
+    return r;
+}
+
+static inline int pl_wait_for__ann(const void *addr, const void *expected, size_t size,
+                                    uint64_t timeout_ns)
+{
+    PL__VG_RACY(addr, size);
+    int r = (pl_wait_for)(addr, expected, size, timeout_ns);
+    if (r == 0)
+        PL__ANN_ACQUIRE(addr);
+    return r;
+}
+
+static inline size_t pl_wake_one__ann(const void *addr)
+{
+    PL__ANN_RELEASE(addr);
+    return (pl_wake_one)(addr);
+}
+
+static inline size_t pl_wake_all__ann(const void *addr)
+{
+    PL__ANN_RELEASE(addr);
+    return (pl_wake_all)(addr);
+}
+
+#  define pl_wait(addr, expected, size, deadline) pl_wait__ann(addr, expected, size, deadline)
+#  define pl_wait_for(addr, expected, size, timeout_ns)                                          \
+    pl_wait_for__ann(addr, expected, size, timeout_ns)
+#  define pl_wake_one(addr) pl_wake_one__ann(addr)
+#  define pl_wake_all(addr) pl_wake_all__ann(addr)
+#endif
 
 PARKING_END_DECLS
 

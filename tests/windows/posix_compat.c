@@ -20,6 +20,8 @@ long sysconf(int name)
     return -1;
 }
 
+pid_t gettid(void) { return (pid_t)GetCurrentThreadId(); }
+
 #define NEEDS_FORK                                                                         \
     "needs fork() (it reads the misuse message of a forked child through a pipe); the abort " \
     "itself is covered by the SIGABRT tests, the message by test_win.exe (misuse_message)"

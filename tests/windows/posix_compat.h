@@ -1,4 +1,4 @@
-/* The few POSIX calls of tests/test_*.c that mingw-w64 lacks.  Force-included (-include) into
+/* The few POSIX (and Linux) calls of tests/test_*.c that mingw-w64 lacks.  Force-included (-include) into
  * every test source by tests/windows/CMakeLists.txt, so the sources stay unchanged.
  *
  * sysconf(_SC_NPROCESSORS_ONLN) answers from GetSystemInfo.  pipe(), fork() and waitpid() cannot
@@ -22,6 +22,8 @@ extern "C" {
 
 /* Number of processors for _SC_NPROCESSORS_ONLN / _CONF; -1 (EINVAL) for anything else. */
 long sysconf(int name);
+/* The OS thread id, as glibc's gettid(): GetCurrentThreadId(), which pl_lot_walk reports. */
+pid_t gettid(void);
 /* Never return: they skip the calling test. */
 __attribute__((noreturn)) int pipe(int fds[2]);
 __attribute__((noreturn)) pid_t fork(void);

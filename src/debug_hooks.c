@@ -1,0 +1,276 @@
+/* Debug mode: the four hooks that the lock headers call around every acquisition and release
+ * when PARKING_DEBUG is 1 (parking/annotate.h), and pl_debug_forget.  They keep each thread's
+ * list of held locks and the owner table, check relocks and unlocks, feed the lock-order
+ * checker, and mark a thread as waiting between the two lock hooks (pl_deadlock_check).
+ *
+ * Hold bookkeeping happens in LOCK_POST (after the lock granted it) and UNLOCK_PRE (before the
+ * lock lets the next holder in), so the table never shows two exclusive holders at once. */
+#include "parking/debug.h"
+
+/* The functions themselves, not the macros that add the call site. */
+#undef pl_debug_lock_pre
+#undef pl_debug_lock_post
+
+#if defined(_WIN32)
+/* Debug mode is POSIX-only: the functions exist so that the ABI is the same everywhere. */
+void pl_debug_lock_pre(const void *lock, unsigned flags, const char *fn)
+{
+    (void)lock, (void)flags, (void)fn;
+}
+void pl_debug_lock_post(const void *lock, unsigned flags, const char *fn)
+{
+    (void)lock, (void)flags, (void)fn;
+}
+void pl_debug_lock_pre_at(const void *lock, unsigned flags, const char *fn, void *site)
+{
+    (void)lock, (void)flags, (void)fn, (void)site;
+}
+void pl_debug_lock_post_at(const void *lock, unsigned flags, const char *fn, void *site)
+{
+    (void)lock, (void)flags, (void)fn, (void)site;
+}
+void pl_debug_unlock_pre(const void *lock, unsigned flags, const char *fn)
+{
+    (void)lock, (void)flags, (void)fn;
+}
+void pl_debug_unlock_post(const void *lock, unsigned flags, const char *fn)
+{
+    (void)lock, (void)flags, (void)fn;
+}
+void pl_debug_forget(const void *addr, size_t size)
+{
+    (void)addr, (void)size;
+}
+#else
+
+#include "debug_internal.h"
+
+static void add_taken(pl_dbg_text_t *text, const pl_dbg_held_t *h)
+{
+    pl_dbg_text_add(text, "taken by %s", h->fn);
+    pl_dbg_text_site(text, h->site);
+}
+
+/* A blocking acquisition of a lock the thread already holds, in a mode that must wait for
+ * that very hold, never returns. */
+static void check_relock(pl_dbg_thread_t *t, const void *lock, unsigned flags, const char *fn)
+{
+    if (flags & DBG_TRY)
+        return; /* a try-lock fails, a timed lock times out: documented behaviours */
+    pl_dbg_text_t text; /* only its length is set: a message is rare, the buffer large */
+    text.len = 0;
+    pl_dbg_held_t *h = pl_dbg_find_held(t, lock, 0, false);
+    if (flags & DBG_RECURSIVE) {
+        /* A pl_remutex_t relock by its owner is fine; a recursive read lock waits only for a
+         * writer that holds the lock, which is a deadlock if that writer is this thread. */
+        if (!(flags & DBG_READ) || h == NULL)
+            return;
+        pl_dbg_text_add(&text, "would deadlock: this thread holds it for writing (");
+        add_taken(&text, h);
+        pl_dbg_text_add(&text, ")");
+        pl_dbg_fail(fn, lock, &text);
+    }
+    if (h) {
+        pl_dbg_text_add(&text, "would deadlock: already held by this thread (");
+        add_taken(&text, h);
+        pl_dbg_text_add(&text, ")");
+        pl_dbg_fail(fn, lock, &text);
+    }
+    if (!(flags & DBG_READ)) {
+        h = pl_dbg_find_held(t, lock, DBG_READ, false);
+        if (h) {
+            pl_dbg_text_add(&text, "would deadlock: this thread holds a read lock on it (");
+            add_taken(&text, h);
+            pl_dbg_text_add(&text, "), and a writer waits until every reader has left");
+            pl_dbg_fail(fn, lock, &text);
+        }
+    } else if (pl_dbg_fn_class(fn) & PL_DBG_FN_UPGRADABLE) {
+        for (size_t i = 0; i < t->nheld; i++) {
+            h = &t->held[i];
+            if (h->lock == lock && (h->flags & DBG_HELD_UP)) {
+                pl_dbg_text_add(&text, "would deadlock: this thread already holds its "
+                                       "upgradable lock (");
+                add_taken(&text, h);
+                pl_dbg_text_add(&text, ")");
+                pl_dbg_fail(fn, lock, &text);
+            }
+        }
+    }
+}
+
+static void lock_pre(const void *lock, unsigned flags, const char *fn, void *site)
+{
+    pl_dbg_thread_t *t = pl_dbg_enter();
+    unsigned fn_class = pl_dbg_fn_class(fn);
+    if (fn_class & PL_DBG_FN_UNTRACKED) {
+        pl_dbg_leave();
+        return;
+    }
+    check_relock(t, lock, flags, fn);
+    bool owner_relock = (flags & (DBG_RECURSIVE | DBG_READ)) == DBG_RECURSIVE;
+    bool recursive_read = (flags & (DBG_RECURSIVE | DBG_READ)) == (DBG_RECURSIVE | DBG_READ);
+    if (!(flags & DBG_TRY) && !owner_relock && !recursive_read)
+        pl_dbg_lockdep_acquire(t, lock, flags, fn, site);
+    /* Try-locks carry TRY (with the timed locks, which do wait). */
+    if (!owner_relock && !(fn_class & PL_DBG_FN_NEVER_BLOCKS)) {
+        t->waiting = lock;
+        t->waiting_flags = flags;
+        t->waiting_fn = fn;
+        t->waiting_site = site;
+    }
+    pl_dbg_leave();
+}
+
+static void lock_post(const void *lock, unsigned flags, const char *fn, void *site)
+{
+    pl_dbg_thread_t *t = pl_dbg_enter();
+    unsigned fn_class = pl_dbg_fn_class(fn);
+    if (fn_class & PL_DBG_FN_UNTRACKED) {
+        pl_dbg_leave();
+        return;
+    }
+    t->waiting = NULL;
+    if (!(flags & DBG_FAILED)) {
+        pl_dbg_held_t *h = NULL;
+        if ((flags & (DBG_RECURSIVE | DBG_READ)) == DBG_RECURSIVE)
+            h = pl_dbg_find_held(t, lock, 0, false);
+        if (h) {
+            h->depth++;
+        } else {
+            /* A relock whose first lock debug mode did not see starts a hold of its own. */
+            unsigned mode = flags & DBG_READ;
+            pl_dbg_held_t held = {lock, fn, site, mode, 1};
+            if (mode && (fn_class & PL_DBG_FN_UPGRADABLE))
+                held.flags |= DBG_HELD_UP;
+            pl_dbg_push_held(t, &held);
+            pl_dbg_owner_acquired(lock, mode, t->id);
+        }
+    }
+    pl_dbg_leave();
+}
+
+void pl_debug_lock_pre(const void *lock, unsigned flags, const char *fn)
+{
+    lock_pre(lock, flags, fn, __builtin_return_address(0));
+}
+
+void pl_debug_lock_pre_at(const void *lock, unsigned flags, const char *fn, void *site)
+{
+    lock_pre(lock, flags, fn, site ? site : __builtin_return_address(0));
+}
+
+void pl_debug_lock_post(const void *lock, unsigned flags, const char *fn)
+{
+    lock_post(lock, flags, fn, __builtin_return_address(0));
+}
+
+void pl_debug_lock_post_at(const void *lock, unsigned flags, const char *fn, void *site)
+{
+    lock_post(lock, flags, fn, site ? site : __builtin_return_address(0));
+}
+
+/* The caller's hold that this release ends: for a read release, the upgradable hold if the
+ * function releases that mode, else a plain read hold (either one if only that exists). */
+static pl_dbg_held_t *hold_released(pl_dbg_thread_t *t, const void *lock, unsigned mode,
+                                    const char *fn)
+{
+    if (!mode)
+        return pl_dbg_find_held(t, lock, 0, false);
+    unsigned want_up = (pl_dbg_fn_class(fn) & PL_DBG_FN_RELEASES_UP) ? DBG_HELD_UP : 0;
+    pl_dbg_held_t *any = NULL;
+    for (size_t i = t->nheld; i-- > 0;) {
+        pl_dbg_held_t *h = &t->held[i];
+        if (h->lock != lock || !(h->flags & DBG_READ))
+            continue;
+        if ((h->flags & DBG_HELD_UP) == want_up)
+            return h;
+        if (any == NULL)
+            any = h;
+    }
+    return any;
+}
+
+/* Names the other holder of `lock` in a message: "thread N (taken by fn at site)". */
+static void add_holder(pl_dbg_text_t *text, unsigned long id, const void *lock, unsigned mode)
+{
+    pl_dbg_text_thread(text, id);
+    pl_dbg_thread_t *other = pl_dbg_thread_by_id(id);
+    pl_dbg_held_t *h = other ? pl_dbg_find_held(other, lock, mode, false) : NULL;
+    if (h) {
+        pl_dbg_text_add(text, " (");
+        add_taken(text, h);
+        pl_dbg_text_add(text, ")");
+    }
+}
+
+void pl_debug_unlock_pre(const void *lock, unsigned flags, const char *fn)
+{
+    pl_dbg_thread_t *t = pl_dbg_enter();
+    if (pl_dbg_fn_class(fn) & PL_DBG_FN_UNTRACKED) {
+        pl_dbg_leave();
+        return;
+    }
+    unsigned mode = flags & DBG_READ;
+    pl_dbg_held_t *h = hold_released(t, lock, mode, fn);
+    if (h) {
+        if (h->depth > 1) {
+            h->depth--;
+        } else {
+            pl_dbg_remove_held(t, h);
+            pl_dbg_owner_released(lock, mode);
+        }
+        pl_dbg_leave();
+        return;
+    }
+    /* The caller does not hold it in this mode.  If nobody does as far as debug mode knows, the
+     * lock's own check (an unlock of a lock that is not locked) or code compiled without debug
+     * mode decides; if another thread does, this is the misuse to report. */
+    unsigned long owner;
+    size_t readers;
+    pl_dbg_text_t text;
+    text.len = 0;
+    if (pl_dbg_owner_get(lock, &owner, &readers)) {
+        if (!mode && owner && owner != t->id) {
+            pl_dbg_text_add(&text, "not the owner; held by ");
+            add_holder(&text, owner, lock, 0);
+            pl_dbg_text_add(&text, ", unlocked by ");
+            pl_dbg_text_thread(&text, t->id);
+            pl_dbg_fail(fn, lock, &text);
+        }
+        if (mode && pl_dbg_find_held(t, lock, 0, true) == NULL) {
+            pl_dbg_thread_t *reader = pl_dbg_find_reader(lock, t);
+            if (owner && owner != t->id) {
+                pl_dbg_text_add(&text, "not a reader: this thread holds no read lock on it, and "
+                                       "it is write-locked by ");
+                add_holder(&text, owner, lock, 0);
+                pl_dbg_fail(fn, lock, &text);
+            }
+            if (readers && reader) {
+                pl_dbg_text_add(&text, "not a reader: this thread holds no read lock on it; "
+                                       "%zu other thread%s do%s, such as ",
+                                readers, readers == 1 ? "" : "s", readers == 1 ? "es" : "");
+                add_holder(&text, reader->id, lock, DBG_READ);
+                pl_dbg_fail(fn, lock, &text);
+            }
+        }
+    }
+    pl_dbg_leave();
+}
+
+void pl_debug_unlock_post(const void *lock, unsigned flags, const char *fn)
+{
+    /* Nothing to record: the hold ended in pl_debug_unlock_pre, before the lock could be taken
+     * by the next thread. */
+    (void)lock, (void)flags, (void)fn;
+}
+
+void pl_debug_forget(const void *addr, size_t size)
+{
+    if (!pl_dbg_enter_if_used())
+        return; /* debug mode never used: nothing recorded */
+    pl_dbg_owner_forget(addr, size);
+    pl_dbg_lockdep_forget(addr, size);
+    pl_dbg_leave();
+}
+
+#endif /* !_WIN32 */

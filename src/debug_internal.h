@@ -1,0 +1,131 @@
+/* Debug mode (include/parking/debug.h): state shared by src/debug_*.c.  Internal.
+ *
+ * Everything is guarded by one process-wide recursive mutex, g_dbg_lock: the per-thread
+ * records (which another thread's pl_deadlock_check reads), the owner table and the lock-order
+ * graph.  Hooks never block on anything else while they hold it, and never call back into a
+ * libparking lock, so it cannot take part in a deadlock of the program's locks.
+ *
+ * Memory comes from pl_dbg_alloc (debug_alloc.c: mmap, never malloc), so the hooks work in a
+ * program whose malloc is guarded by our locks, and libparking.so still imports no allocator. */
+#ifndef PARKING_DEBUG_INTERNAL_H
+#define PARKING_DEBUG_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "parking/annotate.h"
+#include "parking/debug.h"
+
+/* The flag bits of the hooks (parking/annotate.h), under short names. */
+#define DBG_READ PL__ANN_READ
+#define DBG_TRY PL__ANN_TRY
+#define DBG_FAILED PL__ANN_FAILED
+#define DBG_RECURSIVE PL__ANN_RECURSIVE
+/* In a held entry only: the upgradable hold of a pl_rwlock_t (also DBG_READ). */
+#define DBG_HELD_UP 0x100u
+
+/* ---- debug_alloc.c: memory for the tables, from mmap; call with g_dbg_lock held ---- */
+void *pl_dbg_alloc(size_t size); /* zeroed; aborts when out of memory */
+void pl_dbg_free(void *ptr, size_t size);
+_Noreturn void pl_dbg_out_of_memory(const char *what);
+
+/* uthash and utlist allocate through these (the includers get the same definitions). */
+#define uthash_malloc(sz) pl_dbg_alloc(sz)
+#define uthash_free(ptr, sz) pl_dbg_free((ptr), (sz))
+#define uthash_fatal(msg) pl_dbg_out_of_memory(msg)
+
+/* ---- debug_thread.c: the per-thread records and the internal mutex ---- */
+
+/* One lock the thread holds (one entry per acquisition, except a reentrant relock, which
+ * counts in `depth`). */
+typedef struct pl_dbg_held {
+    const void *lock;
+    const char *fn;   /* the public function that took it */
+    void *site;       /* return address of its hook: the caller's code */
+    unsigned flags;   /* DBG_READ for a shared hold, | DBG_HELD_UP for the upgradable one */
+    unsigned depth;   /* 1, or more for a pl_remutex_t relocked by its owner */
+} pl_dbg_held_t;
+
+typedef struct pl_dbg_thread {
+    struct pl_dbg_thread *prev, *next; /* registry (utlist DL), guarded by g_dbg_lock */
+    unsigned long id;                  /* 1, 2, ... in order of first use: "thread N" */
+    long tid;                          /* the OS thread id where known (Linux), else 0 */
+    bool exited;                       /* the thread ended while holding locks */
+    pl_dbg_held_t *held;               /* oldest first */
+    size_t nheld, cap;
+    /* What the thread is blocked on, between the lock hooks of a blocking or timed acquisition
+     * (NULL when it is not). */
+    const void *waiting;
+    unsigned waiting_flags;
+    const char *waiting_fn;
+    void *waiting_site;
+    size_t index;                      /* scratch of pl_deadlock_check */
+} pl_dbg_thread_t;
+
+/* The registry of threads that used debug mode (plus exited ones that still hold locks). */
+extern pl_dbg_thread_t *pl_dbg_threads;
+
+/* The lockdep mode, read once from PARKING_DEBUG_LOCKDEP. */
+typedef enum { PL_DBG_LOCKDEP_ABORT, PL_DBG_LOCKDEP_WARN, PL_DBG_LOCKDEP_OFF } pl_dbg_lockdep_mode_t;
+extern pl_dbg_lockdep_mode_t pl_dbg_lockdep_mode;
+
+/* Takes g_dbg_lock (initialising debug mode on first use) and returns the calling thread's
+ * record, created on first use. */
+pl_dbg_thread_t *pl_dbg_enter(void);
+void pl_dbg_leave(void);
+/* Takes g_dbg_lock and returns 1, unless debug mode was never used (0, nothing taken) or the
+ * mutex stays taken for `timeout_ms` (-1, after printing why to `out` if not NULL). */
+int pl_dbg_enter_existing(unsigned timeout_ms, FILE *out);
+/* Takes g_dbg_lock unless debug mode was never used (then false, nothing taken). */
+bool pl_dbg_enter_if_used(void);
+
+/* The calling thread's entry for `lock`: the newest one with the given mode (`mode` DBG_READ
+ * or 0), or of any mode if `any`. */
+pl_dbg_held_t *pl_dbg_find_held(pl_dbg_thread_t *t, const void *lock, unsigned mode, bool any);
+void pl_dbg_push_held(pl_dbg_thread_t *t, const pl_dbg_held_t *h);
+void pl_dbg_remove_held(pl_dbg_thread_t *t, pl_dbg_held_t *h);
+pl_dbg_thread_t *pl_dbg_thread_by_id(unsigned long id);
+
+/* ---- debug_owner.c: the owner table (lock address -> exclusive owner, reader count) ---- */
+typedef struct pl_dbg_owner pl_dbg_owner_t;
+void pl_dbg_owner_acquired(const void *lock, unsigned flags, unsigned long thread);
+void pl_dbg_owner_released(const void *lock, unsigned flags);
+/* The exclusive owner's id (0: none) and the number of readers; false if nobody holds it. */
+bool pl_dbg_owner_get(const void *lock, unsigned long *owner, size_t *readers);
+void pl_dbg_owner_forget(const void *addr, size_t size);
+/* A thread (other than `except`) that holds `lock` in read mode, or NULL. */
+pl_dbg_thread_t *pl_dbg_find_reader(const void *lock, const pl_dbg_thread_t *except);
+
+/* ---- debug_lockdep.c: the lock-order graph ---- */
+/* `t` is about to block for `lock` (taken with `fn` at `site`) while holding t->held. */
+void pl_dbg_lockdep_acquire(pl_dbg_thread_t *t, const void *lock, unsigned flags, const char *fn,
+                            void *site);
+void pl_dbg_lockdep_forget(const void *addr, size_t size);
+
+/* ---- debug_report.c: messages ---- */
+/* A growing text, formatted into a fixed buffer (messages are short; overflow truncates). */
+typedef struct pl_dbg_text {
+    char buf[4096];
+    size_t len;
+} pl_dbg_text_t;
+void pl_dbg_text_add(pl_dbg_text_t *t, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* " at <site> (<object>+0x<offset>)": where in the program a call was made. */
+void pl_dbg_text_site(pl_dbg_text_t *t, void *site);
+/* "thread N" plus " (tid T)" / " (exited)" where known. */
+void pl_dbg_text_thread(pl_dbg_text_t *t, unsigned long id);
+/* Prints "libparking: <fn>(<lock>): <text>" to stderr and aborts. */
+_Noreturn void pl_dbg_fail(const char *fn, const void *lock, const pl_dbg_text_t *text);
+/* The same without aborting. */
+void pl_dbg_warn(const char *fn, const void *lock, const pl_dbg_text_t *text);
+
+/* ---- debug_fn.c: what the public function's name says (call with g_dbg_lock held) ---- */
+#define PL_DBG_FN_NEVER_BLOCKS 1u /* a try-lock: never "waiting" for pl_deadlock_check */
+#define PL_DBG_FN_UPGRADABLE 2u   /* takes the upgradable mode (a READ hold that excludes
+                                   * another upgradable holder) */
+#define PL_DBG_FN_RELEASES_UP 4u  /* a READ release that ends the upgradable hold */
+#define PL_DBG_FN_UNTRACKED 8u    /* bit locks and the pointer lock (see parking/debug.h) */
+unsigned pl_dbg_fn_class(const char *fn);
+
+#endif /* PARKING_DEBUG_INTERNAL_H */
