@@ -304,7 +304,7 @@ END_TEST
  * hammer the mutex: the unlock holds the lock bit across the wake of the requeued waiter and
  * drops it after (cond.c); any locker, or the woken waiter itself, that parks in between must
  * still be woken.  A lost wake-up hangs the test (Check's time-out). */
-enum { EW_ROUNDS = 20000, EW_LOCKERS = 3 };
+enum { EW_ROUNDS = 5000, EW_LOCKERS = 3 };
 
 typedef struct ew {
     pl_mutex_t m;
@@ -379,7 +379,7 @@ END_TEST
 /* Signal, then wait on another condition variable (ping-pong): the waiter requeued by the signal
  * is woken by the unlock inside the signaller's wait, after the signaller is queued.  Every turn
  * must pass, with no wait returning early (no spurious wake-ups from the library). */
-enum { PP_ROUNDS = 20000 };
+enum { PP_ROUNDS = 10000 };
 
 typedef struct pp {
     pl_mutex_t m;
