@@ -90,9 +90,16 @@ void pb_measure(const pb_case_t *cs, const pb_entry_t *entries, size_t n, pb_run
             if (progress)
                 show_progress(cs, &entries[k], r);
             pb_result_t *res = &runs[k][r];
-            res->fairness = -1;
-            res->extra = -1;
-            fn(ctx, k, ns, res);
+            /* A run in which no operation completed (on a loaded machine, every thread of a
+             * short --smoke run can miss its turn on the processors) says nothing about the lock:
+             * run it again, longer, a few times before calling it a failure. */
+            for (unsigned attempt = 0;; attempt++) {
+                res->fairness = -1;
+                res->extra = -1;
+                fn(ctx, k, ns << attempt, res);
+                if (res->value != 0 || attempt == 3)
+                    break;
+            }
             if (!(res->value > 0) || !isfinite(res->value))
                 pb_fatal("%s %s: %s produced no measurement (%g)", cs->workload, cs->config,
                          entries[k].name, res->value);

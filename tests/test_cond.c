@@ -383,7 +383,7 @@ END_TEST
 /* Signal, then wait on another condition variable (ping-pong): the waiter requeued by the signal
  * is woken by the unlock inside the signaller's wait, after the signaller is queued.  Every turn
  * must pass, with no wait returning early (no spurious wake-ups from the library). */
-enum { PP_ROUNDS = 20000 };
+enum { PP_ROUNDS = 10000 };
 
 typedef struct pp {
     pl_mutex_t m;
