@@ -114,6 +114,20 @@ static size_t queued_here(const void *addr)
     return scan.n;
 }
 
+/* Whether a hammer is parked in pl_mutex_lock on hammer_lock (park token: the lock bit).  Only
+ * such a thread keeps the parked bit set until the lock is released: a condition waiter
+ * requeued onto the mutex (another token) may time out first, and if it was the last one queued
+ * it clears the bit, so the child would rightly find it clear. */
+static bool plain_locker_queued(void)
+{
+    uintptr_t tokens[HAMMERS + 1];
+    size_t n = tu_queued(&hammer_lock, tokens, HAMMERS + 1);
+    for (size_t i = 0; i < n && i < HAMMERS + 1; i++)
+        if (tokens[i] == PL_MUTEX_LOCKED_BIT)
+            return true;
+    return false;
+}
+
 /* The locks the parent's threads were hammering: the forking thread held hammer_lock with
  * hammers parked on it, so here it owns the lock, whose parked bit is set for threads that do
  * not exist; their bucket was reset.  Unlocking must find nobody and clear the bit, and the
@@ -191,10 +205,13 @@ START_TEST(fork_while_threads_hammer)
         pl_mutex_lock(&hammer_lock);
         uint64_t limit = pl_now() + TU_WAIT_NS;
         unsigned polls = 0;
-        while (tu_queued(&hammer_lock, NULL, 0) == 0) {
+        while (!plain_locker_queued()) {
             ck_assert_msg(pl_now() < limit, "no hammer ever parked on the lock");
             tu_backoff(&polls);
         }
+        ck_assert_msg(__atomic_load_n(&hammer_lock.state, __ATOMIC_RELAXED) & PL_MUTEX_PARKED_BIT,
+                      "a locker is queued on the held mutex but its parked bit is clear (state %u): a lost wake-up",
+                      (unsigned)hammer_lock.state);
         pid_t pid = fork();
         ck_assert_int_ge(pid, 0);
         if (pid == 0) {
