@@ -323,7 +323,14 @@ static Suite *fork_suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, child_queue_is_empty);
     tcase_add_test(tc, fork_while_threads_hammer);
+#if !(defined(PARKING_DEBUG) && PARKING_DEBUG)
+    /* Not in debug mode: its checker's own fork handler holds the checker's mutex from before
+     * the application's prepare handler runs, and the thread that must unlock the lock that
+     * handler waits for needs that mutex in its unlock hook (docs/reference/debug.md). */
     tcase_add_test(tc, application_atfork_handlers_use_our_locks);
+#else
+    (void)application_atfork_handlers_use_our_locks;
+#endif
     suite_add_tcase(s, tc);
     return s;
 }
