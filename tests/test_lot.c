@@ -803,33 +803,19 @@ static void many_batch(void)
         tu_join(t[i]);
 }
 
-static long rss_kib(void)
-{
-    FILE *f = fopen("/proc/self/status", "r");
-    char line[256];
-    long kib = -1;
-    if (!f)
-        return -1;
-    while (fgets(line, sizeof line, f))
-        if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
-            break;
-    fclose(f);
-    return kib;
-}
-
 START_TEST(many_short_lived_threads_memory_flat)
 {
     const int batches = (int)(tu_scaled(MANY_THREADS, 4 * WARMUP_BATCHES * BATCH) / BATCH);
     uint64_t t0 = pl_now();
     for (int b = 0; b < WARMUP_BATCHES; b++)
         many_batch();
-    long rss0 = rss_kib();
+    long rss0 = tu_rss_kib();
 #ifdef HAVE_MALLINFO2
     size_t heap0 = mallinfo2().uordblks;
 #endif
     for (int b = WARMUP_BATCHES; b < batches; b++)
         many_batch();
-    long rss1 = rss_kib();
+    long rss1 = tu_rss_kib();
     ck_assert_uint_eq(atomic_load(&many_bad), 0);
     ck_assert_uint_eq(atomic_load(&many_timed_out), (size_t)batches * BATCH / 2);
     fprintf(stderr, "many_short_lived_threads: %d threads in %.2f s, VmRSS %ld -> %ld KiB\n",

@@ -614,20 +614,6 @@ static void churn_batch(void)
         tu_join(t[i]);
 }
 
-static long rss_kib(void)
-{
-    FILE *f = fopen("/proc/self/status", "r");
-    char line[256];
-    long kib = -1;
-    if (!f)
-        return -1;
-    while (fgets(line, sizeof line, f))
-        if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
-            break;
-    fclose(f);
-    return kib;
-}
-
 START_TEST(threads_churn_while_others_park)
 {
     const size_t batches = tu_scaled(CHURN_THREADS, 16 * CHURN_BATCH) / CHURN_BATCH;
@@ -636,14 +622,14 @@ START_TEST(threads_churn_while_others_park)
         tu_spawn(&hammers[i], churn_hammer, NULL);
     for (int b = 0; b < CHURN_WARMUP; b++)
         churn_batch();
-    long rss0 = rss_kib();
+    long rss0 = tu_rss_kib();
 #if defined(HAVE_MALLINFO2)
     size_t heap0 = mallinfo2().uordblks;
 #endif
     uint64_t t0 = pl_now();
     for (size_t b = CHURN_WARMUP; b < batches; b++)
         churn_batch();
-    long rss1 = rss_kib();
+    long rss1 = tu_rss_kib();
 #if defined(HAVE_MALLINFO2)
     size_t heap1 = mallinfo2().uordblks;
 #endif

@@ -282,6 +282,22 @@ static inline size_t tu_scaled(size_t n, size_t min)
     return s < n ? s : n;
 }
 
+/* The process's resident memory in KiB (VmRSS of /proc/self/status), or -1 where that file
+ * does not exist. */
+static inline long tu_rss_kib(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    long kib = -1;
+    if (!f)
+        return -1;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
+            break;
+    fclose(f);
+    return kib;
+}
+
 /* ---- Suites ---- */
 
 /* A test case with its Check time limit, added to s. */
