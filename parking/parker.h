@@ -10,6 +10,8 @@
  * thread cannot return, so its memory stays valid until its wake.  A thread whose timed wait
  * expired checks the word under the bucket lock: still PARKED means nobody will wake it and it
  * may leave; CLAIMED means a wake is on its way and it must wait for it (pl_parker_park).
+ * The word backends first spin briefly for FREE and flag the word SLEEPING only before an OS
+ * wait, so a thread woken while it still spins costs no system call on either side.
  *
  * One backend per OS, chosen by CMake (PARKING_PARKER_*):
  *   word backends (parker_word.c + one file with the OS wait/wake on a 32-bit word):
@@ -27,9 +29,17 @@
 #endif
 
 enum { PL_PARKER_FREE = 0, PL_PARKER_PARKED = 1, PL_PARKER_CLAIMED = 2 };
+/* Word backends only: a flag on PARKED or CLAIMED, set by the thread before it sleeps in the OS
+ * after spinning in vain; a wake makes the system call only when it is set. */
+enum { PL_PARKER_SLEEPING = 4 };
 
 typedef struct pl_parker {
     uint32_t state;
+#if !defined(PARKING_PARKER_POSIX)
+    /* Only the owning thread reads and writes these (parker_word.c: when to spin). */
+    uint8_t spin_misses;  /* spins in a row that ended asleep, up to the limit */
+    uint8_t spin_skipped; /* parks since then, wrapping: every so often, spin again */
+#endif
 #if defined(PARKING_PARKER_POSIX)
     pthread_mutex_t mutex; /* guards `state` transitions to FREE and the condition variable */
     pthread_cond_t cond;   /* on CLOCK_MONOTONIC where the platform allows it */

@@ -260,3 +260,12 @@ void pl_unlock_slow_ex(const pl_lock_word_t *lw, bool fair, bool early_wake, con
     }
     unlock_and_wake(lw, fair, false, early_wake);
 }
+
+void pl_unlocked_slow(const pl_lock_word_t *lw, uint64_t left, const char *fn)
+{
+    /* A valid unlock subtracted a set lock bit with the parked bit set: only that is left.  A
+     * lock bit that was clear borrowed from the bits above (or left a lock bit set). */
+    if (left != lw->parked)
+        pl_misuse(fn, lw->word, "unlock of a lock that is not locked");
+    unlock_and_wake(lw, false, true, true);
+}

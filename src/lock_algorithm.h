@@ -33,6 +33,11 @@ void pl_unlock_slow(const pl_lock_word_t *lw, bool fair, const char *fn);
 /* As pl_unlock_slow, but `early_wake` false releases first for condition waiters too: the unlock
  * inside a condition wait, whose caller is about to sleep. */
 void pl_unlock_slow_ex(const pl_lock_word_t *lw, bool fair, bool early_wake, const char *fn);
+/* The slow path of an unlock whose fast path subtracted the lock bit atomically (one `lock sub`,
+ * cheaper than a compare-and-swap) and found the word not zero: `left` is the word it left.
+ * Only for words with no other bits (pl_mutex_t): from a clear lock bit the subtraction
+ * borrows, which is how an unlock of a lock that is not locked shows (and aborts). */
+void pl_unlocked_slow(const pl_lock_word_t *lw, uint64_t left, const char *fn);
 /* The park token of condition waiters, whom a requeue may move onto the lock's queue: the lock's
  * own waiter token t (its lock bit, or 2 * index + 1 for bits above a 32-bit uintptr_t) with
  * t << 1 added; never a single bit nor an odd value below 128, so never any lock's waiter token.

@@ -21,6 +21,12 @@ bool pl_mutex_lock_for_slow(pl_mutex_t *m, uint64_t timeout_ns)
     return pl_mutex_lock_slow(m, pl_deadline_after(timeout_ns));
 }
 
+void pl_mutex_unlocked_slow(pl_mutex_t *m, uint8_t left)
+{
+    pl_lock_word_t lw = mutex_word(m);
+    pl_unlocked_slow(&lw, left, "pl_mutex_unlock");
+}
+
 void pl_mutex_unlock_slow(pl_mutex_t *m, bool fair)
 {
     pl_lock_word_t lw = mutex_word(m);
