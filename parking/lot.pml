@@ -22,6 +22,7 @@
 #define P_FREE 0
 #define P_PARKED 1
 #define P_CLAIMED 2
+#define P_SLEEPING 4 /* flag on PARKED or CLAIMED: the thread waits in the OS */
 
 /* pl_park_status_t. */
 #define PARK_UNPARKED 0
@@ -39,6 +40,58 @@ bool queued[NTHREADS];
 /* Per-thread parking data (parking/thread_data.h): the parker state and the unpark token. */
 byte parker[NTHREADS];
 byte unpark_token[NTHREADS];
+/* Asleep in the OS wait on its parker word (pl_os_wait): only a wake (pl_os_wake_one) ends it. */
+bool in_os[NTHREADS];
+
+/* The state without the sleeping flag. */
+#define P_STATE(t) (parker[t] & 3)
+
+/* pl_parker_park (parker_word.c): spin for FREE, then announce sleep and wait in the OS until
+ * woken, as often as needed.  The spin is a nondeterministic choice: it may see FREE, or give up
+ * at any point.  announce_sleep is one read-modify-write (CAS loop): it sees FREE, or sets the
+ * flag on whatever state is there.  pl_os_wait compares and sleeps atomically (the kernel does,
+ * under its own lock): it returns at once if the word no longer holds the announced value;
+ * spurious returns are not modelled (they only add trips around the loop).  `s` is scratch,
+ * left 0.
+ * The sleeping flag and the OS wait are modelled only with PARKER_DETAIL, which the 2-thread
+ * checks define: they are a protocol between the parked thread and the one unparker that
+ * claimed it, whatever the number of threads, and with 3 threads they multiply a state space
+ * that must stay within the checks' memory.  Without it, parking blocks until FREE. */
+#ifdef PARKER_DETAIL
+inline parker_park(tid, s)
+{
+    if
+    :: parker[tid] == P_FREE -> skip
+    :: true ->
+        do
+        :: atomic {
+               s = parker[tid];
+               if
+               :: s != P_FREE -> s = s | P_SLEEPING; parker[tid] = s
+               :: else
+               fi
+           };
+           if
+           :: s == P_FREE -> break
+           :: else ->
+               atomic {
+                   if
+                   :: parker[tid] == s -> in_os[tid] = true
+                   :: else
+                   fi
+               };
+               !in_os[tid]
+           fi
+        od
+    fi;
+    s = 0
+}
+#else
+inline parker_park(tid, s)
+{
+    parker[tid] == P_FREE
+}
+#endif
 
 /* pl_bucket_lock / pl_bucket_lock_thread / pl_bucket_unlock.  The table lookup and its
  * re-check against growth, and the key re-check against requeue, are not modelled: one
@@ -133,23 +186,35 @@ inline pl_park(tid, timed, expired, status, ok, i)
         };
         bucket_unlock(tid);
         ok = false;
-        /* pl_parker_park / pl_parker_park_until: sleep until FREE.  The futex loop (wait while
-         * the word still holds the value last read) is modelled as blocking until FREE. */
+        /* pl_parker_park / pl_parker_park_until: spin, then sleep until FREE. */
         if
-        :: parker[tid] == P_FREE ->
+        :: !timed ->
+            parker_park(tid, i);
+            status = PARK_UNPARKED
+        :: timed && parker[tid] == P_FREE ->
             status = PARK_UNPARKED
         :: timed ->
-            /* The deadline passes while asleep (a nondeterministic choice: it can happen at
-             * any point of the sleep); park_until then re-reads the state once. */
+            /* The deadline passes while spinning or asleep (a nondeterministic choice: it can
+             * happen at any point); park_until then re-reads the state once.  A thread that
+             * got as far as the OS wait announced its sleep first: the flag stays set. */
             expired = true;
+#ifdef PARKER_DETAIL
+            atomic {
+                if
+                :: parker[tid] != P_FREE -> parker[tid] = parker[tid] | P_SLEEPING
+                :: true
+                fi
+            };
+#endif
             if
             :: parker[tid] == P_FREE ->
                 status = PARK_UNPARKED
             :: else ->
                 bucket_lock(tid);
-                /* pl_parker_timed_out: still PARKED under the lock means nobody chose us. */
+                /* pl_parker_timed_out: still PARKED (with or without the sleeping flag) under
+                 * the lock means nobody chose us. */
                 if
-                :: parker[tid] == P_PARKED ->
+                :: P_STATE(tid) == P_PARKED ->
                     d_step { dequeue(tid, i); ok = (qlen == 0) };   /* !others_queued() */
                     park_timed_out(ok);
                     ok = false;
@@ -162,7 +227,7 @@ inline pl_park(tid, timed, expired, status, ok, i)
                     status = PARK_TIMED_OUT
 #else
                     /* Claimed between the time-out and the lock: wait for the wake. */
-                    parker[tid] == P_FREE;
+                    parker_park(tid, i);
                     status = PARK_UNPARKED
 #endif
                 fi
@@ -207,20 +272,40 @@ inline pl_unpark_one(tid, found, more, be_fair, token, i)
     unpark_callback(found, more, be_fair, token);
     if
     :: found != NOBODY ->
-        /* pl_parker_claim, with the token, still under the bucket lock. */
-        d_step { unpark_token[found] = token; parker[found] = P_CLAIMED }
+        /* pl_parker_claim, with the token, still under the bucket lock: PARKED -> CLAIMED by
+         * adding one, which keeps a sleeping flag that the thread may be setting meanwhile. */
+        d_step {
+            unpark_token[found] = token;
+#ifdef BUG_CLAIM_STORE
+            /* BUG: claim with a plain store, erasing the sleeping flag. */
+            parker[found] = P_CLAIMED
+#else
+            parker[found] = parker[found] + 1
+#endif
+        }
     :: else
     fi;
     bucket_unlock(tid);
-    /* pl_parker_wake: FREE (release), after the bucket lock. */
+    /* pl_parker_wake, after the bucket lock: exchange the word for FREE (release), and make the
+     * wake-up system call only if the thread announced that it sleeps.  `i` holds the old word. */
     if
-    :: found != NOBODY -> parker[found] = P_FREE
+    :: found != NOBODY ->
+#ifdef PARKER_DETAIL
+        d_step { i = parker[found]; parker[found] = P_FREE };
+        if
+        :: i & P_SLEEPING -> in_os[found] = false
+        :: else
+        fi;
+        i = 0
+#else
+        parker[found] = P_FREE
+#endif
     :: else
     fi;
     d_step { found = NOBODY; more = false; be_fair = false; token = 0 }
 }
 
 /* The parking lot's own invariant, for the including model's watcher to check in every
- * reachable state: a queued thread's parker is PARKED (it is asleep or about to be, and nobody
- * has chosen or released it). */
-#define LOT_QUEUE_OK(t) (!queued[t] || parker[t] == P_PARKED)
+ * reachable state: a queued thread's parker is PARKED, flagged sleeping or not (it is spinning,
+ * asleep or about to be, and nobody has chosen or released it). */
+#define LOT_QUEUE_OK(t) (!queued[t] || P_STATE(t) == P_PARKED)
