@@ -19,6 +19,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "parking/cpu_relax.h"
 #include "parking/lot.h"
 
 #if defined(_WIN32)
@@ -186,17 +187,6 @@ static uint64_t next_random(void)
 }
 #endif
 
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#elif defined(__aarch64__)
-    __asm__ __volatile__("yield");
-#else
-    __atomic_signal_fence(__ATOMIC_SEQ_CST);
-#endif
-}
-
 void pl_chaos_point(void)
 {
     uint64_t r = next_random();
@@ -217,7 +207,7 @@ void pl_chaos_point(void)
     if (pick < P_NOTHING + P_YIELD + P_SPIN) {
         uint64_t until = pl_now() + amount % SPIN_MAX_NS;
         while (pl_now() < until)
-            cpu_relax();
+            pl_cpu_relax();
         return;
     }
 #if defined(_WIN32)

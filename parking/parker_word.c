@@ -67,18 +67,20 @@ static uint32_t announce_sleep(pl_parker_t *p, uint32_t s)
     return s;
 }
 
-void pl_parker_park(pl_parker_t *p)
+bool pl_parker_park_until(pl_parker_t *p, uint64_t deadline)
 {
     /* Acquire pairs with the release in pl_parker_wake: the unpark token and key written by
      * the unparker are visible once FREE is seen.  PARKED -> CLAIMED changes the value under
      * a sleeping thread; the OS wait then returns at once (value mismatch) and we wait again on
      * the new value.  Spurious and stale wake-ups only cause another trip around the loop. */
-    if (!spin_until_free(p, PL_FOREVER)) {
+    if (!spin_until_free(p, deadline)) {
         uint32_t s;
         while ((s = announce_sleep(p, __atomic_load_n(&p->state, __ATOMIC_ACQUIRE))) !=
                PL_PARKER_FREE) {
             PL_CHAOS_POINT(); /* the state read goes stale before the OS compares it */
-            (void)pl_os_wait(&p->state, s, PL_FOREVER);
+            if (!pl_os_wait(&p->state, s, deadline) &&
+                __atomic_load_n(&p->state, __ATOMIC_ACQUIRE) != PL_PARKER_FREE)
+                return false;
         }
     }
     /* Helgrind and DRD understand neither the atomics nor the futex: a wake is an edge through
@@ -86,23 +88,11 @@ void pl_parker_park(pl_parker_t *p)
      * lock) to the woken thread (parking/annotate.h; no-op natively).  The parker's memory is
      * not checked by them at all (its owner, thread data or a bucket-lock node, says so). */
     PL__VG_ACQUIRE(p);
-}
-
-bool pl_parker_park_until(pl_parker_t *p, uint64_t deadline)
-{
-    if (!spin_until_free(p, deadline)) {
-        uint32_t s;
-        while ((s = announce_sleep(p, __atomic_load_n(&p->state, __ATOMIC_ACQUIRE))) !=
-               PL_PARKER_FREE) {
-            PL_CHAOS_POINT();
-            if (!pl_os_wait(&p->state, s, deadline) &&
-                __atomic_load_n(&p->state, __ATOMIC_ACQUIRE) != PL_PARKER_FREE)
-                return false;
-        }
-    }
-    PL__VG_ACQUIRE(p);
     return true;
 }
+
+/* pl_os_wait never reports a PL_FOREVER deadline as passed, so this returns only once FREE. */
+void pl_parker_park(pl_parker_t *p) { (void)pl_parker_park_until(p, PL_FOREVER); }
 
 bool pl_parker_timed_out(pl_parker_t *p)
 {

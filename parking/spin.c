@@ -1,4 +1,5 @@
 /* Bounded spinning before parking (pl_spin). */
+#include "parking/cpu_relax.h"
 #include "parking/lot.h"
 
 #if defined(_WIN32)
@@ -6,17 +7,6 @@
 #else
 #include <sched.h>
 #endif
-
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#elif defined(__aarch64__)
-    __asm__ __volatile__("yield");
-#else
-    __atomic_signal_fence(__ATOMIC_SEQ_CST);
-#endif
-}
 
 /* The budget is time, not a count of pauses: a pause costs 10 to 140 cycles depending on the
  * x86 part (and "yield" on Arm differs again), so a pause count tuned on one machine spins ten
@@ -41,7 +31,7 @@ bool pl_spin(pl_spin_t *spin)
     if (elapsed < SPIN_PAUSE_NS) {
         uint32_t burst = spin->counter < 5 ? 1u << spin->counter : SPIN_MAX_BURST;
         for (uint32_t i = 0; i < burst; i++)
-            cpu_relax();
+            pl_cpu_relax();
         return true;
     }
     if (elapsed < SPIN_YIELD_NS) {
