@@ -88,7 +88,10 @@ typedef uintptr_t (*pl_unpark_fn)(void *ctx, pl_unpark_result_t result);
  * PL_PARK_INVALID without sleeping.  Otherwise appends the thread to the FIFO queue of addr,
  * releases the lock, calls before_sleep(ctx), and sleeps until an unpark call wakes it or
  * `deadline` passes.  On time-out the thread removes itself and calls
- * timed_out(ctx, key, was_last_thread) under the bucket lock.
+ * timed_out(ctx, key, was_last_thread) under the bucket lock.  Before sleeping in the OS the
+ * thread (with every parker but the POSIX fallback) spins for its wake-up for up to about 10 us (pauses, then yields), unless its recent
+ * parks showed that waiting that long is in vain (docs/design.md section 4); a thread woken
+ * while it spins costs no system call on either side.
  *
  * Blocks: yes.  Ordering: everything the unparker wrote before its unpark call happens-before
  * the return of PL_PARK_UNPARKED.  Misuse: parking from a callback of this header deadlocks
@@ -109,7 +112,8 @@ PARKING_API pl_park_result_t pl_park(const void *addr, pl_validate_fn validate,
  *
  * callback(ctx, result) (may be NULL: token 0) runs under the bucket lock even when no thread was
  * found, and returns the unpark token handed to the woken thread.  The wake-up system call is
- * made after the bucket lock is released.
+ * made after the bucket lock is released, and only if the thread is asleep in the OS (not still
+ * spinning for its wake-up).
  *
  * Blocks: never (apart from the bucket lock).  Ordering: release towards the woken thread (see
  * pl_park).  Misuse: none detected.  Async-signal-safe: no.
