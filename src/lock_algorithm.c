@@ -95,30 +95,61 @@ static void timed_out_clear(void *ctx, const void *key, bool was_last_thread)
         (void)fetch_and(lw, ~lw->parked, __ATOMIC_RELAXED);
 }
 
-/* The park token of this lock's waiters: its lock bit, so that an unlock wakes only waiters of
- * its own lock when several locks share a word (and so a key).  Where uintptr_t has 32 bits, the
- * lock bits 32..63 of a 64-bit word do not fit; they map to 2 * index + 1 (65..127), odd and
- * above 1, so never equal to a lock bit that fits. */
+/* The park token of this lock's waiters: its lock bit and its parked bit, so that an unlock
+ * wakes only waiters of its own lock when several locks share a word (and so a key), and knows
+ * which of the others share its parked bit.  Where uintptr_t has 32 bits and a bit lies above
+ * it, the token spells the two bit indexes out under a marker (bits 31, 30 and 0 set, so at
+ * least three bits: never a two-bit token). */
+#define WIDE_MARKER (((uintptr_t)3 << 30) | 1u)
 static uintptr_t waiter_token(const pl_lock_word_t *lw)
 {
-#if UINTPTR_MAX >= UINT64_MAX
-    return (uintptr_t)lw->locked;
-#else
-    if (lw->locked <= UINTPTR_MAX)
-        return (uintptr_t)lw->locked;
-    return (uintptr_t)(2u * (unsigned)__builtin_ctzll(lw->locked) + 1u);
+    uint64_t both = lw->locked | lw->parked;
+#if UINTPTR_MAX < UINT64_MAX
+    if (both > UINTPTR_MAX)
+        return WIDE_MARKER | (uintptr_t)__builtin_ctzll(lw->locked) << 8 |
+               (uintptr_t)__builtin_ctzll(lw->parked) << 1;
 #endif
+    return (uintptr_t)both;
 }
 
-/* Only pl_mutex_t (lock bit 0) has condition waiters in practice: token 3. */
+/* Whether a thread queued on the word with this token (not one of ours) may rely on our parked
+ * bit.  Errs towards yes (a condition waiter's token has most bits set): a parked bit left set
+ * costs a spare slow unlock, one cleared under a sleeper loses its wake-up. */
+static bool shares_parked_bit(const pl_lock_word_t *lw, uintptr_t token)
+{
+#if UINTPTR_MAX < UINT64_MAX
+    if ((token & WIDE_MARKER) == WIDE_MARKER)
+        return ((token >> 1) & 63) == (uintptr_t)__builtin_ctzll(lw->parked);
+#endif
+    return (token & (uintptr_t)lw->parked) != 0;
+}
+
+/* The complement of the waiter token: it has all bits but two set (all but at most 15 for a
+ * wide token), so it is never any lock's waiter token, and two locks' condition tokens differ
+ * because their waiter tokens do.  The earlier t | t << 1 lost the
+ * shifted bit for a lock on the top bit (1 << 63), where the condition token became the waiter
+ * token itself and every ordinary waiter was taken for a condition waiter (issue 17). */
 uintptr_t pl_cond_waiter_token(const pl_lock_word_t *lw)
 {
-    uintptr_t t = waiter_token(lw);
-    return t | t << 1;
+    return ~waiter_token(lw);
+}
+
+/* A deadline that has already passed tries once and returns: no spin, and nothing (the parked
+ * bit) is left set for a wait that is not going to happen. */
+static bool try_once(const pl_lock_word_t *lw)
+{
+    uint64_t state = load(lw, __ATOMIC_RELAXED);
+    while (!(state & lw->locked)) {
+        if (cas(lw, &state, state | lw->locked, __ATOMIC_ACQUIRE))
+            return true;
+    }
+    return false;
 }
 
 bool pl_lock_slow(const pl_lock_word_t *lw, uint64_t deadline)
 {
+    if (deadline != PL_FOREVER && (deadline == 0 || pl_now() >= deadline))
+        return try_once(lw);
     pl_spin_t spin = PL_SPIN_INIT;
     uint64_t state = load(lw, __ATOMIC_RELAXED);
     for (;;) {
@@ -158,11 +189,11 @@ bool pl_lock_slow(const pl_lock_word_t *lw, uint64_t deadline)
 typedef struct unlock_ctx {
     const pl_lock_word_t *lw;
     bool fair;
-    bool released;     /* the caller's fast path already dropped the lock bit */
     bool early_wake;   /* wake a condition waiter before the lock bit drops */
     bool found;        /* a waiter of this lock was chosen */
     bool cond_waiter;  /* ... and it is a condition waiter moved onto the lock */
     bool more;         /* another waiter of this lock remains */
+    bool shared;       /* a waiter of another lock of the word uses our parked bit */
     bool late_release; /* the lock bit is still set: release it after the wake */
 } unlock_ctx_t;
 
@@ -170,8 +201,11 @@ static pl_filter_op_t pick_one_waiter(void *vctx, uintptr_t park_token)
 {
     unlock_ctx_t *c = vctx;
     bool cond_waiter = park_token == pl_cond_waiter_token(c->lw);
-    if (park_token != waiter_token(c->lw) && !cond_waiter)
+    if (park_token != waiter_token(c->lw) && !cond_waiter) {
+        if (shares_parked_bit(c->lw, park_token))
+            c->shared = true;
         return PL_FILTER_SKIP;
+    }
     if (!c->found) {
         c->found = true;
         c->cond_waiter = cond_waiter;
@@ -181,46 +215,39 @@ static pl_filter_op_t pick_one_waiter(void *vctx, uintptr_t park_token)
     return PL_FILTER_STOP;
 }
 
-/* Under the bucket lock, for an unlock whose fast path already dropped the lock bit: take the
- * lock again on behalf of the thread being woken.  Fails if another thread took it meanwhile.
- * Acquire: a thread that held the lock in between released it, and the woken thread must see
- * its writes (it gets ours, and so these, through the wake). */
-static bool retake(const pl_lock_word_t *lw)
-{
-    uint64_t state = load(lw, __ATOMIC_RELAXED);
-    while (!(state & lw->locked)) {
-        if (cas(lw, &state, state | lw->locked, __ATOMIC_ACQUIRE))
-            return true;
-    }
-    return false;
-}
-
+/* Under the bucket lock, with the lock bit still ours: this is where an unlock with waiters
+ * releases.  Whatever it writes to the word here is its last access to the word: once the lock
+ * bit is clear, another thread may take the lock, unlock it on its fast path and free the
+ * memory (the contract of docs/design.md, "The memory of a released lock").  The bucket lock
+ * is what makes that safe for the parked bit too: a thread that wants to sleep on this word
+ * re-validates under the same bucket lock, so it sees the word as we leave it. */
 static uintptr_t unlock_decide(void *vctx, pl_unpark_result_t result)
 {
     unlock_ctx_t *c = vctx;
     const pl_lock_word_t *lw = c->lw;
-    uint64_t clear_parked = c->more ? 0 : lw->parked;
+    /* The parked bit may be shared by several locks of one word (the same key): clear it only
+     * when no waiter of this lock and none of another lock using the same bit stays queued, or
+     * that lock's holder would unlock on its fast path and leave its waiter asleep (issue 10).
+     * Every waiter ahead of our second one was seen; past it, `more` keeps the bit anyway. */
+    uint64_t clear_parked = c->more || c->shared ? 0 : lw->parked;
     PL_CHAOS_POINT(); /* under the bucket lock: lockers spin or queue behind it */
     uintptr_t token = PL_TOKEN_NORMAL;
     bool keep = false; /* the lock bit stays set when this returns */
-    if (result.unparked > 0 && (c->fair || result.be_fair) && (!c->released || retake(lw))) {
+    if (result.unparked > 0 && (c->fair || result.be_fair)) {
         /* Hand-off: the lock stays held and now belongs to the woken thread; the release
-         * ordering it needs comes with the wake (parker release / acquire).  After a fast path
-         * that released, a thread that barged in since defeats it: this one wakes normally. */
+         * ordering it needs comes with the wake (parker release / acquire). */
         keep = true;
         token = PL_TOKEN_HANDOFF;
-    } else if (result.unparked > 0 && c->cond_waiter && c->early_wake && !c->more &&
-               (!c->released || retake(lw))) {
+    } else if (result.unparked > 0 && c->cond_waiter && c->early_wake && !c->more) {
         /* Hold the lock bit across the wake and drop it after (late_release), so that the
          * condition waiter cannot take the lock before its signaller has left the wake: see
-         * cond.c.  Only when no other waiter remains: the parked bit is then cleared here, and
-         * any thread that parks before the late release must set it again, which the release
-         * sees (a waiter that stays queued behind would need a second wake to be safe). */
+         * cond.c.  The woken waiter is still inside pl_cond_wait on this mutex, so the word
+         * stays valid until it has relocked, which the late release lets it do. */
         keep = true;
         c->late_release = true;
         token = PL_TOKEN_SPIN;
     }
-    if (keep || c->released) {
+    if (keep) {
         if (clear_parked)
             (void)fetch_and(lw, ~clear_parked, __ATOMIC_RELAXED);
     } else {
@@ -229,15 +256,20 @@ static uintptr_t unlock_decide(void *vctx, pl_unpark_result_t result)
     return token;
 }
 
-static void unlock_and_wake(const pl_lock_word_t *lw, bool fair, bool released, bool early_wake)
+static void unlock_and_wake(const pl_lock_word_t *lw, bool fair, bool early_wake,
+                            const char *fn)
 {
-    unlock_ctx_t c = {lw, fair, released, early_wake, false, false, false, false};
+    unlock_ctx_t c = {lw, fair, early_wake, false, false, false, false, false};
     PL_CHAOS_POINT(); /* seen parked, not yet unparking: waiters may time out */
     (void)pl_unpark_filter(lw->word, pick_one_waiter, unlock_decide, &c);
-    /* The late release is an unlock like any other: a thread that parked meanwhile (the woken
-     * waiter itself, after spinning in vain, or any locker) set the parked bit and is woken. */
-    if (c.late_release && (fetch_and(lw, ~lw->locked, __ATOMIC_RELEASE) & lw->parked))
-        unlock_and_wake(lw, false, true, false);
+    /* The late release is an unlock like any other, from a lock bit we still hold: a plain
+     * compare-and-swap if nobody parked meanwhile, else a release under the bucket lock that
+     * wakes the next.  Never a release first and a look at the parked bit after: the word may
+     * belong to another object by then. */
+    if (c.late_release) {
+        PL_CHAOS_POINT(); /* woken waiter spinning for the lock we still hold */
+        pl_unlock_slow_ex(lw, false, false, fn);
+    }
 }
 
 void pl_unlock_slow(const pl_lock_word_t *lw, bool fair, const char *fn)
@@ -258,14 +290,19 @@ void pl_unlock_slow_ex(const pl_lock_word_t *lw, bool fair, bool early_wake, con
         if (cas(lw, &state, state & ~lw->locked, __ATOMIC_RELEASE))
             return;
     }
-    unlock_and_wake(lw, fair, false, early_wake);
+    unlock_and_wake(lw, fair, early_wake, fn);
 }
 
 void pl_unlocked_slow(const pl_lock_word_t *lw, uint64_t left, const char *fn)
 {
-    /* A valid unlock subtracted a set lock bit with the parked bit set: only that is left.  A
-     * lock bit that was clear borrowed from the bits above (or left a lock bit set). */
+    /* Only binaries built against the 0.1.0 headers come here: their inline unlock subtracted
+     * the lock bit, releasing the lock with the parked bit set.  A valid unlock left exactly
+     * the parked bit; a lock bit that was clear borrowed from the bits above (or left a lock bit
+     * set).  The word may already belong to another thread, or to another object, so it is not
+     * touched again: wake one waiter and leave the parked bit set, which costs the next unlock a
+     * slow path that clears it.  A spurious wake of a thread that parks on a new object at the
+     * same address is harmless to every primitive of this library. */
     if (left != lw->parked)
         pl_misuse(fn, lw->word, "unlock of a lock that is not locked");
-    unlock_and_wake(lw, false, true, true);
+    (void)pl_unpark_one(lw->word, NULL, NULL);
 }

@@ -21,11 +21,17 @@ typedef struct pl_lock_word {
     uint64_t parked;   /* the parked bit */
 } pl_lock_word_t;
 
-/* Take the lock, spinning then parking; false if `deadline` (pl_now()) passed first.  Waiters
- * park on lw->word with their lock bit as park token (bits above a 32-bit uintptr_t map to
- * 2 * index + 1), and unlocks wake only waiters carrying their own token. */
+/* Take the lock, spinning then parking; false if `deadline` (pl_now()) passed first (a deadline
+ * already past at the call tries once, without spinning or marking the lock parked).  Waiters
+ * park on lw->word with their lock bit | parked bit as park token (where a bit lies above a
+ * 32-bit uintptr_t, both bit indexes under a marker), and unlocks wake only waiters carrying
+ * their own token; they clear the parked bit only when no queued waiter, theirs or another
+ * lock's of the same word, uses it. */
 bool pl_lock_slow(const pl_lock_word_t *lw, uint64_t deadline);
 /* Release the lock, waking one waiter of this lock (handing off if `fair` or time to be fair).
+ * With a waiter, the release happens inside the unpark callback under the bucket lock, and the
+ * word is not touched after it (the caller may free it as soon as another thread can see it
+ * released).
  * `fn` names the public function for the misuse message when the lock is not held.  A condition
  * waiter (park token pl_cond_waiter_token) moved onto the lock, when it is the lock's only
  * waiter, is woken before the lock bit drops, with PL_TOKEN_SPIN (see cond.c for why). */
@@ -33,15 +39,16 @@ void pl_unlock_slow(const pl_lock_word_t *lw, bool fair, const char *fn);
 /* As pl_unlock_slow, but `early_wake` false releases first for condition waiters too: the unlock
  * inside a condition wait, whose caller is about to sleep. */
 void pl_unlock_slow_ex(const pl_lock_word_t *lw, bool fair, bool early_wake, const char *fn);
-/* The slow path of an unlock whose fast path subtracted the lock bit atomically (one `lock sub`,
- * cheaper than a compare-and-swap) and found the word not zero: `left` is the word it left.
- * Only for words with no other bits (pl_mutex_t): from a clear lock bit the subtraction
- * borrows, which is how an unlock of a lock that is not locked shows (and aborts). */
+/* Kept for binaries built against the 0.1.0 headers, whose inline pl_mutex_unlock released by
+ * an atomic subtraction and then came here with the word it left (`left`).  It wakes one waiter
+ * without touching the word again (the lock is already released and may be freed).  Current
+ * headers never call it: every unlock releases either by one compare-and-swap from a state with
+ * no parked bit, or inside the unpark callback, under the bucket lock. */
 void pl_unlocked_slow(const pl_lock_word_t *lw, uint64_t left, const char *fn);
-/* The park token of condition waiters, whom a requeue may move onto the lock's queue: the lock's
- * own waiter token t (its lock bit, or 2 * index + 1 for bits above a 32-bit uintptr_t) with
- * t << 1 added; never a single bit nor an odd value below 128, so never any lock's waiter token.
- * The unlock wakes these as its own waiters. */
+/* The park token of condition waiters, whom a requeue may move onto the lock's queue: the
+ * complement of the lock's own waiter token t; never any lock's waiter token, and distinct for
+ * distinct locks, whatever the bit positions (bit 63 included).  The unlock wakes these as its
+ * own waiters. */
 uintptr_t pl_cond_waiter_token(const pl_lock_word_t *lw);
 
 /* Print "libparking: <fn>(<addr>): <what>" and abort. */

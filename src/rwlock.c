@@ -17,9 +17,16 @@
  * so a waiter either is found by the scan or validates after the bit is gone.
  *
  * WRITER_PARKED is only set by the writer-bit holder, so whenever the writer bit goes, it may go
- * with it.  A last reader that saw it clears it after its wake-up; if that clear lands late on a
- * newer writer's bit, the newer writer either is queued (and is woken by that same call) or has
- * yet to validate under the same bucket lock (and sees the bit gone): at worst a spurious wake.
+ * with it.  The last reader out, seeing it, does not decrement on its fast path: it takes the
+ * bucket lock of the second key and, in the unpark callback, leaves and clears WRITER_PARKED in
+ * one compare-and-swap, then wakes the writer.  Its release is therefore its last access to the
+ * word (the writer may own the lock, unlock and free it the moment the count reads zero), and a
+ * writer validating under the same bucket lock sees both changes or neither.
+ *
+ * No release path writes the word after another thread can see it released (docs/design.md,
+ * "The memory of a released lock"): unlocks release by one CAS from a state with nobody queued,
+ * or inside an unpark callback; downgrades and a timed-out writer's give-up keep a hold or are
+ * still inside a call on the lock while they wake.
  */
 #include "parking/rwlock.h"
 
@@ -284,9 +291,30 @@ static bool wait_for_readers(pl_rwlock_t *l, uint64_t deadline, uintptr_t prev, 
 
 /* ---- Public slow paths: acquiring ---- */
 
+static bool expired(uint64_t deadline)
+{
+    return deadline != PL_FOREVER && (deadline == 0 || pl_now() >= deadline);
+}
+
+/* A deadline already past tries once: what the caller's mode needs must be free now.  A writer
+ * takes the writer bit only together with "no readers", never to wait for them. */
+static bool try_once(const waiter_t *w)
+{
+    uintptr_t s = load(w->l, __ATOMIC_RELAXED);
+    if (w->mode != MODE_EXCLUSIVE)
+        return try_acquire(w, &s);
+    while (!(s & (WRITER | UPGRADABLE | READERS))) {
+        if (cas(w->l, &s, s | WRITER, __ATOMIC_ACQUIRE))
+            return true;
+    }
+    return false;
+}
+
 static bool lock_mode(pl_rwlock_t *l, rw_mode_t mode, uint64_t deadline, const char *fn)
 {
     waiter_t w = {l, mode, fn};
+    if (expired(deadline))
+        return try_once(&w);
     if (!lock_common(&w, deadline))
         return false;
     return mode != MODE_EXCLUSIVE || wait_for_readers(l, deadline, 0, fn);
@@ -350,8 +378,22 @@ static void check_upgradable(uintptr_t s, pl_rwlock_t *l, const char *fn)
         pl_misuse(fn, l, "the lock has no upgradable holder");
 }
 
+static bool try_upgrade(pl_rwlock_t *l, const char *fn)
+{
+    uintptr_t s = load(l, __ATOMIC_RELAXED);
+    for (;;) {
+        check_upgradable(s, l, fn);
+        if ((s & READERS) != ONE_READER)
+            return false;
+        if (cas(l, &s, s - ONE_UPGRADABLE + WRITER, __ATOMIC_ACQUIRE))
+            return true;
+    }
+}
+
 static bool upgrade(pl_rwlock_t *l, uint64_t deadline, const char *fn)
 {
+    if (expired(deadline))
+        return try_upgrade(l, fn);
     uintptr_t s = load(l, __ATOMIC_RELAXED);
     for (;;) {
         check_upgradable(s, l, fn);
@@ -377,38 +419,56 @@ bool pl_rwlock_upgrade_for_slow(pl_rwlock_t *l, uint64_t timeout_ns)
 
 bool pl_rwlock_tryupgrade_slow(pl_rwlock_t *l)
 {
-    uintptr_t s = load(l, __ATOMIC_RELAXED);
-    for (;;) {
-        check_upgradable(s, l, "pl_rwlock_tryupgrade");
-        if ((s & READERS) != ONE_READER)
-            return false;
-        if (cas(l, &s, s - ONE_UPGRADABLE + WRITER, __ATOMIC_ACQUIRE))
-            return true;
-    }
+    return try_upgrade(l, "pl_rwlock_tryupgrade");
 }
 
 /* ---- Public slow paths: releasing ---- */
 
-static void clear_writer_parked(void *ctx, pl_unpark_result_t result)
+/* Under the bucket lock of the second key: the last reader's release.  A recursive reader may
+ * have come in since the fast path looked (it may enter while the writer waits), so this is a
+ * plain decrement when others remain, and clears WRITER_PARKED only with the count at zero.  A
+ * writer woken with readers left sees them and parks again. */
+static uintptr_t last_reader_leaves(void *ctx, pl_unpark_result_t result)
 {
     (void)result;
-    (void)__atomic_fetch_and(&((pl_rwlock_t *)ctx)->state, ~WRITER_PARKED, __ATOMIC_RELAXED);
+    pl_rwlock_t *l = ctx;
+    uintptr_t s = load(l, __ATOMIC_RELAXED);
+    for (;;) {
+        if (!(s & READERS))
+            pl_misuse("pl_rwlock_rdunlock", l, "read-unlock of a lock that has no readers");
+        uintptr_t n = s - ONE_READER;
+        if (!(n & READERS))
+            n &= ~WRITER_PARKED;
+        if (cas(l, &s, n, __ATOMIC_RELEASE))
+            return PL_TOKEN_NORMAL;
+    }
 }
 
-static uintptr_t after_writer_wake(void *ctx, pl_unpark_result_t result)
+void pl_rwlock_rdunlock_last_slow(pl_rwlock_t *l)
 {
-    /* Only the writer-bit holder parks on the second key, so nobody is left there. */
-    clear_writer_parked(ctx, result);
-    return PL_TOKEN_NORMAL;
+    uintptr_t s = load(l, __ATOMIC_RELAXED);
+    for (;;) {
+        if (!(s & READERS))
+            pl_misuse("pl_rwlock_rdunlock", l, "read-unlock of a lock that has no readers");
+        if ((s & (READERS | WRITER_PARKED)) == (ONE_READER | WRITER_PARKED))
+            break;
+        /* Another reader came in, or the writer gave up, since the fast path looked. */
+        if (cas(l, &s, s - ONE_READER, __ATOMIC_RELEASE))
+            return;
+    }
+    /* We are the last reader and the writer-bit holder is parked waiting for us. */
+    PL_CHAOS_POINT(); /* the writer may time out before we wake it */
+    (void)pl_unpark_one(writer_key(l), last_reader_leaves, l);
 }
 
 void pl_rwlock_rdunlock_slow(pl_rwlock_t *l, uintptr_t old_state)
 {
+    /* Binaries built against the 0.1.0 header decremented before calling here, so the lock may
+     * already be another thread's, or freed: wake the writer without touching the word.  The
+     * WRITER_PARKED it leaves set is cleared by that writer's unlock (a stale bit of its own). */
     if (!(old_state & READERS))
         pl_misuse("pl_rwlock_rdunlock", l, "read-unlock of a lock that has no readers");
-    /* We were the last reader and the writer-bit holder is parked waiting for us. */
-    PL_CHAOS_POINT(); /* the writer may time out before we wake it */
-    (void)pl_unpark_one(writer_key(l), after_writer_wake, l);
+    (void)pl_unpark_one(writer_key(l), NULL, NULL);
 }
 
 static bool is_write_locked(uintptr_t s)

@@ -6,7 +6,7 @@
  * constant masks, the intended use, where the compiler folds those checks away.
  *
  * Knowing that a thread waits for a lock: all waiters of a bit lock park on the word's address
- * with their lock bit as park token.  queued() scans that queue with pl_unpark_filter and a
+ * with their lock bit | parked bit as park token.  queued() scans that queue with pl_unpark_filter and a
  * filter that only counts (PL_FILTER_SKIP), so seeing a waiter there proves that the next
  * unlock's scan, which takes the same bucket lock, will find it.  No test sleeps to let a thread
  * "get there".
@@ -433,7 +433,7 @@ START_TEST(timed_lock_succeeds_when_released)
         wait_queued(&w, 1);
         uintptr_t token = 0;
         ck_assert_uint_eq(queued(&w, &token, 1), 1);
-        ck_assert_uint_eq(token, (uintptr_t)l); /* the park token is the lock bit */
+        ck_assert_uint_eq(token, (uintptr_t)(l | p)); /* the park token: lock and parked bits */
         ck_assert_uint_eq(o->raw(&w), l | p);
         if (mode == 2)
             o->unlock_fair(&w, l, p);
@@ -475,7 +475,69 @@ START_TEST(update_with_waiter_parked)
 }
 END_TEST
 
+/* A deadline already past tries once and returns (issue 10): on a held lock it fails without
+ * marking the lock parked or queueing, and on a free lock it takes it. */
+START_TEST(past_deadline_tries_once)
+{
+    const ops_t *o = all_ops[_i];
+    placement_t pl = placement(o, 1);
+    uint64_t l = bit(pl.lock), p = bit(pl.parked);
+    word_t w;
+    memset(&w, 0, sizeof w);
+    ck_assert(o->lock_until(&w, l, p, 0));
+    for (int i = 0; i < 100; i++) {
+        ck_assert(!o->lock_until(&w, l, p, 0));
+        ck_assert(!o->lock_until(&w, l, p, pl_now()));
+        ck_assert(!o->lock_for(&w, l, p, 0));
+        ck_assert_uint_eq(o->raw(&w), l);
+    }
+    o->unlock(&w, l, p);
+    ck_assert(o->lock_for(&w, l, p, 0));
+    o->unlock(&w, l, p);
+    ck_assert_uint_eq(o->raw(&w), 0);
+}
+END_TEST
+
 /* ---- Several locks in one word ---- */
+
+/* Two locks of one word sharing one parked bit (A = lock la, B = lock lb, both parked p): when
+ * A's last waiter is woken, B's waiter still sleeps on the same bit, so A's unlock must leave it
+ * set; clearing it would let B's holder unlock on its fast path and B's waiter sleep forever
+ * (issue 10). */
+static void run_shared_parked_bit(const ops_t *o, uint64_t la, uint64_t lb, uint64_t p)
+{
+    word_t w;
+    memset(&w, 0, sizeof w);
+    o->lock(&w, la, p);
+    o->lock(&w, lb, p);
+    waiter_t a, b;
+    waiter_start(&b, o, &w, lb, p, W_LOCK, 0);
+    wait_queued(&w, 1);
+    waiter_start(&a, o, &w, la, p, W_LOCK, 0);
+    wait_queued(&w, 2);
+    o->unlock(&w, la, p);
+    wait_flag(&a.got, "A's waiter to take A");
+    ck_assert_uint_eq(queued(&w, NULL, 0), 1); /* B's waiter, still asleep */
+    ck_assert_msg(o->raw(&w) & p, "A's unlock cleared the parked bit B's waiter relies on");
+    waiter_finish(&a);
+    o->unlock(&w, lb, p);
+    wait_flag(&b.got, "B's waiter to take B");
+    waiter_finish(&b);
+    ck_assert_uint_eq(o->raw(&w), 0);
+    ck_assert_uint_eq(queued(&w, NULL, 0), 0);
+}
+
+START_TEST(shared_parked_bit_keeps_waiters)
+{
+    run_shared_parked_bit(&ops_8, 1, 2, 4);
+    run_shared_parked_bit(&ops_8, 0x80, 0x01, 0x40);
+    run_shared_parked_bit(&ops_64, bit(63), bit(0), bit(62));
+    run_shared_parked_bit(&ops_32, bit(31), bit(1), bit(30));
+    run_shared_parked_bit(&ops_16, bit(15), bit(2), bit(0));
+    run_shared_parked_bit(&ops_ptr, bit(8 * sizeof(uintptr_t) - 1), bit(0), bit(1));
+}
+END_TEST
+
 
 /* Queue [B, A, B] on one word; unlocking A must wake A's waiter (skipping the older B waiter),
  * and a fair unlock of B must hand B to the oldest B waiter, leaving the other queued. */
@@ -494,9 +556,9 @@ static void run_wake_targets(const ops_t *o, uint64_t la, uint64_t pa, uint64_t 
     wait_queued(&w, 3);
     uintptr_t tokens[4] = {0};
     ck_assert_uint_eq(queued(&w, tokens, 4), 3);
-    ck_assert_uint_eq(tokens[0], (uintptr_t)lb);
-    ck_assert_uint_eq(tokens[1], (uintptr_t)la);
-    ck_assert_uint_eq(tokens[2], (uintptr_t)lb);
+    ck_assert_uint_eq(tokens[0], (uintptr_t)(lb | pb));
+    ck_assert_uint_eq(tokens[1], (uintptr_t)(la | pa));
+    ck_assert_uint_eq(tokens[2], (uintptr_t)(lb | pb));
     ck_assert_uint_eq(o->raw(&w), la | pa | lb | pb);
 
     o->unlock(&w, la, pa);
@@ -504,8 +566,8 @@ static void run_wake_targets(const ops_t *o, uint64_t la, uint64_t pa, uint64_t 
     /* Both B waiters still queued, in order; A's parked bit cleared (its last waiter left), B's
      * not. */
     ck_assert_uint_eq(queued(&w, tokens, 4), 2);
-    ck_assert_uint_eq(tokens[0], (uintptr_t)lb);
-    ck_assert_uint_eq(tokens[1], (uintptr_t)lb);
+    ck_assert_uint_eq(tokens[0], (uintptr_t)(lb | pb));
+    ck_assert_uint_eq(tokens[1], (uintptr_t)(lb | pb));
     ck_assert_uint_eq(o->raw(&w), la | lb | pb);
     ck_assert(!atomic_load(&b1.got) && !atomic_load(&b2.got));
     waiter_finish(&a);
@@ -518,7 +580,7 @@ static void run_wake_targets(const ops_t *o, uint64_t la, uint64_t pa, uint64_t 
     wait_flag(&b1.got, "the oldest B waiter to be handed B");
     ck_assert(!atomic_load(&b2.got));
     ck_assert_uint_eq(queued(&w, tokens, 4), 1);
-    ck_assert_uint_eq(tokens[0], (uintptr_t)lb);
+    ck_assert_uint_eq(tokens[0], (uintptr_t)(lb | pb));
     waiter_finish(&b1); /* its unlock wakes b2 */
     wait_flag(&b2.got, "the second B waiter");
     waiter_finish(&b2);
@@ -562,7 +624,7 @@ START_TEST(timeout_with_other_lock_waiting)
     ck_assert_uint_ge(a.returned_at - a.started_at, TIMEOUT_NS);
     uintptr_t token = 0;
     ck_assert_uint_eq(queued(&w, &token, 1), 1);
-    ck_assert_uint_eq(token, (uintptr_t)lb);
+    ck_assert_uint_eq(token, (uintptr_t)(lb | pb));
     o->unlock(&w, la, pa);
     ck_assert_uint_eq(o->raw(&w), lb | pb); /* A fully clear, B untouched */
     ck_assert_uint_eq(queued(&w, NULL, 0), 1);
@@ -1225,6 +1287,7 @@ static Suite *bitlock_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_loop_test(tc, other_thread_trylock_fails_while_held, 0, N_OPS);
     tcase_add_loop_test(tc, timed_lock_times_out_never_early, 0, N_OPS);
+    tcase_add_loop_test(tc, past_deadline_tries_once, 0, N_OPS);
     tcase_add_loop_test(tc, timed_lock_succeeds_when_released, 0, N_OPS);
     tcase_add_loop_test(tc, update_with_waiter_parked, 0, N_OPS);
     suite_add_tcase(s, tc);
@@ -1234,6 +1297,7 @@ static Suite *bitlock_suite(void)
     tcase_add_test(tc, wake_targets_own_lock_byte);
     tcase_add_test(tc, wake_targets_own_lock_wide);
     tcase_add_test(tc, timeout_with_other_lock_waiting);
+    tcase_add_test(tc, shared_parked_bit_keeps_waiters);
     tcase_add_test(tc, four_locks_in_one_byte);
     tcase_add_test(tc, four_locks_in_one_u64);
     suite_add_tcase(s, tc);

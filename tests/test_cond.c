@@ -45,10 +45,12 @@ static void wait_queued(const void *addr, size_t n)
     ck_assert_msg(tu_wait_until(has_queued, &q), "never saw %zu threads queued on %p", n, addr);
 }
 
-/* The park token of condition waiters (src/lock_algorithm.h, pl_cond_waiter_token): the mutex's
- * lock bit, which its unlock's filter requires, plus the bit above, by which the unlock knows a
- * requeued condition waiter from a thread waiting in pl_mutex_lock. */
-#define COND_WAITER_TOKEN ((uintptr_t)(PL_MUTEX_LOCKED_BIT | PL_MUTEX_LOCKED_BIT << 1))
+/* The park token of condition waiters (src/lock_algorithm.h, pl_cond_waiter_token): the
+ * complement of the mutex's waiter token (its lock and parked bits), by which the unlock knows a requeued
+ * condition waiter from a thread waiting in pl_mutex_lock. */
+#define COND_WAITER_TOKEN (~(uintptr_t)(PL_MUTEX_LOCKED_BIT | PL_MUTEX_PARKED_BIT))
+/* The park token of a thread waiting in pl_mutex_lock: the lock and parked bits. */
+#define MUTEX_WAITER_TOKEN ((uintptr_t)(PL_MUTEX_LOCKED_BIT | PL_MUTEX_PARKED_BIT))
 
 /* Every thread queued on addr parked with the condition-waiter token; returns how many there
  * are. */
@@ -287,7 +289,7 @@ START_TEST(plain_unlock_wakes_requeued_waiter_before_lockers)
         uintptr_t tokens[2];
         ck_assert_uint_eq(tu_queued(&m, tokens, 2), 2);
         ck_assert_uint_eq(tokens[0], COND_WAITER_TOKEN);
-        ck_assert_uint_eq(tokens[1], PL_MUTEX_LOCKED_BIT);
+        ck_assert_uint_eq(tokens[1], MUTEX_WAITER_TOKEN);
         value = 42;
         pl_mutex_unlock(&m);
         tu_join(tw);
@@ -547,7 +549,7 @@ static void run_broadcast(bool hold_mutex)
         ck_assert_uint_eq(tu_queued(&k->m, tokens, BCAST_WAITERS), BCAST_WAITERS);
         size_t requeued = 0;
         for (size_t i = 0; i < BCAST_WAITERS; i++) {
-            ck_assert(tokens[i] == COND_WAITER_TOKEN || tokens[i] == PL_MUTEX_LOCKED_BIT);
+            ck_assert(tokens[i] == COND_WAITER_TOKEN || tokens[i] == MUTEX_WAITER_TOKEN);
             requeued += tokens[i] == COND_WAITER_TOKEN;
         }
         ck_assert_uint_ge(requeued, BCAST_WAITERS - 2);

@@ -832,6 +832,58 @@ START_TEST(past_deadline_takes_free_lock)
 }
 END_TEST
 
+/* A writer with a deadline already past must not hold the writer bit, which turns new readers
+ * away, while it looks at the readers inside (issue 10: it held it for its whole ~10 us spin).
+ * A reader thread keeps trying tryrdlock meanwhile: with only readers inside and no writer bit,
+ * it can never fail. */
+typedef struct try_reader {
+    pl_rwlock_t *l;
+    atomic_int stop;
+    atomic_ulong tries, failures;
+} try_reader_t;
+
+static void *try_reader_main(void *arg)
+{
+    try_reader_t *t = arg;
+    while (!atomic_load(&t->stop)) {
+        if (pl_rwlock_tryrdlock(t->l))
+            pl_rwlock_rdunlock(t->l);
+        else
+            atomic_fetch_add(&t->failures, 1);
+        atomic_fetch_add(&t->tries, 1);
+    }
+    return NULL;
+}
+
+START_TEST(past_deadline_writer_never_blocks_readers)
+{
+    pl_rwlock_t l = PL_RWLOCK_INIT;
+    pl_rwlock_rdlock(&l);
+    try_reader_t t = {.l = &l};
+    pthread_t th;
+    tu_spawn(&th, try_reader_main, &t);
+    while (atomic_load(&t.tries) < 10) /* the reader runs */
+        sched_yield();
+    for (int i = 0; i < 2000; i++) {
+        ck_assert(!pl_rwlock_wrlock_until(&l, 0));
+        ck_assert(!pl_rwlock_wrlock_for(&l, 0));
+        ck_assert(!pl_rwlock_wrlock_until(&l, pl_now()));
+    }
+    pl_rwlock_uplock(&l);
+    for (int i = 0; i < 2000; i++) /* the upgrade waits for readers the same way */
+        ck_assert(!pl_rwlock_upgrade_for(&l, 0));
+    atomic_store(&t.stop, 1);
+    tu_join(th);
+    ck_assert_msg(atomic_load(&t.failures) == 0,
+                  "tryrdlock failed %lu times out of %lu: a past-deadline writer held the "
+                  "writer bit", (unsigned long)atomic_load(&t.failures),
+                  (unsigned long)atomic_load(&t.tries));
+    pl_rwlock_upunlock(&l);
+    pl_rwlock_rdunlock(&l);
+    ck_assert_uint_eq(state_of(&l), 0);
+}
+END_TEST
+
 START_TEST(huge_timeouts_wait)
 {
     /* If now + timeout overflowed, the deadline would be in the past and the call would fail
@@ -1418,6 +1470,7 @@ static Suite *rwlock_suite(void)
     tcase_add_test(tc, timed_locks_fail_not_before_deadline);
     tcase_add_test(tc, timed_locks_succeed_when_freed_before_deadline);
     tcase_add_test(tc, past_deadline_takes_free_lock);
+    tcase_add_test(tc, past_deadline_writer_never_blocks_readers);
     tcase_add_test(tc, huge_timeouts_wait);
     tcase_add_test(tc, writer_timeout_releases_held_back_readers);
     tcase_add_test(tc, upgrade_timeout_keeps_upgradable);

@@ -11,9 +11,19 @@
  * initialisation and nothing needs destroying.
  *
  * Several bit locks may share one word (a byte can hold four of them); they are independent.
- * Their waiters all park under the word's address, each with its lock bit as park token, and an
- * unlock wakes only waiters whose token is its own lock bit, so releasing one lock never takes a
- * wake-up meant for another.
+ * Their waiters all park under the word's address, each with its lock bit | parked bit as park
+ * token, and an unlock wakes only waiters whose token is its own, so releasing one lock never
+ * takes a wake-up meant for another.  Locks of one word may also share one parked bit (each with its
+ * own lock bit): a parked bit is cleared only when no thread at all is left queued on the word,
+ * so no lock's waiter is ever left asleep by another lock's unlock.  Giving each lock its own
+ * parked bit is still faster when several locks of a word are contended at once (a shared bit
+ * stays set while any of them has waiters, and sends the others' unlocks to the slow path).
+ * Any bit may be a lock or parked bit, the top bit of a 64-bit word (a tagged pointer) included.
+ *
+ * Memory: the word belongs to the caller again as soon as the last unlock returns; no unlock
+ * touches it after another thread can see the lock released (the release is a compare-and-swap
+ * from "held, nobody parked", or happens inside the parking lot's unpark callback).  The caller
+ * may free it then, provided no other call on the lock is in flight.
  *
  * The algorithm and policy are those of pl_mutex_t (which is this lock on bits 0 and 1 of a
  * byte): a contended lock spins briefly while nobody is parked, then parks; an unlock lets a
@@ -35,7 +45,8 @@
  *   ordering when it returns true.
  * - `bool pl_bitlockN_lock_until(T *word, T lock_bit, T parked_bit, uint64_t deadline)`:
  *   as lock, but gives up and returns false once the absolute deadline (pl_now() ns,
- *   PL_FOREVER = none) has passed.  A deadline already past still takes a free lock.
+ *   PL_FOREVER = none) has passed.  A deadline already past tries once (takes a free lock) and
+ *   returns at once, without spinning.
  * - `bool pl_bitlockN_lock_for(T *word, T lock_bit, T parked_bit, uint64_t timeout_ns)`:
  *   as lock_until with the deadline timeout_ns from now (saturating).
  * - `void pl_bitlockN_unlock(T *word, T lock_bit, T parked_bit)`:
@@ -210,7 +221,8 @@ PL_BITLOCK__DEFINE(ptr, uintptr_t)
  * sizeof(pl_ptrlock_t) == sizeof(void *).  Bit 0 is the lock bit, bit 1 the parked bit, the
  * other bits are the pointer, which must therefore be 4-aligned (any object of alignment 4 or
  * more qualifies; NULL too).  All-zero bytes (PL_PTRLOCK_INIT) are an unlocked NULL.  The lock
- * is a bit lock on the word (pl_bitlockptr_* with bits 1 and 2), with the same policy; the
+ * is a bit lock on the word (pl_bitlockptr_* with the bit values 1 and 2, i.e. bits 0 and 1),
+ * with the same policy; the
  * lock and unlock functions below are exactly those, with misuse messages naming pl_ptrlock_*.
  * The pointer can be read at any time without the lock (pl_ptrlock_get: an acquire load that
  * pairs with the release store of pl_ptrlock_set), and changed only while the lock is held.

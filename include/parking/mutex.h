@@ -11,6 +11,12 @@
  * but at least about once per millisecond per queue the lock is handed directly to the oldest
  * waiter (eventual fairness), so nobody starves.  pl_mutex_unlock_fair always hands off.
  *
+ * Memory: the byte belongs to the caller again as soon as the last unlock returns.  No unlock
+ * reads or writes it after the point where another thread can see it released, so the thread
+ * that takes it next (or the unlocker itself) may free or reuse the memory at once, as POSIX
+ * allows for pthread mutexes.  The caller must only make sure that no other call on it is in
+ * flight (a waiter still inside pl_mutex_lock_for, say).
+ *
  * Not recursive: relocking from the owner deadlocks (see pl_remutex_t).  None of these calls is
  * async-signal-safe.  Lock functions give acquire ordering, unlock functions release ordering.
  * Misuse that the byte can reveal (unlocking a mutex that is not locked) prints
@@ -48,6 +54,8 @@ typedef struct pl_mutex { uint8_t state; } pl_mutex_t;
 PARKING_API bool pl_mutex_lock_slow(pl_mutex_t *m, uint64_t deadline);
 PARKING_API bool pl_mutex_lock_for_slow(pl_mutex_t *m, uint64_t timeout_ns);
 PARKING_API void pl_mutex_unlock_slow(pl_mutex_t *m, bool fair);
+/* Only for binaries compiled against the 0.1.0 header (whose unlock released by subtraction
+ * first); these headers never call it. */
 PARKING_API void pl_mutex_unlocked_slow(pl_mutex_t *m, uint8_t left);
 
 static inline bool pl_mutex__try_fast(pl_mutex_t *m)
@@ -93,17 +101,11 @@ static inline bool pl_mutex__lock_for(pl_mutex_t *m, uint64_t timeout_ns)
 
 static inline void pl_mutex__unlock(pl_mutex_t *m, bool fair)
 {
-    if (!fair) {
-        /* One atomic subtraction (`lock xadd` on x86), cheaper than a compare-and-swap: it
-         * releases the mutex whatever the parked bit says; a parked bit left behind, or a
-         * borrow from an unlock of an unlocked mutex, sends us to wake a waiter (or abort). */
-        uint8_t left = __atomic_sub_fetch(&m->state, PL_MUTEX_LOCKED_BIT, __ATOMIC_RELEASE);
-        if (PARKING_UNLIKELY(left != 0))
-            PL__ANN_SLOW(m, pl_mutex_unlocked_slow(m, left));
-        return;
-    }
-    /* A hand-off keeps the lock bit set for the woken thread, so the fair unlock releases only
-     * from the one state it can leave alone: locked, nobody parked. */
+    /* One compare-and-swap, and only from the state "locked, nobody parked".  With the parked
+     * bit set the slow path releases, inside the parking lot's unpark callback, so that nothing
+     * writes the byte after another thread can see it free: the caller's memory may be freed
+     * the moment the lock is (an unlock by subtraction, releasing first and clearing the parked
+     * bit after, wrote to freed memory; issue 10).  The fair unlock also hands off from there. */
     uint8_t expected = PL_MUTEX_LOCKED_BIT;
     if (PARKING_UNLIKELY(!__atomic_compare_exchange_n(&m->state, &expected, 0, false,
                                                       __ATOMIC_RELEASE, __ATOMIC_RELAXED)))
@@ -135,7 +137,8 @@ static inline bool pl_mutex_trylock(pl_mutex_t *m)
 }
 
 /** Blocks until @p m is taken or the absolute @p deadline (pl_now() ns; PL_FOREVER: none)
- * passes.  A deadline already past still takes a free mutex.
+ * passes.  A deadline already past tries once (takes a free mutex) and returns at once, without
+ * spinning.
  *
  * Blocks: until the deadline at most.  Ordering: acquire when it returns true.  Misuse: as
  * pl_mutex_lock (relocking by the holder times out).  Async-signal-safe: no.

@@ -22,6 +22,16 @@
  * per millisecond per queue an unlock hands the lock directly to the threads it wakes (eventual
  * fairness); the *_fair unlocks always do.
  *
+ * Memory: the word belongs to the caller again as soon as the last unlock returns.  No release
+ * (any unlock, fair or not, in any mode) reads or writes the word after another thread can see
+ * the lock released: it is one compare-and-swap from a state with nobody waiting, or it happens
+ * inside the parking lot's unpark callback, under its bucket lock.  A downgrade keeps a hold, so
+ * the word stays the caller's until that hold's unlock.  The caller must only make sure that no
+ * other call on the lock is in flight (a writer still inside wrlock_for, say).
+ *
+ * Deadlines already past (the *_until and *_for calls) try once and return at once: no spin,
+ * and a writer does not hold the writer bit (which blocks new readers) to wait for readers.
+ *
  * Orderings: every acquire (lock, successful trylock / timed lock, upgrade) is an acquire
  * operation, every release (unlock, downgrade) a release operation.  Misuse that the lock word
  * can reveal (unlocking a mode that is not held, reader count overflow) prints
@@ -81,6 +91,9 @@ PARKING_API bool pl_rwlock_rdlock_slow(pl_rwlock_t *l, uint64_t deadline);
 PARKING_API bool pl_rwlock_rdlock_for_slow(pl_rwlock_t *l, uint64_t timeout_ns);
 PARKING_API void pl_rwlock_rdlock_recursive_slow(pl_rwlock_t *l);
 PARKING_API bool pl_rwlock_tryrdlock_slow(pl_rwlock_t *l);
+PARKING_API void pl_rwlock_rdunlock_last_slow(pl_rwlock_t *l);
+/* Only for binaries compiled against the 0.1.0 header (whose read unlock decremented first);
+ * these headers never call it. */
 PARKING_API void pl_rwlock_rdunlock_slow(pl_rwlock_t *l, uintptr_t old_state);
 PARKING_API bool pl_rwlock_wrlock_slow(pl_rwlock_t *l, uint64_t deadline);
 PARKING_API bool pl_rwlock_wrlock_for_slow(pl_rwlock_t *l, uint64_t timeout_ns);
@@ -223,20 +236,30 @@ static inline void pl_rwlock_rdlock_recursive(pl_rwlock_t *l)
 
 static inline void pl_rwlock__rdunlock(pl_rwlock_t *l)
 {
-    uintptr_t old = __atomic_fetch_sub(&l->state, PL_RWLOCK_ONE_READER, __ATOMIC_RELEASE);
-    uintptr_t x = old & (PL_RWLOCK_READERS_MASK | PL_RWLOCK_WRITER_PARKED_BIT);
-    /* One compare pair covers both cold cases: no reader at all (misuse), or the last reader
-     * leaving while a writer is parked waiting for it. */
-    if (PARKING_UNLIKELY(x != PL_RWLOCK_ONE_READER &&
-                         x <= (PL_RWLOCK_ONE_READER | PL_RWLOCK_WRITER_PARKED_BIT)))
-        PL__ANN_SLOW(l, pl_rwlock_rdunlock_slow(l, old));
+    /* A compare-and-swap, not a subtraction: the last reader out while a writer is parked
+     * waiting for it must not release first and wake after (the writer could time out, find
+     * no reader, unlock and free the lock in between, and the wake's write of WRITER_PARKED
+     * would land in freed memory; issue 10).  That case, and no reader at all (misuse), go to
+     * the slow path, which releases under the parking lot's bucket lock. */
+    uintptr_t s = __atomic_load_n(&l->state, __ATOMIC_RELAXED);
+    for (;;) {
+        uintptr_t x = s & (PL_RWLOCK_READERS_MASK | PL_RWLOCK_WRITER_PARKED_BIT);
+        if (PARKING_UNLIKELY(x <= (PL_RWLOCK_ONE_READER | PL_RWLOCK_WRITER_PARKED_BIT) &&
+                             x != PL_RWLOCK_ONE_READER)) {
+            PL__ANN_SLOW(l, pl_rwlock_rdunlock_last_slow(l));
+            return;
+        }
+        if (PARKING_LIKELY(__atomic_compare_exchange_n(&l->state, &s, s - PL_RWLOCK_ONE_READER,
+                                                       true, __ATOMIC_RELEASE,
+                                                       __ATOMIC_RELAXED)))
+            return;
+    }
 }
 
 /** Releases a read lock; the last reader out wakes a writer waiting for readers to leave.
  *
  * Blocks: never (apart from the parking lot's bucket lock).  Ordering: release.  Misuse: aborts
- * if @p l had no readers (the check follows the decrement, so the word is garbage by then; it
- * aborts anyway).  Async-signal-safe: no. */
+ * if @p l has no readers (the word is left as it was).  Async-signal-safe: no. */
 static inline void pl_rwlock_rdunlock(pl_rwlock_t *l)
 {
     PL__ANN_UNLOCK_PRE(l, PL__ANN_READ);
