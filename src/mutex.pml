@@ -13,12 +13,15 @@
  *                BUG_CLEAR_PARKED (unlock clears PARKED with waiters left), BUG_TIMEOUT_NOT_LAST
  *                (a timed-out waiter clears PARKED with waiters left), BUG_TIMEOUT_CLAIMED (a
  *                claimed waiter reports a time-out), BUG_BLIND_UNLOCK (the fast unlock ignores
- *                PARKED), BUG_NO_RETAKE (a hand-off after a subtracting unlock does not check
- *                that the lock is still free), BUG_WAKE_BEFORE_DEQUEUE (in parking/lot.pml)
+ *                PARKED), BUG_SUBTRACT_UNLOCK (the old unlock by subtraction: releases, then
+ *                writes the byte again in its slow path), BUG_WAKE_BEFORE_DEQUEUE (in
+ *                parking/lot.pml)
  *   NO_WATCH     leave out the invariant watcher (to see what the other checks find alone)
  *
  * Properties:
  *   - mutual exclusion: assertion in the critical section;
+ *   - no write after release: an unlocker never writes the byte once it has let the lock go
+ *     (the release is its last write; asserted where the old subtracting unlock wrote);
  *   - the PARKED bit is set whenever a thread is queued on the mutex, and a queued thread's
  *     parker is PARKED: assertions of the `watch` process, which can fire in any state;
  *   - no deadlock and no lost wake-up with bounded rounds: every thread finishes (any thread
@@ -82,45 +85,33 @@ inline park_timed_out(last)
 #endif
 }
 
-/* Set by a thread whose pl_mutex_unlock subtracted LOCKED before its slow path (pl_unlocked_slow):
- * its callback finds the lock bit already clear. */
+/* Set, under BUG_SUBTRACT_UNLOCK only, by a thread whose unlock released the mutex before its
+ * slow path: from then on the byte may belong to another object, and any write to it by that
+ * thread is a write after release (issue 10). */
 bool released[NTHREADS];
 
 /* unlock_decide: hand off (keep LOCKED) if a waiter was dequeued and the unlock is fair or the
  * bucket says be_fair (one nondeterministic choice covers pl_mutex_unlock_fair and
- * pl_bucket_should_be_fair); otherwise clear LOCKED.  Clear PARKED if no waiter remains.
- * Each branch is one atomic fetch_and on the lock word.  After a subtracting fast path
- * (released[tid]) the hand-off first takes LOCKED back (retake: a CAS that fails if a thread
- * barged in meanwhile, and then the waiter is woken normally), then clears PARKED: two atomics. */
+ * pl_bucket_should_be_fair); otherwise clear LOCKED: the release, under the bucket lock, and the
+ * unlocker's last access to the byte.  Clear PARKED if no waiter remains.  Each branch is one
+ * atomic fetch_and on the lock word. */
 inline unpark_callback(found, more, be_fair, token)
 {
-    if
-    :: released[tid] && found != NOBODY && be_fair ->
-        /* retake; if LOCKED is already set (a barger) the OR changes nothing: a normal wake.
-         * One step with the PARKED update: between the two atomics of the code no other thread
-         * can change the byte (LOCKED and PARKED are both set, and we hold the bucket lock). */
-        d_step {
-#ifdef BUG_NO_RETAKE
-            /* BUG: hand off without checking that nobody barged in since the subtraction. */
-            token = TOKEN_HANDOFF;
-#else
-            token = (((mstate & LOCKED) == 0) -> TOKEN_HANDOFF : TOKEN_NORMAL);
-#endif
-            mstate = (mstate | LOCKED) & ~(more -> 0 : PARKED)
-        }
-    :: released[tid] && !(found != NOBODY && be_fair) ->
-        d_step { mstate = mstate & ~(more -> 0 : PARKED); token = TOKEN_NORMAL }
-    :: !released[tid] ->
     d_step {
         if
-        :: found != NOBODY && be_fair ->
+        :: released[tid] ->
+            /* BUG_SUBTRACT_UNLOCK: the old callback would now clear PARKED (no waiter left) or
+             * take LOCKED back for a hand-off: a write to a byte it no longer owns. */
+            assert(more && !(found != NOBODY && be_fair));
+            token = TOKEN_NORMAL
+        :: !released[tid] && found != NOBODY && be_fair ->
 #ifdef BUG_CLEAR_PARKED
             mstate = mstate & ~PARKED;
 #else
             mstate = mstate & ~(more -> 0 : PARKED);
 #endif
             token = TOKEN_HANDOFF
-        :: else ->
+        :: !released[tid] && !(found != NOBODY && be_fair) ->
 #ifdef BUG_CLEAR_PARKED
             mstate = mstate & ~(LOCKED | PARKED);
 #else
@@ -129,7 +120,6 @@ inline unpark_callback(found, more, be_fair, token)
             token = TOKEN_NORMAL
         fi
     }
-    fi
 }
 
 
@@ -205,57 +195,54 @@ lock_done:
     fi
 }
 
-/* pl_mutex_unlock: subtract LOCKED (one atomic); if the byte is left non-zero, PARKED was set:
- * pl_unlocked_slow wakes one with the lock already released (released[tid]).  Or
- * pl_mutex_unlock_fair: the strong CAS LOCKED -> 0, else pl_unlock_slow.  Thread 0 chooses
- * either at each unlock, the others use pl_mutex_unlock (fewer states: the ltl-3 search fits
- * its memory limit); both end in the one pl_unpark_one below. */
+/* pl_mutex_unlock and pl_mutex_unlock_fair: the strong CAS LOCKED -> 0, else pl_unlock_slow
+ * (misuse assertion, a plain release if PARKED is clear, else unpark one, releasing in the
+ * callback).  Fair or not differs only in the callback's hand-off, which be_fair covers. */
 inline mutex_unlock(tid, state, done, found, more, be_fair, token, i)
 {
-    if
-    :: true ->
-        d_step {
-            assert(mstate & LOCKED);   /* pl_misuse: the subtraction borrowed */
-            mstate = mstate - LOCKED;
-            done = (mstate == 0);
-            released[tid] = !done
-        }
-    :: tid == 0 ->
-#ifdef BUG_BLIND_UNLOCK
-        /* BUG: the fast path releases whatever the state (a store of 0, parked bit lost). */
-        d_step { assert(mstate & LOCKED); mstate = 0; done = true };
+#if defined(BUG_SUBTRACT_UNLOCK)
+    /* BUG: the old unlock by subtraction releases first, whatever PARKED says; its slow path
+     * then wakes a waiter with the lock already released (released[tid]). */
+    d_step {
+        assert(mstate & LOCKED);
+        mstate = mstate - LOCKED;
+        done = (mstate == 0);
+        released[tid] = !done
+    };
+#elif defined(BUG_BLIND_UNLOCK)
+    /* BUG: the fast path releases whatever the state (a store of 0, parked bit lost). */
+    d_step { assert(mstate & LOCKED); mstate = 0; done = true };
 #else
-        d_step {
-            if
-            :: mstate == LOCKED -> mstate = 0; done = true
-            :: else -> done = false
-            fi
-        };
-#endif
+    d_step {
         if
-        :: done
-        :: else ->
-            state = mstate;
-            do
-            :: assert(state & LOCKED);   /* pl_misuse: unlock of a lock that is not locked */
-                if
-                :: state & PARKED -> break
-                :: else ->
-                    /* PARKED is clear (the last waiter timed out since the fast path saw it):
-                     * a plain release. */
-                    d_step {
-                        if
-                        :: mstate == state -> mstate = state & ~LOCKED; done = true
-                        :: else -> state = mstate
-                        fi
-                    };
-                    if
-                    :: done -> break
-                    :: else
-                    fi
-                fi
-            od
+        :: mstate == LOCKED -> mstate = 0; done = true
+        :: else -> done = false
         fi
+    };
+#endif
+    if
+    :: done || released[tid]
+    :: else ->
+        state = mstate;
+        do
+        :: assert(state & LOCKED);   /* pl_misuse: unlock of a lock that is not locked */
+            if
+            :: state & PARKED -> break
+            :: else ->
+                /* PARKED is clear (the last waiter timed out since the fast path saw it):
+                 * a plain release. */
+                d_step {
+                    if
+                    :: mstate == state -> mstate = state & ~LOCKED; done = true
+                    :: else -> state = mstate
+                    fi
+                };
+                if
+                :: done -> break
+                :: else
+                fi
+            fi
+        od
     fi;
     if
     :: done
