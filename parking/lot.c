@@ -1,6 +1,7 @@
 /* The public park / unpark operations (include/parking/lot.h). */
 #include "parking/lot.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <utlist.h>
@@ -17,6 +18,16 @@ static PARKING_NORETURN void misuse(const char *fn, const char *what, const void
 static const void *td_key(const pl_thread_data_t *td)
 {
     return __atomic_load_n(&td->key, __ATOMIC_RELAXED);
+}
+
+/* Appends td to the queue of b (held) with a stamp above every other in that queue: stamps
+ * increase along each queue, which lets pl_lot_dump resume a bucket after the last thread it
+ * listed however many threads ahead of that one left meanwhile (walk.c).  Removal keeps the
+ * order, and growth moves each new bucket's threads out of one old bucket in order (table.c). */
+static void enqueue(pl_bucket_t *b, pl_thread_data_t *td)
+{
+    td->queue_stamp = b->queue != NULL ? b->queue->prev->queue_stamp + 1 : 0;
+    DL_APPEND(b->queue, td);
 }
 
 static bool others_queued(pl_bucket_t *b, const void *key)
@@ -46,7 +57,7 @@ static pl_park_result_t park_with(pl_thread_data_t *td, const void *addr, pl_val
     td->unpark_token = PL_DEFAULT_UNPARK_TOKEN;
     td->parked_ns = pl_now();
     pl_parker_prepare(&td->parker);
-    DL_APPEND(b->queue, td);
+    enqueue(b, td);
     pl_bucket_unlock(b);
 
     PL_CHAOS_POINT(); /* queued, before before_sleep: an unpark may come first */
@@ -57,6 +68,12 @@ static pl_park_result_t park_with(pl_thread_data_t *td, const void *addr, pl_val
     bool unparked = true;
     if (deadline == PL_FOREVER)
         pl_parker_park(&td->parker);
+    else if (pl_now() >= deadline)
+        /* Already past (before_sleep took that long, or it was past at the call): no spin and
+         * no system call, straight to the time-out check, which also finds a thread that an
+         * unparker chose meanwhile.  The park stays a park (validate, queue, before_sleep, then
+         * leave) so that callers need no special case for a deadline in the past. */
+        unparked = false;
     else
         unparked = pl_parker_park_until(&td->parker, deadline);
     PL_CHAOS_POINT(); /* woken or timed out: the unparker may still be on its way out */
@@ -86,15 +103,24 @@ static pl_park_result_t park_with(pl_thread_data_t *td, const void *addr, pl_val
     return r;
 }
 
+/* errno: every public entry point of the core saves it and puts it back.  The calls below it
+ * fail as part of their normal work (a timed futex wait ends with ETIMEDOUT, a wait on a word
+ * that changed with EAGAIN, a signal with EINTR; mmap, TLS set-up) and the caller of a lock must
+ * find what its own last call left, as it would after a pthread lock that succeeded or timed
+ * out.  The primitives in src/ reach the system only through these entry points (pl_spin's
+ * yield and pl_now's clock read cannot fail), so saving here covers them all.  (Windows keeps GetLastError the same way where it changes: parker_windows.c,
+ * thread_data.c.) */
 pl_park_result_t pl_park(const void *addr, pl_validate_fn validate,
                          pl_before_sleep_fn before_sleep, pl_timed_out_fn timed_out, void *ctx,
                          uintptr_t park_token, uint64_t deadline)
 {
+    int saved_errno = errno;
     pl_thread_data_t fallback;
     pl_thread_data_t *td = pl_thread_data_acquire(&fallback);
     pl_park_result_t r =
         park_with(td, addr, validate, before_sleep, timed_out, ctx, park_token, deadline);
     pl_thread_data_release(td, &fallback);
+    errno = saved_errno;
     return r;
 }
 
@@ -124,6 +150,7 @@ static void wake_all(pl_thread_data_t *list)
 
 pl_unpark_result_t pl_unpark_one(const void *addr, pl_unpark_fn callback, void *ctx)
 {
+    int saved_errno = errno; /* see pl_park */
     pl_unpark_result_t res = {0, 0, false, false};
     PL_CHAOS_POINT(); /* the caller's store, not yet its unpark: a parker may validate */
     pl_bucket_t *b = pl_bucket_lock(addr);
@@ -153,11 +180,13 @@ pl_unpark_result_t pl_unpark_one(const void *addr, pl_unpark_fn callback, void *
         PL_CHAOS_POINT(); /* claimed and released: the thread may have timed out meanwhile */
         pl_parker_wake(&found->parker);
     }
+    errno = saved_errno;
     return res;
 }
 
 size_t pl_unpark_all(const void *addr, uintptr_t unpark_token)
 {
+    int saved_errno = errno; /* see pl_park */
     size_t n = 0;
     pl_thread_data_t *t, *tmp, *woken = NULL;
     PL_CHAOS_POINT();
@@ -172,6 +201,7 @@ size_t pl_unpark_all(const void *addr, uintptr_t unpark_token)
     claim_all(woken, unpark_token);
     pl_bucket_unlock(b);
     wake_all(woken);
+    errno = saved_errno;
     return n;
 }
 
@@ -180,6 +210,7 @@ pl_unpark_result_t pl_unpark_filter(const void *addr, pl_filter_fn filter, pl_un
 {
     if (filter == NULL)
         misuse("pl_unpark_filter", "filter callback is NULL", addr);
+    int saved_errno = errno; /* see pl_park */
     pl_unpark_result_t res = {0, 0, false, false};
     pl_thread_data_t *t, *tmp, *woken = NULL;
     PL_CHAOS_POINT();
@@ -204,6 +235,7 @@ pl_unpark_result_t pl_unpark_filter(const void *addr, pl_filter_fn filter, pl_un
     claim_all(woken, token);
     pl_bucket_unlock(b);
     wake_all(woken);
+    errno = saved_errno;
     return res;
 }
 
@@ -216,6 +248,7 @@ pl_unpark_result_t pl_unpark_requeue(const void *from, const void *to,
     if (validate == NULL)
         misuse("pl_unpark_requeue", "validate callback is NULL", from);
 
+    int saved_errno = errno; /* see pl_park */
     pl_unpark_result_t res = {0, 0, false, false};
     pl_bucket_t *bf, *bt;
     PL_CHAOS_POINT();
@@ -223,6 +256,7 @@ pl_unpark_result_t pl_unpark_requeue(const void *from, const void *to,
     pl_requeue_op_t op = validate(ctx);
     if (op == PL_REQUEUE_ABORT) {
         pl_bucket_unlock_pair(bf, bt);
+        errno = saved_errno;
         return res;
     }
     bool wake_first = op == PL_REQUEUE_UNPARK_ONE || op == PL_REQUEUE_UNPARK_ONE_REQUEUE_REST;
@@ -254,10 +288,11 @@ pl_unpark_result_t pl_unpark_requeue(const void *from, const void *to,
     DL_FOREACH_SAFE(moved, t, tmp) {
         DL_DELETE(moved, t);
         __atomic_store_n(&t->key, to, __ATOMIC_RELAXED);
-        DL_APPEND(bt->queue, t);
+        enqueue(bt, t);
     }
     PL_CHAOS_POINT(); /* moved, both buckets held */
     pl_bucket_unlock_pair(bf, bt);
     wake_all(woken);
+    errno = saved_errno;
     return res;
 }

@@ -42,7 +42,8 @@ static bool spin_until_free(pl_parker_t *p, uint64_t deadline)
         return false;
     pl_spin_t spin = PL_SPIN_INIT;
     while (__atomic_load_n(&p->state, __ATOMIC_ACQUIRE) != PL_PARKER_FREE) {
-        if (!pl_spin(&spin) || (deadline != PL_FOREVER && pl_now() >= deadline)) {
+        /* The deadline first: one already past must not buy a round of spinning. */
+        if ((deadline != PL_FOREVER && pl_now() >= deadline) || !pl_spin(&spin)) {
             if (p->spin_misses < SPIN_MISSES)
                 p->spin_misses++;
             return false;
@@ -75,8 +76,13 @@ bool pl_parker_park_until(pl_parker_t *p, uint64_t deadline)
      * the new value.  Spurious and stale wake-ups only cause another trip around the loop. */
     if (!spin_until_free(p, deadline)) {
         uint32_t s;
-        while ((s = announce_sleep(p, __atomic_load_n(&p->state, __ATOMIC_ACQUIRE))) !=
-               PL_PARKER_FREE) {
+        while ((s = __atomic_load_n(&p->state, __ATOMIC_ACQUIRE)) != PL_PARKER_FREE) {
+            /* A deadline that passed during the spin (or before the park): no system call just
+             * to hear so, and no flag that would cost a waker one. */
+            if (deadline != PL_FOREVER && pl_now() >= deadline)
+                return false;
+            if ((s = announce_sleep(p, s)) == PL_PARKER_FREE)
+                break;
             PL_CHAOS_POINT(); /* the state read goes stale before the OS compares it */
             if (!pl_os_wait(&p->state, s, deadline) &&
                 __atomic_load_n(&p->state, __ATOMIC_ACQUIRE) != PL_PARKER_FREE)

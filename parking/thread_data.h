@@ -21,6 +21,10 @@ typedef struct pl_thread_data {
      * requeue keeps it), and the OS thread id, read once when the data is created. */
     uint64_t parked_ns;
     uint64_t os_tid;
+    /* Set under the bucket lock each time the thread is appended to a queue (park, requeue):
+     * above the stamp of every thread ahead of it, so stamps increase along every queue
+     * (lot.c, enqueue).  pl_lot_dump resumes a bucket after the last stamp it listed. */
+    uint64_t queue_stamp;
 } pl_thread_data_t;
 
 /* The calling thread's data, created (and counted for table sizing) on first use.  When the

@@ -5,16 +5,28 @@
  * a growth the walk goes on in the new table exactly where it left the old one. */
 #include "parking/lot.h"
 
+#include <errno.h>
 #include <utlist.h>
 
 #include "parking/table.h"
 
 /* Where a walk stands: the hash position of the next bucket, and, when a visitor stopped it
- * inside a bucket's queue, that bucket and how many of its threads were visited. */
+ * inside a bucket's queue (pl_lot_dump's rounds), that bucket, the queue stamp of the last
+ * thread visited and the highest stamp the bucket held when the walk first locked it.
+ *
+ * Stamps increase along a queue (lot.c, enqueue), so the next round resumes after the last
+ * thread visited by stamp, not by position: threads ahead of it that left meanwhile move the
+ * others up the queue but not below that stamp.  (Resuming by position skipped, for each
+ * thread that left, one thread that stayed parked.)  A thread parked in the bucket throughout
+ * is in the queue at every round, in stamp order, at most `last` if an earlier round visited it
+ * and above it otherwise; and its stamp is at most `end`, so the rounds stop there, which bounds
+ * a busy bucket's listing to the threads queued when it began. */
 typedef struct walk_pos {
     uint64_t hash;
     const pl_bucket_t *bucket;
-    size_t skip;
+    bool resume;   /* stopped inside `bucket`: go on after stamp `last`, up to `end` */
+    uint64_t last;
+    uint64_t end;
     bool done;
 } walk_pos_t;
 
@@ -26,15 +38,18 @@ static size_t walk_from(walk_pos_t *pos, pl_walk_fn fn, void *ctx)
         bool last;
         pl_bucket_t *b = pl_bucket_lock_at(pos->hash, &next, &last);
         /* The table grew since we stopped in this bucket: its threads are spread over several
-         * new buckets in another order, so list them all again rather than miss any. */
+         * new buckets, so list this one again from its start rather than miss any. */
         if (b != pos->bucket)
-            pos->skip = 0;
-        size_t index = 0;
+            pos->resume = false;
+        if (!pos->resume)
+            pos->end = b->queue != NULL ? b->queue->prev->queue_stamp : 0;
         bool stopped = false;
         pl_thread_data_t *td;
         DL_FOREACH(b->queue, td) {
-            if (index++ < pos->skip)
-                continue;
+            if (pos->resume && td->queue_stamp <= pos->last)
+                continue; /* listed by an earlier round */
+            if (pos->resume && td->queue_stamp > pos->end)
+                break; /* queued after the walk reached this bucket */
             n++;
             if (fn == NULL)
                 continue;
@@ -42,16 +57,18 @@ static size_t walk_from(walk_pos_t *pos, pl_walk_fn fn, void *ctx)
                                     td->parked_ns, td->os_tid};
             if (!fn(&t, ctx)) {
                 stopped = true;
+                pos->last = td->queue_stamp;
                 break;
             }
         }
         pl_bucket_unlock(b);
         if (stopped) {
             pos->bucket = b;
-            pos->skip = index;
+            pos->resume = true;
             return n;
         }
-        pos->skip = 0;
+        pos->resume = false;
+        pos->bucket = NULL;
         pos->hash = next;
         pos->done = last;
     }
@@ -61,8 +78,11 @@ static size_t walk_from(walk_pos_t *pos, pl_walk_fn fn, void *ctx)
 size_t pl_lot_walk(pl_walk_fn fn, void *ctx)
 {
     /* No table yet: nobody has parked, and a walk must not create one. */
-    walk_pos_t pos = {0, NULL, 0, !pl_table_exists()};
-    return walk_from(&pos, fn, ctx);
+    int saved_errno = errno; /* a bucket lock may sleep: see pl_park (lot.c) */
+    walk_pos_t pos = {0, NULL, false, 0, 0, !pl_table_exists()};
+    size_t n = walk_from(&pos, fn, ctx);
+    errno = saved_errno;
+    return n;
 }
 
 /* ---- pl_lot_dump ---- */
@@ -136,10 +156,11 @@ size_t pl_lot_dump(FILE *out)
 {
     if (out == NULL)
         out = stderr;
+    int saved_errno = errno; /* see pl_park (lot.c); the stream's own calls are ours too */
     size_t counted = pl_lot_walk(NULL, NULL);
     print_count(out, "libparking: pl_lot_dump: ", counted,
                 counted == 1 ? " parked thread\n" : " parked threads\n");
-    walk_pos_t pos = {0, NULL, 0, counted == 0};
+    walk_pos_t pos = {0, NULL, false, 0, 0, counted == 0};
     size_t listed = 0;
     while (!pos.done) {
         batch_t batch;
@@ -155,5 +176,6 @@ size_t pl_lot_dump(FILE *out)
         print_count(out, "libparking: pl_lot_dump: ", listed,
                     " listed (threads parked or left during the dump)\n");
     fflush(out);
+    errno = saved_errno;
     return listed;
 }

@@ -4,6 +4,11 @@
  * exactly while threads are queued on that address.  A waiter's validate installs the mutex; the
  * calls that take the last waiter off the queue (signal with nothing left, broadcast, the last
  * waiter timing out) clear it.  Requeued waiters sit on the mutex's address and no longer count.
+ * One exception: the child of a fork() inherits the word of a condition variable whose waiters
+ * were the parent's other threads, and an empty queue (parking/fork.c).  Such a stale word is
+ * harmless to signal and broadcast (they find nobody under their bucket locks and clear it) and
+ * is cleared by the first wait that meets it with another mutex (pl_cond_wait_slow), so the
+ * child needs no list of condition variables to reset.
  *
  * Waiters park with the mutex's condition-waiter token (pl_cond_waiter_token), which the mutex
  * unlock's filter accepts besides its ordinary waiters' token: requeued waiters must be woken by
@@ -41,7 +46,10 @@ static void misuse_unlocked(const char *fn, pl_cond_t *c, pl_mutex_t *m)
     pl_misuse(fn, c, what);
 }
 
-/* Under the condition variable's bucket lock. */
+/* Under the condition variable's bucket lock.  Another mutex in the word is misuse only if
+ * threads really wait with it: in the child of a fork() the word still names the mutex of the
+ * parent's waiters, who are not there (the child's parking lot starts empty, and nothing resets
+ * the condition variables scattered in memory).  So do not sleep, and let the caller look. */
 static bool wait_validate(void *vctx)
 {
     wait_ctx_t *w = vctx;
@@ -49,8 +57,38 @@ static bool wait_validate(void *vctx)
     if (cur == NULL)
         __atomic_store_n(&w->c->mutex, w->m, __ATOMIC_RELAXED);
     else if (cur != w->m)
-        pl_misuse(w->fn, w->c, "one condvar used with two mutexes at the same time");
+        return false; /* PL_PARK_INVALID means this, and nothing else */
     return true;
+}
+
+/* Looking at the queue of the condition variable (a filter that stops at the first waiter) is
+ * what a validate callback cannot do: it would re-enter the parking lot. */
+static pl_filter_op_t any_waiter(void *vctx, uintptr_t park_token)
+{
+    (void)vctx;
+    (void)park_token;
+    return PL_FILTER_STOP;
+}
+
+typedef enum stale_verdict { STALE_RETRY, STALE_MISUSE } stale_verdict_t;
+
+typedef struct stale_ctx {
+    pl_cond_t *c;
+    pl_mutex_t *m;
+    stale_verdict_t verdict;
+} stale_ctx_t;
+
+/* Under the condition variable's bucket lock, which every change of c->mutex holds (wait
+ * validate, time-out, signal, broadcast): nobody queued means the word is stale (its waiters are
+ * gone: a fork) and the invariant at the top of the file says it must be NULL. */
+static uintptr_t forget_stale_mutex(void *vctx, pl_unpark_result_t result)
+{
+    stale_ctx_t *s = vctx;
+    pl_mutex_t *cur = __atomic_load_n(&s->c->mutex, __ATOMIC_RELAXED);
+    if (!result.have_more)
+        __atomic_store_n(&s->c->mutex, NULL, __ATOMIC_RELAXED);
+    s->verdict = result.have_more && cur != NULL && cur != s->m ? STALE_MISUSE : STALE_RETRY;
+    return PL_DEFAULT_UNPARK_TOKEN;
 }
 
 static pl_lock_word_t mutex_word(pl_mutex_t *m)
@@ -112,8 +150,20 @@ bool pl_cond_wait_slow(pl_cond_t *c, pl_mutex_t *m, uint64_t deadline, const cha
         misuse_unlocked(fn, c, m);
     wait_ctx_t w = {c, m, fn};
     pl_lock_word_t lw = mutex_word(m);
-    pl_park_result_t r = pl_park(c, wait_validate, wait_before_sleep, wait_timed_out, &w,
-                                 pl_cond_waiter_token(&lw), deadline);
+    pl_park_result_t r;
+    for (;;) {
+        r = pl_park(c, wait_validate, wait_before_sleep, wait_timed_out, &w,
+                    pl_cond_waiter_token(&lw), deadline);
+        if (r.status != PL_PARK_INVALID)
+            break;
+        /* The word named another mutex.  Abort only if threads really wait with it; a stale
+         * word (fork) is cleared, and the wait tried again.  Each trip either waits or meets a
+         * word changed by another waiter, which then is queued. */
+        stale_ctx_t s = {c, m, STALE_RETRY};
+        (void)pl_unpark_filter(c, any_waiter, forget_stale_mutex, &s);
+        if (s.verdict == STALE_MISUSE)
+            pl_misuse(fn, c, "one condvar used with two mutexes at the same time");
+    }
     /* Only a signal or broadcast moves a waiter to the mutex: timing out there still means it
      * was signalled first. */
     bool signalled = r.status != PL_PARK_TIMED_OUT || r.key != (const void *)c;

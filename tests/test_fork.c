@@ -283,6 +283,102 @@ START_TEST(fork_while_threads_hammer)
 }
 END_TEST
 
+/* ---- A condition variable the parent's threads were waiting on, with another mutex ---- */
+
+/* The parent's waiter left fork_cond naming fork_m1 (its word says "waiters use fork_m1") and
+ * that waiter does not exist in the child, so the child may use fork_cond with any mutex at
+ * once, without reaching the condition variable first: a wait with another mutex must not be
+ * taken for "one condvar used with two mutexes", and a signal or broadcast that finds the stale
+ * word must neither abort nor lose a later wait's wake-up. */
+static pl_mutex_t fork_m1;
+static pl_cond_t fork_cond;
+static bool fork_go;
+
+static void *fork_cond_waiter(void *arg)
+{
+    (void)arg;
+    pl_mutex_lock(&fork_m1);
+    while (!fork_go)
+        pl_cond_wait(&fork_cond, &fork_m1);
+    pl_mutex_unlock(&fork_m1);
+    return NULL;
+}
+
+static bool fork_cond_waiter_queued(void *ctx)
+{
+    (void)ctx;
+    return tu_queued(&fork_cond, NULL, 0) == 1;
+}
+
+typedef struct child_cond {
+    pl_mutex_t m2;
+    bool ready;
+} child_cond_t;
+
+static void *child_cond_signaller(void *arg)
+{
+    child_cond_t *s = arg;
+    pl_mutex_lock(&s->m2);
+    s->ready = true;
+    pl_cond_signal(&fork_cond);
+    pl_mutex_unlock(&s->m2);
+    return NULL;
+}
+
+/* notify_first: signal and broadcast on the stale word before the first wait, else after it. */
+static int child_uses_cond_with_another_mutex(bool notify_first)
+{
+    child_cond_t s = {PL_MUTEX_INIT, false};
+    if (notify_first && (pl_cond_signal(&fork_cond) || pl_cond_broadcast(&fork_cond) != 0))
+        return 20; /* nobody waits here */
+    CHILD_LOCK(&s.m2);
+    uint64_t deadline = pl_now() + 2 * TU_MS;
+    if (CHILD_WAIT_UNTIL(&fork_cond, &s.m2, deadline) || pl_now() < deadline)
+        return 21; /* nobody signalled: must time out, and not early */
+    if (pl_cond_signal(&fork_cond) || pl_cond_broadcast(&fork_cond) != 0)
+        return 22;
+#if CHILD_THREADS
+    pthread_t t;
+    if (pthread_create(&t, NULL, child_cond_signaller, &s) != 0)
+        return 23;
+    while (!s.ready) /* a lost wake-up hangs here: SIGALRM */
+        pl_cond_wait(&fork_cond, &s.m2);
+    CHILD_UNLOCK(&s.m2);
+    if (pthread_join(t, NULL) != 0)
+        return 24;
+#else
+    CHILD_UNLOCK(&s.m2);
+    (void)child_cond_signaller;
+#endif
+    return 0;
+}
+
+START_TEST(child_waits_on_cond_with_another_mutex)
+{
+    fork_go = false;
+    pthread_t waiter;
+    tu_spawn(&waiter, fork_cond_waiter, NULL);
+    ck_assert(tu_wait_until(fork_cond_waiter_queued, NULL));
+    ck_assert_ptr_eq(__atomic_load_n(&fork_cond.mutex, __ATOMIC_RELAXED), &fork_m1);
+    for (int notify_first = 0; notify_first < 2; notify_first++) {
+        pid_t pid = fork();
+        ck_assert_int_ge(pid, 0);
+        if (pid == 0) {
+            child_begin();
+            _exit(child_uses_cond_with_another_mutex(notify_first != 0));
+        }
+        expect_child_ok(pid);
+    }
+    /* The parent's waiter is untouched by its children, and still waits with fork_m1. */
+    ck_assert_uint_eq(tu_queued(&fork_cond, NULL, 0), 1);
+    pl_mutex_lock(&fork_m1);
+    fork_go = true;
+    ck_assert(pl_cond_signal(&fork_cond));
+    pl_mutex_unlock(&fork_m1);
+    tu_join(waiter);
+}
+END_TEST
+
 /* ---- The application's own pthread_atfork handlers may use our locks ---- */
 
 /* The usual way to fork safely while other threads use a lock: a prepare handler takes it, the
@@ -376,6 +472,7 @@ static Suite *fork_suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, child_queue_is_empty);
     tcase_add_test(tc, fork_while_threads_hammer);
+    tcase_add_test(tc, child_waits_on_cond_with_another_mutex);
 #if !(defined(PARKING_DEBUG) && PARKING_DEBUG)
     /* Not in debug mode: its checker's own fork handler holds the checker's mutex from before
      * the application's prepare handler runs, and the thread that must unlock the lock that

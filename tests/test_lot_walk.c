@@ -363,6 +363,90 @@ START_TEST(dump_of_more_threads_than_one_batch)
 }
 END_TEST
 
+/* A thread ahead in a bucket that leaves between two rounds of the dump must not make it skip
+ * one that stays parked.  The dump prints each round with no lock held, into a stream whose
+ * write function (glibc's fopencookie) unparks the oldest thread on its first thread line, that
+ * is after the first round was copied and before the second is.  The rounds used to resume by
+ * position in the queue: everything behind the leaver moved up one, and the thread that took
+ * the first place of the second round was never listed. */
+#if defined(__GLIBC__)
+enum { LEAVE_N = 100 }; /* more than one round of the dump (64) on one address */
+static char leave_key;
+static tu_parker_t leave_ps[LEAVE_N];
+
+typedef struct leave_stream {
+    char text[64 * 1024];
+    size_t len;
+    bool unparked;
+    uintptr_t left_token; /* park token of the thread that left */
+} leave_stream_t;
+
+static pl_filter_op_t unpark_first(void *ctx, uintptr_t park_token)
+{
+    leave_stream_t *s = ctx;
+    if (s->unparked)
+        return PL_FILTER_STOP;
+    s->unparked = true;
+    s->left_token = park_token;
+    return PL_FILTER_UNPARK;
+}
+
+static ssize_t leave_write(void *cookie, const char *buf, size_t size)
+{
+    leave_stream_t *s = cookie;
+    if (!s->unparked && size > 0 && strncmp(buf, "libparking:   addr", 18) == 0) {
+        /* The dump holds no lock while it prints: the oldest thread of the bucket leaves. */
+        pl_unpark_result_t r = pl_unpark_filter(&leave_key, unpark_first, NULL, s);
+        if (r.unparked != 1)
+            return -1;
+    }
+    size_t n = size < sizeof s->text - s->len ? size : sizeof s->text - s->len;
+    memcpy(s->text + s->len, buf, n);
+    s->len += n;
+    return (ssize_t)n;
+}
+
+START_TEST(dump_misses_nobody_when_one_ahead_leaves)
+{
+    atomic_size_t parked = 0;
+    tu_park_in_order(leave_ps, LEAVE_N, &leave_key, NULL, &parked);
+    static leave_stream_t s;
+    cookie_io_functions_t io = {NULL, leave_write, NULL, NULL};
+    FILE *f = fopencookie(&s, "w", io);
+    ck_assert_ptr_nonnull(f);
+    ck_assert_int_eq(setvbuf(f, NULL, _IONBF, 0), 0); /* each line reaches leave_write at once */
+    size_t listed = pl_lot_dump(f);
+    fclose(f);
+    ck_assert(s.unparked);
+    ck_assert_uint_eq(s.left_token, 0); /* the oldest: listed in the first round */
+    ck_assert_int_eq(tu_parker_join(&leave_ps[0]).status, PL_PARK_UNPARKED);
+
+    static unsigned seen[LEAVE_N];
+    s.text[s.len < sizeof s.text ? s.len : sizeof s.text - 1] = '\0';
+    size_t lines = 0;
+    for (char *line = strstr(s.text, "libparking:   addr"); line != NULL;
+         line = strstr(line + 1, "libparking:   addr")) {
+        uint64_t addr, token;
+        ck_assert_int_eq(sscanf(line, "libparking:   addr 0x%" SCNx64 " token 0x%" SCNx64, &addr,
+                                &token),
+                         2);
+        ck_assert_uint_eq(addr, (uint64_t)(uintptr_t)&leave_key);
+        ck_assert_uint_lt(token, LEAVE_N);
+        seen[token]++;
+        lines++;
+    }
+    ck_assert_uint_eq(lines, listed);
+    /* Threads 1..N-1 stayed parked throughout: each listed (a repeat would be allowed). */
+    for (size_t i = 1; i < LEAVE_N; i++)
+        ck_assert_msg(seen[i] >= 1, "thread %zu (queued %zu of %d, parked throughout) not listed",
+                      i, i + 1, (int)LEAVE_N);
+    ck_assert_uint_eq(pl_unpark_all(&leave_key, 0), LEAVE_N - 1);
+    for (size_t i = 1; i < LEAVE_N; i++)
+        ck_assert_int_eq(tu_parker_join(&leave_ps[i]).status, PL_PARK_UNPARKED);
+}
+END_TEST
+#endif
+
 static Suite *walk_suite(void)
 {
     Suite *s = suite_create("lot_walk");
@@ -376,6 +460,9 @@ static Suite *walk_suite(void)
     tc = tu_tcase(s, "dump", 30);
     tcase_add_test(tc, dump_lists_every_parked_thread);
     tcase_add_test(tc, dump_of_more_threads_than_one_batch);
+#if defined(__GLIBC__)
+    tcase_add_test(tc, dump_misses_nobody_when_one_ahead_leaves);
+#endif
     return s;
 }
 

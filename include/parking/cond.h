@@ -19,6 +19,10 @@
  * - One condition variable serves one mutex at a time: waiting on it with a second mutex while
  *   threads still wait with the first aborts.  Once the last waiter has left, it may be used with
  *   any mutex.
+ * - fork(): the child may wait on, signal and broadcast any condition variable at once, with any
+ *   mutex, including one the parent's other threads were waiting on (they do not exist in the
+ *   child; the word left naming their mutex is found stale and cleared by the first wait).
+ * - errno is left as it was (docs: parking/lot.h).
  *
  * Orderings: the waits release the mutex (release) and take it again (acquire) as pl_mutex_unlock
  * and pl_mutex_lock do; signal and broadcast add no ordering of their own, so publish the state a
@@ -86,7 +90,8 @@ static inline void pl_cond_wait(pl_cond_t *c, pl_mutex_t *m)
  * none).
  *
  * Either way @p m is locked again on return (relocking after a time-out waits for @p m with no
- * deadline).  A deadline already past still unlocks and relocks @p m.  A waiter that was
+ * deadline).  A deadline already past still unlocks and relocks @p m, without sleeping or
+ * spinning in between.  A waiter that was
  * signalled and moved onto the mutex's queue before its deadline returns true even if it then
  * waits past the deadline.
  *

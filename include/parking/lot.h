@@ -23,6 +23,9 @@
  *   prints `libparking: <function>(<address>): <what>` and aborts.
  * - Deadlines are absolute values of pl_now() (nanoseconds of the monotonic clock); PL_FOREVER
  *   means no deadline.
+ * - errno: every function here returns with errno as it found it (the system calls inside fail
+ *   as part of their work: a wait that times out, a word that changed), and so does every lock
+ *   and wait of libparking built on them; on Windows GetLastError() likewise.
  */
 #ifndef PARKING_LOT_H
 #define PARKING_LOT_H
@@ -89,9 +92,16 @@ typedef uintptr_t (*pl_unpark_fn)(void *ctx, pl_unpark_result_t result);
  * releases the lock, calls before_sleep(ctx), and sleeps until an unpark call wakes it or
  * `deadline` passes.  On time-out the thread removes itself and calls
  * timed_out(ctx, key, was_last_thread) under the bucket lock.  Before sleeping in the OS the
- * thread (with every parker but the POSIX fallback) spins for its wake-up for up to about 10 us (pauses, then yields), unless its recent
- * parks showed that waiting that long is in vain (docs/design.md section 4); a thread woken
- * while it spins costs no system call on either side.
+ * thread (with every parker but the POSIX fallback) spins for its wake-up for up to about 10 us
+ * (pauses, then yields), unless its recent parks showed that waiting that long is in vain
+ * (docs/design.md section 4); a thread woken while it spins costs no system call on either side.
+ *
+ * A deadline that has already passed (at the call, or once before_sleep returns) is a park that
+ * times out at once: validate runs as always (false still means PL_PARK_INVALID), the thread is
+ * queued and before_sleep runs, and then, with no spin and no system call, it takes itself off
+ * the queue and calls timed_out (was_last_thread as always) and returns PL_PARK_TIMED_OUT; or
+ * PL_PARK_UNPARKED if an unparker chose it in that short window.  The spin and the OS wait
+ * likewise end as soon as the deadline passes.
  *
  * Blocks: yes.  Ordering: everything the unparker wrote before its unpark call happens-before
  * the return of PL_PARK_UNPARKED.  Misuse: parking from a callback of this header deadlocks
@@ -251,8 +261,11 @@ PARKING_API size_t pl_lot_walk(pl_walk_fn fn, void *ctx);
  * `libparking:   addr 0x<key> token 0x<park token> waited <ms, 3 decimals> ms thread <id>`, and a
  * last line only if the count changed during the dump.  Threads are copied 64 at a time into a
  * buffer on the stack under the bucket lock and printed with no lock held; a bucket with more
- * waiters is listed in several rounds, and if the table grows between two rounds that bucket is
- * listed again from its start (a thread may then appear twice, none is missed).
+ * waiters is listed in several rounds, each resuming after the last thread listed (whether or
+ * not threads ahead of it left meanwhile) and ending at the threads that queued after the first
+ * round; if the table grows between two rounds that bucket is listed again from its start.  A
+ * thread that stays parked on one address for the whole dump is listed (once, or twice after a
+ * growth); one that parks, leaves or is requeued meanwhile may be missed or listed twice.
  *
  * Blocks: on bucket locks, as pl_lot_walk, and on the stream.  Ordering: none.  Misuse: as
  * pl_lot_walk.  Async-signal-safe: no.

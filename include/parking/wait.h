@@ -25,6 +25,9 @@
  * after a wake happens after everything the waker did before its pl_wake_* call.  None of these
  * functions is async-signal-safe.
  *
+ * errno: the result is the return value; errno is left as it was (a time-out returns ETIMEDOUT
+ * and does not set it).
+ *
  * Race detectors: ThreadSanitizer, Helgrind and DRD understand the edge from a wake to the wait it
  * ends (the hooks of parking/annotate.h, compiled into the caller's code): under -fsanitize=thread
  * always; the Valgrind client requests with -DPARKING_VALGRIND=1, or by default where valgrind.h
@@ -56,9 +59,9 @@ PARKING_BEGIN_DECLS
  * @param size 1, 2, 4 or 8.
  * @param deadline absolute pl_now() ns; PL_FOREVER: none.
  * @return 0 when woken or when the value differed (then it did not block); ETIMEDOUT when the
- * deadline passed (a past deadline with an equal value returns ETIMEDOUT at once); EINVAL when
- * size is not 1, 2, 4 or 8, addr is not aligned to it, or addr or expected is NULL (then it does
- * nothing else). */
+ * deadline passed (a past deadline with an equal value returns ETIMEDOUT at once, without
+ * parking); EINVAL when size is not 1, 2, 4 or 8, addr is not aligned to it, or addr or expected
+ * is NULL (then it does nothing else).  errno is left unchanged. */
 PARKING_API int pl_wait(const void *addr, const void *expected, size_t size, uint64_t deadline);
 
 /** As pl_wait with a deadline @p timeout_ns from now (saturating).
