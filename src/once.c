@@ -13,93 +13,208 @@
 /* The one core header besides lot.h: the chaos test hook (docs/design.md, "Chaos mode"). */
 #include "parking/chaos.h"
 
+#include <stdio.h>
+#include <stdlib.h>
+
 #if defined(_WIN32)
 #ifndef WIN32_LEAN_AND_MEAN
 #define WIN32_LEAN_AND_MEAN
 #endif
 #include <windows.h>
-#else
-#include <pthread.h>
+#endif
+#if defined(_MSC_VER)
+#include <intrin.h>
 #endif
 
-/* ---- Recursion: the runners of initialisers (slow paths only) ----
+/* ---- Recursion: the initialisers a thread is running (slow paths only) ----
  *
  * An initialiser that calls pl_call_once on its own once, directly or through other onces,
  * finds the once RUNNING and would wait for itself forever.  One byte has no room for an owner,
- * so a small process-wide table records (once, thread) for every initialiser while it runs; a
- * caller that finds a once RUNNING looks for (once, itself) once before it waits, and aborts if
- * it is there.  The fast path (a done once) never looks, and nothing is allocated.
+ * so each thread keeps the list of the runs it is inside: a node in the frame of the slow path
+ * that runs the initialiser, linked from a thread-local head.  A caller that finds a once RUNNING
+ * looks for it in its own list once before it waits, and aborts if it is there.  The fast path
+ * (a done once) never looks, and nothing is allocated.
  *
- * Why a table and not a thread-local list of the onces a thread runs: thread-local storage is
- * emulated with malloc on mingw-w64 (docs/windows.md), which an allocator initialised through
- * pl_call_once would re-enter; and a list of nodes on the initialisers' stacks would dangle when
- * an initialiser is left by longjmp or an exception.  The table holds only values, never
- * dereferenced.
+ * Why per thread and not a process-wide table of (once, thread) (the first design): a table has
+ * a size, and entries of initialisers that never return (longjmp, thread exit, cancellation) are
+ * never removed, so it fills up for good and recursion then deadlocks; such a stale entry also
+ * matches a new once placed in the same memory, and a new thread given the identity
+ * (pthread_self) of one that exited inside an initialiser, both false alarms.  A thread's own
+ * list has neither problem: its storage dies with the thread (a new thread, whatever its
+ * identity, starts empty), it grows with the stack, and nobody else reads it.
  *
- * No false alarm: a thread matches an entry only if the entry holds its own identity, which only
- * it writes.  It clears `thread` before `once` when it leaves, so it can never read back its own
- * old identity next to another thread's once (a thread always sees its own writes in order), and
- * nobody else may change `once` while it is set.  Relaxed accesses suffice for that.
- * Limits: with RUNNERS initialisers running at the same moment in the process, a further runner
- * goes unrecorded (its recursion deadlocks, as without the check); a cycle across threads (A's
- * initialiser waits for B while B's waits for A) is a deadlock no table of runners can see. */
-enum { RUNNERS = 64 };
+ * The contract (once.h): a run belongs to the list while its slow-path frame is on the thread's
+ * stack.  A thread exit or cancellation that unwinds the stack (glibc) ends it; one that does not
+ * (ExitThread, musl) leaves the thread inside it, so a thread-exit handler calling that once
+ * again is the recursion it looks like.  A longjmp cannot be seen when it happens; its runs are
+ * recognised as gone by stack position at the thread's next look:
+ * - Positions are the stack pointer of the slow path's caller (the canonical frame address), the
+ *   same for pl_call_once_slow and pl_call_once_try_slow called from the same place whatever
+ *   their frame layouts, and strictly outer for every enclosing run.  A run whose position is not
+ *   strictly outer than the looking call's has been left: the looking call sits where it was.
+ * - Only nodes at strictly outer positions are read.  The head's position is kept beside it in
+ *   thread-local storage and each node holds its outer node's, so a node is never read to learn
+ *   that it is dead: dead frames below the current one may already be reused or beyond the
+ *   stack pointer.  A push links only to a head that is still outer, so a node never points at
+ *   one that was dead when it was made.
+ * - Runs found dead are forgotten at once (by a look or a run), so they cannot come back to life
+ *   when the thread goes deeper again.
+ * - Inexact in two ways, because the jump itself is invisible (documented in once.h): a run left
+ *   by longjmp whose position is still outer because the thread went deeper again before its
+ *   next look is read as running if its memory is intact (a seal detects memory overwritten
+ *   since; the walk stops there); and after a longjmp from a nested initialiser into an enclosing
+ *   one, the enclosing runs are no longer linked from the head until the one jumped into returns.
+ * Stacks are assumed to be one per thread: an initialiser must return on the stack it started on
+ * (a coroutine switching stacks inside one confuses the positions; fibers on Windows likewise).
+ *
+ * Thread-local storage: C11 _Thread_local on POSIX; two Win32 TLS slots on Windows, where
+ * mingw-w64 emulates _Thread_local with malloc (docs/windows.md) and an allocator initialised
+ * through pl_call_once would re-enter itself.  The slots are never freed: an unloaded
+ * libparking.dll leaves them allocated (two of the process's 1,088).  A cycle across threads
+ * (A's initialiser waits for B while B's waits for A) is a deadlock no per-thread record sees. */
 
-typedef struct runner {
-    const pl_once_t *once; /* NULL: free */
-    uintptr_t thread;      /* 0 while being claimed or released */
-} runner_t;
-
-static runner_t g_runners[RUNNERS];
-
-/* Identifies the calling thread among the live ones, without thread-local storage. */
-static uintptr_t this_thread(void)
-{
-#if defined(_WIN32)
-    return (uintptr_t)GetCurrentThreadId(); /* never 0 */
+/* Caller's stack pointer of the calling slow path: its canonical frame address. */
+#if defined(__GNUC__) || defined(__clang__)
+#define RUN_POSITION() ((uintptr_t)__builtin_dwarf_cfa())
+#elif defined(_MSC_VER)
+#define RUN_POSITION() ((uintptr_t)_AddressOfReturnAddress())
 #else
-    /* A pointer or an integer on every platform here; never 0 for a live thread. */
-    return (uintptr_t)pthread_self();
+#error "once.c: no way to read the caller's stack pointer on this compiler"
+#endif
+
+/* AddressSanitizer is kept out of the walk, whose reads of a node left by longjmp may land in a
+ * redzone of the frame now there (the seal decides what is valid), and out of the slow paths, so
+ * that the node has no redzones: a cancellation unwinds without unpoisoning them
+ * (google/sanitizers#1399) and would leave them poisoned on the thread's stack. */
+#if defined(__GNUC__) || defined(__clang__)
+#define NO_ASAN __attribute__((no_sanitize_address))
+#else
+#define NO_ASAN
+#endif
+
+/* Whether position a belongs to a frame strictly outside (older than) position b. */
+static inline bool outer_than(uintptr_t a, uintptr_t b)
+{
+#if defined(__hppa__) || defined(__hppa)
+    return a < b; /* the stack grows up */
+#else
+    return a > b;
 #endif
 }
 
-/* Records the caller as the runner of o; NULL if the table is full. */
-static runner_t *runner_enter(const pl_once_t *o)
+typedef struct once_run {
+    const pl_once_t *once;
+    struct once_run *outer; /* the enclosing run of this thread, or NULL */
+    uintptr_t outer_pos;    /* its position */
+    uintptr_t seal;         /* seal_of(this node) while it is intact */
+} once_run_t;
+
+typedef struct runs_head {
+    once_run_t *run; /* innermost run, or NULL */
+    uintptr_t pos;   /* its position */
+} runs_head_t;
+
+/* A checksum of the node's fields and address: a frame that reused the memory of a node left by
+ * longjmp passes it only by a 1 in 2^64 (2^32) chance, so its bytes are never followed. */
+static uintptr_t seal_of(const once_run_t *r)
 {
-    /* The table is read and written with atomics and no lock, which Helgrind and DRD would
-     * report as races; tell them it is racy by design (no-op outside valgrind). */
-    PL__VG_RACY(g_runners, sizeof g_runners);
-    size_t start = ((uintptr_t)o >> 3) % RUNNERS;
-    for (size_t i = 0; i < RUNNERS; i++) {
-        runner_t *r = &g_runners[(start + i) % RUNNERS];
-        const pl_once_t *expected = NULL;
-        if (__atomic_load_n(&r->once, __ATOMIC_RELAXED) == NULL &&
-            __atomic_compare_exchange_n(&r->once, &expected, o, false, __ATOMIC_RELAXED,
-                                        __ATOMIC_RELAXED)) {
-            __atomic_store_n(&r->thread, this_thread(), __ATOMIC_RELAXED);
-            return r;
-        }
+    uint64_t x = (uint64_t)(uintptr_t)r->once;
+    x = (x ^ (uint64_t)(uintptr_t)r->outer) * UINT64_C(0x9E3779B97F4A7C15);
+    x = (x ^ (uint64_t)r->outer_pos) * UINT64_C(0xBF58476D1CE4E5B9);
+    x = (x ^ (uint64_t)(uintptr_t)r) * UINT64_C(0x94D049BB133111EB);
+    return (uintptr_t)(x ^ (x >> 31));
+}
+
+#if defined(_WIN32)
+static INIT_ONCE g_runs_index_once = INIT_ONCE_STATIC_INIT;
+static DWORD g_runs_run_index = TLS_OUT_OF_INDEXES, g_runs_pos_index = TLS_OUT_OF_INDEXES;
+
+static BOOL CALLBACK make_runs_indexes(PINIT_ONCE once, void *param, void **ctx)
+{
+    (void)once, (void)param, (void)ctx;
+    g_runs_run_index = TlsAlloc();
+    g_runs_pos_index = TlsAlloc();
+    return g_runs_run_index != TLS_OUT_OF_INDEXES && g_runs_pos_index != TLS_OUT_OF_INDEXES;
+}
+
+static void runs_indexes(void)
+{
+    if (!InitOnceExecuteOnce(&g_runs_index_once, make_runs_indexes, NULL, NULL)) {
+        fprintf(stderr, "libparking: cannot allocate the per-thread index of once (TlsAlloc)\n");
+        abort();
     }
-    return NULL;
 }
 
-static void runner_leave(runner_t *r)
+static runs_head_t runs_get(void)
 {
-    if (r == NULL)
-        return;
-    __atomic_store_n(&r->thread, (uintptr_t)0, __ATOMIC_RELAXED);
-    __atomic_store_n(&r->once, NULL, __ATOMIC_RELEASE);
+    /* TlsGetValue resets the last-error value even when it succeeds: keep the caller's. */
+    DWORD saved_error = GetLastError();
+    runs_indexes();
+    runs_head_t h = {(once_run_t *)TlsGetValue(g_runs_run_index),
+                     (uintptr_t)TlsGetValue(g_runs_pos_index)};
+    SetLastError(saved_error);
+    return h;
 }
 
-/* Whether the caller is running an initialiser of o now (so waiting for o would be forever). */
-static bool runner_is_me(const pl_once_t *o)
+/* Only after runs_get (which made the indexes). */
+static void runs_set(runs_head_t h)
 {
-    uintptr_t me = this_thread();
-    for (size_t i = 0; i < RUNNERS; i++) {
-        runner_t *r = &g_runners[i];
-        if (__atomic_load_n(&r->once, __ATOMIC_RELAXED) == o &&
-            __atomic_load_n(&r->thread, __ATOMIC_RELAXED) == me)
+    TlsSetValue(g_runs_run_index, h.run);
+    TlsSetValue(g_runs_pos_index, (void *)h.pos);
+}
+#else
+static _Thread_local runs_head_t t_runs;
+
+static runs_head_t runs_get(void) { return t_runs; }
+static void runs_set(runs_head_t h) { t_runs = h; }
+#endif
+
+/* Enters the run in `run` (a node in the caller's frame) at position `here`. */
+static void run_enter(once_run_t *run, const pl_once_t *o, uintptr_t here)
+{
+    runs_head_t h = runs_get();
+    run->once = o;
+    if (h.run != NULL && outer_than(h.pos, here)) {
+        run->outer = h.run;
+        run->outer_pos = h.pos;
+    } else {
+        /* Empty, or every recorded run was left by longjmp (none is outside this call). */
+        run->outer = NULL;
+        run->outer_pos = 0;
+    }
+    run->seal = seal_of(run);
+    runs_set((runs_head_t){run, here});
+}
+
+/* The run returned: what it was nested in is innermost again (runs left by longjmp inside it
+ * went with it). */
+static void run_leave(const once_run_t *run)
+{
+    runs_set((runs_head_t){run->outer, run->outer_pos});
+}
+
+/* Whether the calling thread, at position `here`, is inside a run of o (so waiting for o would
+ * be forever). */
+NO_ASAN static bool running_here(const pl_once_t *o, uintptr_t here)
+{
+    runs_head_t h = runs_get();
+    if (h.run != NULL && !outer_than(h.pos, here)) {
+        /* Every recorded run was left by longjmp (or, after one into an enclosing run, the
+         * enclosing ones cannot be reached without reading dead frames): forget them now, so a
+         * later call from deeper in the stack cannot mistake their intact memory for a run. */
+        runs_set((runs_head_t){NULL, 0});
+        return false;
+    }
+    const once_run_t *r = h.run;
+    uintptr_t pos = h.pos;
+    while (r != NULL && outer_than(pos, here)) {
+        if (r->seal != seal_of(r))
+            return false; /* a frame left by longjmp, reused: nothing beyond it is known */
+        if (r->once == o)
             return true;
+        here = pos; /* each next run strictly outer: the walk ends */
+        pos = r->outer_pos;
+        r = r->outer;
     }
     return false;
 }
@@ -122,8 +237,8 @@ static uintptr_t release_after_failure(void *vctx, pl_unpark_result_t result)
 }
 
 /* Returns with RUNNING claimed by the caller (true), or once o is done (false).  `fn` names the
- * public function for the misuse message. */
-static bool claim_or_wait(pl_once_t *o, const char *fn)
+ * public function for the misuse message; `here` is the caller's run position. */
+static bool claim_or_wait(pl_once_t *o, const char *fn, uintptr_t here)
 {
     pl_spin_t spin = PL_SPIN_INIT;
     bool checked = false;
@@ -135,7 +250,7 @@ static bool claim_or_wait(pl_once_t *o, const char *fn)
          * once is enough. */
         if ((state & PL_ONCE_RUNNING_BIT) && !checked) {
             checked = true;
-            if (runner_is_me(o))
+            if (running_here(o, here))
                 pl_misuse(fn, o, "recursive call from its own initializer");
         }
         if (!(state & PL_ONCE_RUNNING_BIT)) {
@@ -183,27 +298,31 @@ static void finish(pl_once_t *o, bool ok)
     (void)pl_unpark_one(o, release_after_failure, o);
 }
 
-void pl_call_once_slow(pl_once_t *o, void (*fn)(void *), void *arg)
+NO_ASAN void pl_call_once_slow(pl_once_t *o, void (*fn)(void *), void *arg)
 {
+    uintptr_t here = RUN_POSITION();
     if (fn == NULL)
         pl_misuse("pl_call_once", o, "fn is NULL");
-    if (!claim_or_wait(o, "pl_call_once"))
+    if (!claim_or_wait(o, "pl_call_once", here))
         return;
-    runner_t *r = runner_enter(o);
+    once_run_t run;
+    run_enter(&run, o, here);
     fn(arg);
-    runner_leave(r);
+    run_leave(&run);
     finish(o, true);
 }
 
-bool pl_call_once_try_slow(pl_once_t *o, bool (*fn)(void *), void *arg)
+NO_ASAN bool pl_call_once_try_slow(pl_once_t *o, bool (*fn)(void *), void *arg)
 {
+    uintptr_t here = RUN_POSITION();
     if (fn == NULL)
         pl_misuse("pl_call_once_try", o, "fn is NULL");
-    if (!claim_or_wait(o, "pl_call_once_try"))
+    if (!claim_or_wait(o, "pl_call_once_try", here))
         return true;
-    runner_t *r = runner_enter(o);
+    once_run_t run;
+    run_enter(&run, o, here);
     bool ok = fn(arg);
-    runner_leave(r);
+    run_leave(&run);
     finish(o, ok);
     return ok;
 }

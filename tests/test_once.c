@@ -13,6 +13,7 @@
 
 #include <parking/once.h>
 
+#include <setjmp.h>
 #include <signal.h>
 #include <stdlib.h>
 
@@ -522,8 +523,8 @@ START_TEST(waiting_inside_an_initialiser_is_not_recursion)
 }
 END_TEST
 
-/* Nesting deeper than the table of runners (64) works, and leaves the table empty: recursion
- * is still detected afterwards (a leaked entry would fill it, and the child would hang). */
+/* Nesting deeper than the runner table of the first design (64 entries) works, and leaves
+ * nothing behind: recursion is still detected afterwards (a leaked record would hang the child). */
 enum { DEEP = 100 };
 static pl_once_t deep[DEEP];
 
@@ -546,6 +547,284 @@ START_TEST(nesting_deeper_than_the_table)
                  (void *)&rec_a);
         const char *needles[] = {expect, NULL};
         tu_expect_abort_message(run_rec_self, NULL, needles);
+    }
+}
+END_TEST
+
+/* ---- Initialisers that never return (longjmp, thread exit, cancellation) ----
+ *
+ * Contract (once.h): the once stays running for good and every later call on it blocks, on
+ * every thread, the one that left included; a new once placed in the same memory is an ordinary
+ * once.  What the thread left is no longer "its own initializer", so none of these calls may
+ * abort as recursive, and a real recursion afterwards must still abort however many
+ * initialisers were left before. */
+
+static void jump_out(void *arg)
+{
+    longjmp(*(jmp_buf *)arg, 1);
+}
+
+static void exit_thread(void *arg)
+{
+    (void)arg;
+    pthread_exit(NULL);
+}
+
+static void cancel_thread(void *arg)
+{
+    (void)arg;
+    pthread_cancel(pthread_self());
+    pthread_testcancel();
+}
+
+/* Issue 17 item 2: the thread that left an initialiser by longjmp calls pl_call_once on a new
+ * once in the same memory, which another thread is initialising.  It must wait for that
+ * initialiser (the old runner table still held (once, this thread) and aborted). */
+typedef struct reused {
+    pl_once_t once;
+    atomic_bool running;   /* the other thread's initialiser has started */
+    atomic_bool saw_main;  /* ... and saw the main thread parked before it returned */
+    atomic_int runs;
+} reused_t;
+
+static void reused_init(void *arg)
+{
+    reused_t *r = arg;
+    atomic_fetch_add(&r->runs, 1);
+    atomic_store(&r->running, true);
+    atomic_store(&r->saw_main, wait_queued(&r->once, 1));
+}
+
+static void *reused_runner(void *arg)
+{
+    reused_t *r = arg;
+    pl_call_once(&r->once, reused_init, r);
+    return NULL;
+}
+
+/* Variant 1 waits from deeper in the stack than the abandoned call, which is exact only once the
+ * thread has called a once that was not done from that level or higher (once.h): it does. */
+static pl_once_t forgetting_once;
+
+__attribute__((noinline)) static void call_from_deeper(pl_once_t *o, int *runs)
+{
+    volatile char pad[256]; /* a frame of some size, in case the compiler inlines anyway */
+    pad[0] = 0;
+    pl_call_once(o, add_one, runs);
+    (void)pad[0];
+}
+
+START_TEST(longjmp_then_memory_reused_waits)
+{
+    reused_t *r = calloc(1, sizeof *r);
+    ck_assert_ptr_nonnull(r);
+    jmp_buf jb;
+    if (setjmp(jb) == 0) {
+        pl_call_once(&r->once, jump_out, &jb);
+        ck_abort_msg("the initialiser returned");
+    }
+    ck_assert_uint_eq(r->once.state, PL_ONCE_RUNNING_BIT); /* left running for good */
+    memset(&r->once, 0, sizeof r->once); /* a new once in the same memory */
+    pthread_t t;
+    tu_spawn(&t, reused_runner, r);
+    unsigned polls = 0;
+    while (!atomic_load(&r->running))
+        tu_backoff(&polls);
+    int mine = 0;
+    if (_i == 0) {
+        pl_call_once(&r->once, add_one, &mine); /* from the frame that made the abandoned call */
+    } else {
+        int other = 0;
+        pl_call_once(&forgetting_once, add_one, &other);
+        ck_assert_int_eq(other, 1);
+        call_from_deeper(&r->once, &mine);
+    }
+    tu_join(t);
+    ck_assert(atomic_load(&r->saw_main)); /* it really waited */
+    ck_assert_int_eq(mine, 0);
+    ck_assert_int_eq(atomic_load(&r->runs), 1);
+    ck_assert_uint_eq(r->once.state, PL_ONCE_DONE_BIT);
+    free(r);
+}
+END_TEST
+
+/* The thread that left by longjmp blocks on that once like everybody else (the once stays
+ * running: nobody will finish it).  Both blocked threads are left parked when the test ends. */
+static pl_once_t left_once;
+static atomic_bool left_jumped;
+
+static void *left_then_calls_again(void *arg)
+{
+    (void)arg;
+    jmp_buf jb;
+    if (setjmp(jb) == 0)
+        pl_call_once(&left_once, jump_out, &jb);
+    atomic_store(&left_jumped, true);
+    int runs = 0;
+    pl_call_once(&left_once, add_one, &runs); /* blocks for good */
+    return NULL;
+}
+
+static void *calls_left_once(void *arg)
+{
+    (void)arg;
+    int runs = 0;
+    pl_call_once(&left_once, add_one, &runs); /* blocks for good */
+    return NULL;
+}
+
+START_TEST(longjmp_leaves_the_once_running_and_callers_block)
+{
+    pthread_t leaver, other;
+    tu_spawn(&leaver, left_then_calls_again, NULL);
+    ck_assert(wait_queued(&left_once, 1));
+    ck_assert(atomic_load(&left_jumped));
+    tu_spawn(&other, calls_left_once, NULL);
+    ck_assert(wait_queued(&left_once, 2));
+    ck_assert_uint_eq(left_once.state, PL_ONCE_RUNNING_BIT | PL_ONCE_PARKED_BIT);
+}
+END_TEST
+
+/* Issue 17 item 3: initialisers left by longjmp (some nested two deep), thread exit and
+ * cancellation, more than the 64 entries of the old runner table, which they filled for good;
+ * a recursion afterwards then deadlocked silently.  It must abort (a hang ends at the test's
+ * time limit and fails). */
+enum { LEFT = 70 };
+
+/* AddressSanitizer reports a stack-buffer-overflow in its own thread teardown after a
+ * cancellation (the forced unwind leaves redzones poisoned: google/sanitizers#1399), with or
+ * without libparking; there the threads only exit.  The longjmps and exits are 3 * LEFT anyway. */
+#if defined(__SANITIZE_ADDRESS__)
+#define TEST_CANCEL 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TEST_CANCEL 0
+#endif
+#endif
+#ifndef TEST_CANCEL
+#define TEST_CANCEL 1
+#endif
+static pl_once_t jumped[LEFT], jumped_inner[LEFT], exited[LEFT], cancelled[LEFT];
+
+typedef struct nested_jump {
+    jmp_buf jb;
+    size_t i;
+} nested_jump_t;
+
+static void outer_runs_jumping_inner(void *arg)
+{
+    nested_jump_t *n = arg;
+    pl_call_once(&jumped_inner[n->i], jump_out, &n->jb);
+}
+
+static void leave_nested_by_longjmp(size_t i)
+{
+    nested_jump_t n;
+    n.i = i;
+    if (setjmp(n.jb) == 0)
+        pl_call_once(&jumped[i], outer_runs_jumping_inner, &n);
+}
+
+static void *exit_in_initialiser(void *arg)
+{
+    pl_call_once(arg, exit_thread, NULL);
+    return (void *)1;
+}
+
+static void *cancel_in_initialiser(void *arg)
+{
+    pl_call_once(arg, cancel_thread, NULL);
+    return (void *)1;
+}
+
+START_TEST(recursion_aborts_after_many_left_initialisers)
+{
+    for (size_t i = 0; i < LEFT; i++) {
+        leave_nested_by_longjmp(i);
+        ck_assert(!pl_once_is_done(&jumped[i]) && !pl_once_is_done(&jumped_inner[i]));
+    }
+    for (size_t i = 0; i < LEFT; i++) {
+        pthread_t t;
+        void *res = NULL;
+        tu_spawn(&t, exit_in_initialiser, &exited[i]);
+        ck_assert_int_eq(pthread_join(t, &res), 0);
+        ck_assert_ptr_null(res);
+        ck_assert_uint_eq(exited[i].state, PL_ONCE_RUNNING_BIT);
+        if (!TEST_CANCEL)
+            continue;
+        tu_spawn(&t, cancel_in_initialiser, &cancelled[i]);
+        ck_assert_int_eq(pthread_join(t, &res), 0);
+        ck_assert_ptr_eq(res, PTHREAD_CANCELED);
+        ck_assert_uint_eq(cancelled[i].state, PL_ONCE_RUNNING_BIT);
+    }
+    switch (_i) {
+    case 0: run_rec_self(NULL); break;
+    default: run_rec_via_b(NULL); break;
+    }
+}
+END_TEST
+
+/* Issue 17 item 4: a thread that ended inside an initialiser, and a later thread that the
+ * system gives the same pthread_self().  The later thread's call must block (the once stays
+ * running), not abort as a recursive call of the thread it only shares an identity with. */
+static pl_once_t reuse_once;
+static pthread_t reuse_first_id;
+
+typedef struct reuse_probe {
+    atomic_int verdict; /* 0: not yet; 1: another identity, returned; 2: same identity */
+} reuse_probe_t;
+
+static void *reuse_first(void *arg)
+{
+    (void)arg;
+    reuse_first_id = pthread_self();
+    pl_call_once(&reuse_once, exit_thread, NULL);
+    return (void *)1;
+}
+
+static void *reuse_candidate(void *arg)
+{
+    reuse_probe_t *p = arg;
+    if (!pthread_equal(pthread_self(), reuse_first_id)) {
+        atomic_store(&p->verdict, 1);
+        return NULL;
+    }
+    atomic_store(&p->verdict, 2);
+    int runs = 0;
+    pl_call_once(&reuse_once, add_one, &runs); /* blocks for good */
+    return NULL;
+}
+
+START_TEST(reused_thread_identity_blocks)
+{
+    pthread_t t;
+    void *res = NULL;
+    tu_spawn(&t, reuse_first, NULL);
+    ck_assert_int_eq(pthread_join(t, &res), 0);
+    ck_assert_ptr_null(res);
+    ck_assert_uint_eq(reuse_once.state, PL_ONCE_RUNNING_BIT);
+    /* glibc hands a joined thread's descriptor (its pthread_t) to the next thread at once; a
+     * bounded number of tries elsewhere. */
+    bool same = false;
+    for (int attempt = 0; attempt < 200 && !same; attempt++) {
+        reuse_probe_t *p = calloc(1, sizeof *p);
+        ck_assert_ptr_nonnull(p);
+        tu_spawn(&t, reuse_candidate, p);
+        unsigned polls = 0;
+        while (atomic_load(&p->verdict) == 0)
+            tu_backoff(&polls);
+        same = atomic_load(&p->verdict) == 2;
+        if (!same) {
+            tu_join(t);
+            free(p);
+        }
+    }
+#if defined(__GLIBC__)
+    ck_assert_msg(same, "no thread got the identity of the one that exited");
+#endif
+    if (same) {
+        ck_assert(wait_queued(&reuse_once, 1)); /* blocked, not aborted */
+        ck_assert_uint_eq(reuse_once.state, PL_ONCE_RUNNING_BIT | PL_ONCE_PARKED_BIT);
     }
 }
 END_TEST
@@ -576,6 +855,13 @@ static Suite *once_suite(void)
     tcase_add_test(tc, recursion_messages);
     tcase_add_test(tc, waiting_inside_an_initialiser_is_not_recursion);
     tcase_add_test(tc, nesting_deeper_than_the_table);
+
+    tc = tu_tcase(s, "never_returns", 20);
+    tcase_add_loop_test(tc, longjmp_then_memory_reused_waits, 0, 2);
+    tcase_add_test(tc, longjmp_leaves_the_once_running_and_callers_block);
+    tcase_add_loop_test_raise_signal(tc, recursion_aborts_after_many_left_initialisers, SIGABRT,
+                                     0, 2);
+    tcase_add_test(tc, reused_thread_identity_blocks);
     return s;
 }
 

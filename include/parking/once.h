@@ -16,11 +16,27 @@
  * or through the initialisers of other onces, would wait for itself forever; instead it aborts
  * with `libparking: pl_call_once(<address>): recursive call from its own initializer` (or
  * pl_call_once_try).  The check runs only when a call finds the once being initialised, never on
- * the fast path, and allocates nothing: a small process-wide table records which thread runs
- * which initialiser.  Not detected: a cycle across threads (A's initialiser waits for once B
- * while B's, on another thread, waits for A) deadlocks; and with more than 64 initialisers
- * running at the same moment in the process, the further ones are not recorded, so their
- * recursion deadlocks.  Running other onces from an initialiser is fine.
+ * the fast path, and allocates nothing: each thread keeps, in the stack frames of the initialisers
+ * it runs, the list of those still on its stack, so there is no limit to nesting nor to threads,
+ * and nothing to mistake for another thread's.  Not detected: a cycle across threads (A's
+ * initialiser waits for once B while B's, on another thread, waits for A) deadlocks.  Running
+ * other onces from an initialiser is fine.
+ *
+ * An initialiser that never returns (left by longjmp, or ending its thread: pthread_exit,
+ * cancellation, ExitThread) leaves its once running for good: no initialiser of it runs again,
+ * and every later call on it blocks forever, on every thread.  The thread that left it is no
+ * longer inside it, so its own later calls block too, and a new once later placed in the same
+ * memory is an ordinary once for it (it waits for whoever initialises it).  Only code that runs
+ * while the initialiser's frames are still on the stack (a thread-exit handler where thread exit
+ * does not unwind: musl, Windows) is still inside it and aborts as a recursive call.  A longjmp
+ * is seen only afterwards, from where the thread's next call on a once that is not done stands
+ * on its stack, with two consequences (docs/reference/once.md): a call on that once's address
+ * made from deeper in the stack than the call that was left, before any call on a once not done
+ * from that level or higher (from setjmp's function, say), may still be taken for recursion;
+ * and after a longjmp from a nested initialiser into one enclosing it, a recursive call of the
+ * enclosing ones may deadlock instead of aborting until the one jumped into returns.  An
+ * initialiser must return on the stack it started on (not resumed by a coroutine on another
+ * stack or thread).
  *
  * Orderings: everything the successful initialiser wrote happens-before the return of every call
  * that returns with the once done, and before pl_once_is_done returns true.  None of these
@@ -144,8 +160,8 @@ static inline bool pl_once__try_slow(pl_once_t *o, bool (*fn)(void *), void *arg
  * pl_call_once and @p o) if fn is NULL and @p o is not done, or if fn, directly or through other
  * onces' initialisers, calls pl_call_once on @p o ("recursive call from its own initializer").
  * If fn does not return (longjmp, thread exit, cancellation), @p o stays "running" and every
- * later caller waits forever (or, on the thread that left fn, aborts as a recursive call).
- * Async-signal-safe: no. */
+ * later caller waits forever, the thread that left fn included (limits of the longjmp case: see
+ * "An initialiser that never returns" above).  Async-signal-safe: no. */
 static inline void pl_call_once(pl_once_t *o, void (*fn)(void *), void *arg)
 {
     if (PARKING_LIKELY(pl_once_is_done(o)))
