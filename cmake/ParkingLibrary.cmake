@@ -24,6 +24,12 @@ set(PARKING_VERSION_SCRIPT "${PROJECT_SOURCE_DIR}/cmake/parking.map")
 check_linker_flag(C "LINKER:--version-script=${PARKING_VERSION_SCRIPT}"
                   PARKING_HAVE_VERSION_SCRIPT)
 
+# The shared library is never unloaded (-z nodelete, ELF): every thread that parked has a
+# pthread key whose destructor is in it, and the C library calls that destructor when the thread
+# exits, also after a dlclose() of the plugin that brought libparking in; unmapped, it would
+# crash the process.  docs/design.md section 3.
+check_linker_flag(C "LINKER:-z,nodelete" PARKING_HAVE_Z_NODELETE)
+
 # Debug mode's messages name call sites as object+offset with dladdr, in the C library since
 # glibc 2.34 (and in musl, macOS, the BSDs); older glibc has it in libdl.
 if(NOT WIN32)
@@ -63,6 +69,9 @@ function(parking_add_library name kind backend)
   if(kind STREQUAL "SHARED" AND PARKING_HAVE_VERSION_SCRIPT AND NOT WIN32 AND NOT APPLE)
     target_link_options(${name} PRIVATE "LINKER:--version-script=${PARKING_VERSION_SCRIPT}")
     set_property(TARGET ${name} APPEND PROPERTY LINK_DEPENDS "${PARKING_VERSION_SCRIPT}")
+  endif()
+  if(kind STREQUAL "SHARED" AND PARKING_HAVE_Z_NODELETE AND NOT WIN32 AND NOT APPLE)
+    target_link_options(${name} PRIVATE "LINKER:-z,nodelete")
   endif()
   if(MINGW AND kind STREQUAL "SHARED")
     # Otherwise libparking.dll needs libgcc_s_seh-1.dll at run time.

@@ -87,6 +87,9 @@ static pl_table_t *table_get(void)
     /* This copy's first table: abort if another copy of libparking in the process has one
      * (parking/singleton.c, docs/design.md section 8).  Runs before anything is published. */
     pl_singleton_claim();
+    /* The child's reset handler exists before the table does.  This may allocate, and so park
+     * (on a nested call from that very allocation it returns at once and that park creates the
+     * table): no bucket lock is held here, and every caller's thread data is already live. */
     pl_fork_register();
     PL__VG_RACY(&g_table, sizeof g_table); /* written by growth, read without a lock */
     pl_table_t *fresh = table_new(pl_thread_count());

@@ -50,7 +50,9 @@ static size_t g_threads;
 
 size_t pl_thread_count(void) { return __atomic_load_n(&g_threads, __ATOMIC_RELAXED); }
 
-static void td_init(pl_thread_data_t *td)
+/* Fills in and counts the data; returns the thread count to pass to td_reserve.  Nothing here
+ * can allocate or park. */
+static size_t td_init(pl_thread_data_t *td)
 {
     /* Helgrind and DRD (parking/annotate.h; no-op natively) do not check the data: other threads
      * edit it under bucket locks, which are atomics to them, and the key is read without one. */
@@ -61,7 +63,16 @@ static void td_init(pl_thread_data_t *td)
     td->park_token = td->unpark_token = 0;
     td->parked_ns = 0;
     td->os_tid = os_thread_id();
-    size_t threads = __atomic_add_fetch(&g_threads, 1, __ATOMIC_RELAXED);
+    return __atomic_add_fetch(&g_threads, 1, __ATOMIC_RELAXED);
+}
+
+/* Sizes the table for the thread just counted, creating the process's first table if there is
+ * none.  Creating it registers the fork handler, and pthread_atfork allocates, so an allocator
+ * guarded by our locks may park right here, nested in this thread's park (parking/fork.c).  So
+ * it is called only once a nested pl_thread_data_acquire finds the data live (or, for stack
+ * fallback data, builds fallback data of its own). */
+static void td_reserve(size_t threads)
+{
     /* Counted, not yet reserved for: another thread may grow the table meanwhile. */
     PL_CHAOS_POINT();
     pl_table_reserve(threads);
@@ -144,10 +155,11 @@ pl_thread_data_t *pl_thread_data_acquire(pl_thread_data_t *fallback)
     } else if (v == NULL && (v = HeapAlloc(GetProcessHeap(), 0, sizeof(win_record_t))) != NULL) {
         win_record_t *r = v;
         r->owner = GetCurrentThreadId();
-        td_init(&r->td);
-        /* Live in the TLS slot before the hook is armed, so that a park nested in FlsSetValue
-         * (it may allocate) finds ready data. */
+        size_t threads = td_init(&r->td);
+        /* Live in the TLS slot before anything that may allocate (the hook's FlsSetValue), so
+         * that a park nested in it finds ready data; the same order as on POSIX. */
         TlsSetValue(g_tls_index, r);
+        td_reserve(threads);
         if (!FlsSetValue(g_fls_index, r)) {
             fprintf(stderr, "libparking: cannot register the thread-exit hook (FlsSetValue)\n");
             abort();
@@ -155,7 +167,7 @@ pl_thread_data_t *pl_thread_data_acquire(pl_thread_data_t *fallback)
         td = &r->td;
     } else {
         /* After the thread-exit callback, or out of memory (retried at the next park). */
-        td_init(fallback);
+        td_reserve(td_init(fallback));
         td = fallback;
     }
     SetLastError(saved_error);
@@ -228,14 +240,25 @@ pl_thread_data_t *pl_thread_data_acquire(pl_thread_data_t *fallback)
     if (tls_state == TD_LIVE)
         return &tls_data;
     if (tls_state == TD_NONE) {
-        td_init(&tls_data);
-        /* Live before the hook is registered: registering may allocate, and an allocator that
-         * uses our locks may park right here; that nested park finds ready data. */
+        size_t threads = td_init(&tls_data);
+        /* Live before anything that may allocate: creating the first table (pthread_atfork,
+         * parking/fork.c) and registering the exit hook (pthread_setspecific allocates for keys
+         * past glibc's first 32).  An allocator that uses our locks may park right there, nested
+         * in this park; that nested park finds ready data instead of starting over (which
+         * counted the thread twice and, before the fork handler was registered without
+         * pthread_once, waited on its own pthread_once forever).  The outer park has not used
+         * the data yet, so the nested one may. */
         tls_state = TD_LIVE;
+        /* A compiler barrier: glibc declares pthread_atfork and pthread_setspecific `leaf`
+         * (never calling back into the caller's file, which an interposed malloc that parks
+         * does), so, were everything between here and them inlined (LTO), the store could be
+         * sunk past them, out of the nested park's sight. */
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
+        td_reserve(threads);
         register_exit_hook(&tls_data);
         return &tls_data;
     }
-    td_init(fallback);
+    td_reserve(td_init(fallback));
     return fallback;
 }
 
