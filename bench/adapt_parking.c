@@ -5,11 +5,11 @@
 
 #include "bench.h"
 #include "kernels.h"
-#include "parking/cond.h"
-#include "parking/mutex.h"
-#include "parking/once.h"
-#include "parking/rwlock.h"
-#include "parking/wait.h"
+#include <parking/cond.h>
+#include <parking/mutex.h>
+#include <parking/once.h>
+#include <parking/rwlock.h>
+#include <parking/wait.h>
 
 /* ---- pl_mutex_t ---- */
 

@@ -16,7 +16,7 @@ endif()
 set(PARKING_DOCS_OUTPUT_DIR "${PROJECT_BINARY_DIR}/docs/api")
 configure_file("${PROJECT_SOURCE_DIR}/docs/Doxyfile.in" "${PROJECT_BINARY_DIR}/Doxyfile" @ONLY)
 
-file(GLOB _parking_public_headers CONFIGURE_DEPENDS "${PROJECT_SOURCE_DIR}/include/parking/*.h")
+list(TRANSFORM PARKING_PUBLIC_HEADERS PREPEND "${PROJECT_SOURCE_DIR}/" OUTPUT_VARIABLE _parking_public_headers)
 set(_parking_docs_stamp "${PARKING_DOCS_OUTPUT_DIR}/html.stamp")
 # The stamp is written only when Doxygen succeeds, so a failed run is retried by the next build.
 add_custom_command(

@@ -27,11 +27,12 @@ set(PARKING_INSTALL_CMAKEDIR "${CMAKE_INSTALL_LIBDIR}/cmake/parking"
 set(PARKING_INSTALL_PKGCONFIGDIR "${CMAKE_INSTALL_LIBDIR}/pkgconfig"
     CACHE STRING "Where parking.pc is installed, relative to the prefix")
 
-# --- headers: include/parking/*.h -> <prefix>/include/parking/ -------------------------------
-install(DIRECTORY "${PROJECT_SOURCE_DIR}/include/parking"
-        DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}"
-        COMPONENT Development
-        FILES_MATCHING PATTERN "*.h")
+# --- headers: PARKING_PUBLIC_HEADERS -> <prefix>/include/parking/ ----------------------------
+list(TRANSFORM PARKING_PUBLIC_HEADERS PREPEND "${PROJECT_SOURCE_DIR}/"
+     OUTPUT_VARIABLE _parking_install_headers)
+install(FILES ${_parking_install_headers}
+        DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}/parking"
+        COMPONENT Development)
 # The generated parking/config.h (PARKING_DEBUG of this build), beside them.
 install(FILES "${PROJECT_BINARY_DIR}/include/parking/config.h"
         DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}/parking"

@@ -1,20 +1,5 @@
 # parking_add_library(name SHARED|STATIC backend): one build of libparking with one parker.
-set(PARKING_CORE_SOURCES
-  parking/clock.c
-  parking/spin.c
-  parking/word_lock.c
-  parking/table.c
-  parking/thread_data.c
-  parking/fork.c
-  parking/lot.c
-  parking/singleton.c
-  parking/walk.c
-)
-if(PARKING_CHAOS)
-  list(APPEND PARKING_CORE_SOURCES parking/chaos.c)
-endif()
-# Every primitive is one file in src/ (talking to the core only through include/parking/lot.h).
-file(GLOB PARKING_PRIMITIVE_SOURCES CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/src/*.c)
+include(${CMAKE_CURRENT_LIST_DIR}/ParkingSources.cmake)
 
 find_package(Threads REQUIRED)
 
@@ -42,7 +27,7 @@ endif()
 function(parking_add_library name kind backend)
   parking_parker_sources(${backend} parker_sources)
   add_library(${name} ${kind} ${PARKING_CORE_SOURCES} ${parker_sources}
-              ${PARKING_PRIMITIVE_SOURCES})
+              ${PARKING_PRIMITIVE_SOURCES} ${PARKING_DEBUG_SOURCES})
   string(TOUPPER ${backend} backend_upper)
   target_compile_definitions(${name} PRIVATE PARKING_BUILDING PARKING_PARKER_${backend_upper}
                              _GNU_SOURCE)
@@ -56,7 +41,10 @@ function(parking_add_library name kind backend)
     PUBLIC $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/include>
            $<BUILD_INTERFACE:${PROJECT_BINARY_DIR}/include>
            $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>
-    PRIVATE ${PROJECT_SOURCE_DIR} ${PARKING_UTLIST_DIR})
+    # Internal headers by bare name ("table.h", "lock_algorithm.h", "debug_internal.h"): the
+    # repository root is not on the path, so "parking/x.h" can only mean a public header.
+    PRIVATE ${PROJECT_SOURCE_DIR}/parking ${PROJECT_SOURCE_DIR}/src
+            ${PROJECT_SOURCE_DIR}/src/debug ${PARKING_UTLIST_DIR})
   set_target_properties(${name} PROPERTIES
     C_VISIBILITY_PRESET hidden
     POSITION_INDEPENDENT_CODE ON

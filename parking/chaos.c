@@ -8,7 +8,7 @@
  * - replayable: one seed, from PARKING_CHAOS_SEED or random, and a per-thread stream drawn from
  *   it with the number of threads that reached a chaos point before (so a replay matches as far
  *   as the threads arrive in the same order). */
-#include "parking/chaos.h"
+#include "chaos.h"
 
 #if !defined(PARKING_CHAOS)
 #error "parking/chaos.c is compiled only with -DPARKING_CHAOS=ON (cmake/ParkingLibrary.cmake)"
@@ -19,8 +19,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "parking/cpu_relax.h"
-#include "parking/lot.h"
+#include "cpu_relax.h"
+#include <parking/lot.h>
 
 #if defined(_WIN32)
 #ifndef WIN32_LEAN_AND_MEAN

@@ -1,5 +1,5 @@
 /* pl_now(): the monotonic clock every deadline in libparking is measured on. */
-#include "parking/lot.h"
+#include <parking/lot.h>
 
 #if defined(_WIN32)
 #include <windows.h>

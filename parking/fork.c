@@ -10,11 +10,11 @@
  *
  * What stays the application's business, as with any lock: a libparking lock held by another
  * thread at the time of the fork stays held in the child. */
-#include "parking/fork.h"
+#include "fork.h"
 
-#include "parking/annotate.h"
-#include "parking/table.h"
-#include "parking/thread_data.h"
+#include <parking/annotate.h>
+#include "table.h"
+#include "thread_data.h"
 
 #if defined(_WIN32)
 void pl_fork_register(void) {}

@@ -1,13 +1,13 @@
 /* The public park / unpark operations (include/parking/lot.h). */
-#include "parking/lot.h"
+#include <parking/lot.h>
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <utlist.h>
 
-#include "parking/chaos.h"
-#include "parking/table.h"
+#include "chaos.h"
+#include "table.h"
 
 static PARKING_NORETURN void misuse(const char *fn, const char *what, const void *addr)
 {

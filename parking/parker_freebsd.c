@@ -34,8 +34,8 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "parking/parker.h"
-#include "parking/lot.h"
+#include "parker.h"
+#include <parking/lot.h>
 
 #if !defined(PARKING_PARKER_FREEBSD)
 #error "parker_freebsd.c is the PARKING_PARKER_FREEBSD backend"

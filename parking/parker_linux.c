@@ -1,5 +1,5 @@
 /* Linux parker backend: a private futex on the per-thread word. */
-#include "parking/parker.h"
+#include "parker.h"
 
 #include <errno.h>
 #include <linux/futex.h>
@@ -7,7 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "parking/lot.h"
+#include <parking/lot.h>
 
 bool pl_os_wait(uint32_t *word, uint32_t expected, uint64_t deadline)
 {

@@ -36,8 +36,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "parking/parker.h"
-#include "parking/lot.h"
+#include "parker.h"
+#include <parking/lot.h>
 
 #if !defined(PARKING_PARKER_MACOS)
 #error "parker_macos.c is the PARKING_PARKER_MACOS backend"

@@ -33,8 +33,8 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "parking/parker.h"
-#include "parking/lot.h"
+#include "parker.h"
+#include <parking/lot.h>
 
 #if !defined(PARKING_PARKER_OPENBSD)
 #error "parker_openbsd.c is the PARKING_PARKER_OPENBSD backend"

@@ -1,13 +1,13 @@
 /* Portable parker backend: a mutex and condition variable per thread. */
-#include "parking/parker.h"
+#include "parker.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
-#include "parking/chaos.h"
-#include "parking/lot.h"
+#include "chaos.h"
+#include <parking/lot.h>
 
 static void check(int err, const char *what)
 {

@@ -40,8 +40,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "parking/parker.h"
-#include "parking/lot.h"
+#include "parker.h"
+#include <parking/lot.h>
 
 #if defined(_MSC_VER)
 #pragma comment(lib, "synchronization.lib")

@@ -1,10 +1,10 @@
 /* The parker state machine shared by every backend that can sleep on a 32-bit word
  * (futex, WaitOnAddress, __ulock, _umtx_op).  The OS primitive is pl_os_wait / pl_os_wake_one. */
-#include "parking/parker.h"
+#include "parker.h"
 
-#include "parking/annotate.h"
-#include "parking/chaos.h"
-#include "parking/lot.h"
+#include <parking/annotate.h>
+#include "chaos.h"
+#include <parking/lot.h>
 
 void pl_parker_init(pl_parker_t *p)
 {

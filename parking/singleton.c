@@ -14,7 +14,7 @@
  * no relocation at load time and can live in read-only memory.  Later versions of the library
  * must keep this format (or use a new note type and read both), or two versions in one process
  * would not see each other. */
-#include "parking/singleton.h"
+#include "singleton.h"
 
 #if defined(__linux__) && defined(__ELF__) && (defined(__GNUC__) || defined(__clang__))
 

@@ -1,6 +1,6 @@
 /* Bounded spinning before parking (pl_spin). */
-#include "parking/cpu_relax.h"
-#include "parking/lot.h"
+#include "cpu_relax.h"
+#include <parking/lot.h>
 
 #if defined(_WIN32)
 #include <windows.h>

@@ -1,15 +1,15 @@
 /* The hash table of wait queues: creation, lookup, growth, fairness deadlines. */
-#include "parking/table.h"
+#include "table.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <utlist.h>
 
-#include "parking/annotate.h"
-#include "parking/lot.h"
-#include "parking/chaos.h"
-#include "parking/fork.h"
-#include "parking/singleton.h"
+#include <parking/annotate.h>
+#include <parking/lot.h>
+#include "chaos.h"
+#include "fork.h"
+#include "singleton.h"
 
 #if defined(_WIN32)
 #include <windows.h>

@@ -6,9 +6,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "parking/chaos.h"
-#include "parking/thread_data.h"
-#include "parking/word_lock.h"
+#include "chaos.h"
+#include "thread_data.h"
+#include "word_lock.h"
 
 #define PL_CACHE_LINE 64
 

@@ -1,12 +1,12 @@
 /* Per-thread parking data: created on a thread's first park, released at its exit. */
-#include "parking/thread_data.h"
+#include "thread_data.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "parking/annotate.h"
-#include "parking/chaos.h"
-#include "parking/table.h"
+#include <parking/annotate.h>
+#include "chaos.h"
+#include "table.h"
 
 #if defined(_WIN32)
 #ifndef WIN32_LEAN_AND_MEAN

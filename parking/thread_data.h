@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "parking/parker.h"
+#include "parker.h"
 
 typedef struct pl_thread_data {
     pl_parker_t parker;

@@ -3,12 +3,12 @@
  * The walk locks one bucket at a time, as every other operation does, and goes through the
  * table by hash position rather than bucket index: growth keeps a key's top hash bits, so after
  * a growth the walk goes on in the new table exactly where it left the old one. */
-#include "parking/lot.h"
+#include <parking/lot.h>
 
 #include <errno.h>
 #include <utlist.h>
 
-#include "parking/table.h"
+#include "table.h"
 
 /* Where a walk stands: the hash position of the next bucket, and, when a visitor stopped it
  * inside a bucket's queue (pl_lot_dump's rounds), that bucket, the queue stamp of the last

@@ -1,12 +1,12 @@
 /* Slow paths of the bucket lock (see word_lock.h). */
-#include "parking/word_lock.h"
+#include "word_lock.h"
 
 #include <stddef.h>
 
-#include "parking/annotate.h"
-#include "parking/chaos.h"
-#include "parking/lot.h"
-#include "parking/parker.h"
+#include <parking/annotate.h>
+#include "chaos.h"
+#include <parking/lot.h>
+#include "parker.h"
 
 /* A waiter, on the waiting thread's stack.  New waiters push at the head with one CAS; the
  * unlocker walks from the head to fill in `prev` links lazily and wakes the tail (the oldest),

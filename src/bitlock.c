@@ -1,14 +1,14 @@
 /* Bit lock and pointer lock slow paths: the shared two-bit lock algorithm (lock_algorithm.c) on
  * the caller's word and bits, after checking what the inline fast paths could not. */
-#include "parking/bitlock.h"
+#include <parking/bitlock.h>
 
 #include <inttypes.h>
 #include <stdio.h>
 
 #include "lock_algorithm.h"
-#include "parking/lot.h"
+#include <parking/lot.h>
 /* The one core header besides lot.h: the chaos test hook (docs/design.md, "Chaos mode"). */
-#include "parking/chaos.h"
+#include "chaos.h"
 
 void pl_bitlock_bad_masks(const void *word, uint64_t lock_bit, uint64_t parked_bit,
                           uint64_t clear_mask, uint64_t set_mask, const char *fn)

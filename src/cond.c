@@ -24,14 +24,14 @@
  *   signaller as the wake returns, take one item and sleep again; woken before the release, it
  *   finds the mutex held and yields, and the signaller goes on producing (bounded queue: 0.28
  *   futex calls and 0.15 context switches per item at 2P:2C instead of 0.74 and 0.51). */
-#include "parking/cond.h"
+#include <parking/cond.h>
 
 #include <stdio.h>
 
 #include "lock_algorithm.h"
-#include "parking/lot.h"
+#include <parking/lot.h>
 /* The one core header besides lot.h: the chaos test hook (docs/design.md, "Chaos mode"). */
-#include "parking/chaos.h"
+#include "chaos.h"
 
 typedef struct wait_ctx {
     pl_cond_t *c;

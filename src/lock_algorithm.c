@@ -12,9 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "parking/lot.h"
+#include <parking/lot.h>
 /* The one core header besides lot.h: the chaos test hook (docs/design.md, "Chaos mode"). */
-#include "parking/chaos.h"
+#include "chaos.h"
 
 _Noreturn void pl_misuse(const char *fn, const void *addr, const char *what)
 {

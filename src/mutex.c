@@ -1,8 +1,8 @@
 /* pl_mutex_t slow paths: the two-bit lock algorithm on one byte, bits 1 and 2. */
-#include "parking/mutex.h"
+#include <parking/mutex.h>
 
 #include "lock_algorithm.h"
-#include "parking/lot.h"
+#include <parking/lot.h>
 
 static pl_lock_word_t mutex_word(pl_mutex_t *m)
 {

@@ -6,12 +6,12 @@
  * - success: exchange to DONE, then pl_unpark_all if PARKED was set;
  * - failure: if PARKED was set, RUNNING is cleared inside pl_unpark_one's callback, under the
  *   bucket lock, so the set of sleepers cannot change while we decide to keep PARKED for them. */
-#include "parking/once.h"
+#include <parking/once.h>
 
 #include "lock_algorithm.h"
-#include "parking/lot.h"
+#include <parking/lot.h>
 /* The one core header besides lot.h: the chaos test hook (docs/design.md, "Chaos mode"). */
-#include "parking/chaos.h"
+#include "chaos.h"
 
 #include <stdio.h>
 #include <stdlib.h>

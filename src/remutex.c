@@ -1,6 +1,6 @@
 /* pl_remutex_t: the thread identity and the misuse reports; locking itself is inline
  * (include/parking/remutex.h) on top of pl_mutex_t. */
-#include "parking/remutex.h"
+#include <parking/remutex.h>
 
 #include <stdio.h>
 

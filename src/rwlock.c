@@ -28,12 +28,12 @@
  * or inside an unpark callback; downgrades and a timed-out writer's give-up keep a hold or are
  * still inside a call on the lock while they wake.
  */
-#include "parking/rwlock.h"
+#include <parking/rwlock.h>
 
 #include "lock_algorithm.h"
-#include "parking/lot.h"
+#include <parking/lot.h>
 /* The one core header besides lot.h: the chaos test hook (docs/design.md, "Chaos mode"). */
-#include "parking/chaos.h"
+#include "chaos.h"
 
 #define PARKED PL_RWLOCK_PARKED_BIT
 #define WRITER_PARKED PL_RWLOCK_WRITER_PARKED_BIT

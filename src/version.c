@@ -1,6 +1,6 @@
 /* pl_version, pl_version_number: the version this library was built as (parking/version.h,
  * kept equal to the CMake project version by cmake/ParkingVersion.cmake). */
-#include "parking/version.h"
+#include <parking/version.h>
 
 const char *pl_version(void)
 {

@@ -1,12 +1,12 @@
 /* pl_wait / pl_wake_*: a futex-like wait on any address, built on pl_park. */
-#include "parking/wait.h"
+#include <parking/wait.h>
 
 #include <stdbool.h>
 #include <string.h>
 
-#include "parking/lot.h"
+#include <parking/lot.h>
 /* The one core header besides lot.h: the chaos test hook (docs/design.md, "Chaos mode"). */
-#include "parking/chaos.h"
+#include "chaos.h"
 
 typedef struct wait_ctx {
     const void *addr;

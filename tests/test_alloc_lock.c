@@ -31,7 +31,7 @@
 #include <stdlib.h>
 
 /* The test's own lock operations stay plain in a debug-mode build: debug mode's hooks have a
- * first-use setup of their own (src/debug_thread.c), which is not what this test is about. */
+ * first-use setup of their own (src/debug/thread.c), which is not what this test is about. */
 #define PARKING_DEBUG 0
 #include <parking/mutex.h>
 

@@ -29,7 +29,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "parking/export.h"
+#include <parking/export.h>
 
 /* Flags of the hooks. */
 #define PL__ANN_READ      1u /* shared (reader / upgradable) mode */

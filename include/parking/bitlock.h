@@ -84,8 +84,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "parking/export.h"
-#include "parking/lot.h"
+#include <parking/export.h>
+#include <parking/lot.h>
 
 PARKING_BEGIN_DECLS
 

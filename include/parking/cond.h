@@ -41,10 +41,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "parking/annotate.h"
-#include "parking/export.h"
-#include "parking/lot.h" /* pl_now, pl_deadline_after, PL_FOREVER for deadlines */
-#include "parking/mutex.h"
+#include <parking/annotate.h>
+#include <parking/export.h>
+#include <parking/lot.h> /* pl_now, pl_deadline_after, PL_FOREVER for deadlines */
+#include <parking/mutex.h>
 
 PARKING_BEGIN_DECLS
 

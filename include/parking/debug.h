@@ -48,7 +48,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#include "parking/export.h"
+#include <parking/export.h>
 
 PARKING_BEGIN_DECLS
 

@@ -35,7 +35,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "parking/export.h"
+#include <parking/export.h>
 
 PARKING_BEGIN_DECLS
 

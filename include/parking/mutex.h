@@ -33,8 +33,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "parking/annotate.h"
-#include "parking/export.h"
+#include <parking/annotate.h>
+#include <parking/export.h>
 
 PARKING_BEGIN_DECLS
 

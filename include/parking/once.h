@@ -62,8 +62,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "parking/annotate.h"
-#include "parking/export.h"
+#include <parking/annotate.h>
+#include <parking/export.h>
 
 PARKING_BEGIN_DECLS
 

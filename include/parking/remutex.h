@@ -37,9 +37,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "parking/annotate.h"
-#include "parking/export.h"
-#include "parking/mutex.h"
+#include <parking/annotate.h>
+#include <parking/export.h>
+#include <parking/mutex.h>
 
 PARKING_BEGIN_DECLS
 

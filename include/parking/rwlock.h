@@ -60,8 +60,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "parking/annotate.h"
-#include "parking/export.h"
+#include <parking/annotate.h>
+#include <parking/export.h>
 
 PARKING_BEGIN_DECLS
 

@@ -14,7 +14,7 @@
 #ifndef PARKING_VERSION_H
 #define PARKING_VERSION_H
 
-#include "parking/export.h"
+#include <parking/export.h>
 
 PARKING_BEGIN_DECLS
 

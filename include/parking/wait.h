@@ -40,9 +40,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "parking/annotate.h"
-#include "parking/export.h"
-#include "parking/lot.h" /* pl_now, pl_deadline_after, PL_FOREVER for deadlines */
+#include <parking/annotate.h>
+#include <parking/export.h>
+#include <parking/lot.h> /* pl_now, pl_deadline_after, PL_FOREVER for deadlines */
 
 PARKING_BEGIN_DECLS
 

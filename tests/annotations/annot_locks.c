@@ -34,7 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "parking/parking.h"
+#include <parking/parking.h>
 
 static unsigned percent = 100; /* of the default iteration counts */
 

@@ -2,7 +2,7 @@
  * valgrind.h: helgrind.h and drd.h define clashing ANNOTATE_* macros) are the ones the tools'
  * own headers define.  Compiled with PARKING_VALGRIND=1 by tests/annotations/CMakeLists.txt;
  * a mismatch fails the build. */
-#include "parking/annotate.h"
+#include <parking/annotate.h>
 
 #include <valgrind/helgrind.h>
 #include <valgrind/drd.h> /* designed to follow helgrind.h */

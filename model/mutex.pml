@@ -1,5 +1,5 @@
 /* Promela model of pl_mutex_t (include/parking/mutex.h fast paths, src/lock_algorithm.c slow
- * paths) on top of the park / unpark model of parking/lot.pml.  Checked exhaustively by
+ * paths) on top of the park / unpark model of model/lot.pml.  Checked exhaustively by
  * tools/model-check; docs/model.md maps every part to the code and lists what is abstracted.
  *
  * Macros (spin -D...):
@@ -15,7 +15,7 @@
  *                claimed waiter reports a time-out), BUG_BLIND_UNLOCK (the fast unlock ignores
  *                PARKED), BUG_SUBTRACT_UNLOCK (the old unlock by subtraction: releases, then
  *                writes the byte again in its slow path), BUG_WAKE_BEFORE_DEQUEUE (in
- *                parking/lot.pml)
+ *                model/lot.pml)
  *   NO_WATCH     leave out the invariant watcher (to see what the other checks find alone)
  *
  * Properties:
@@ -46,7 +46,7 @@
 #error "NTHREADS must be 2 or 3 (the watcher and the LTL property name each thread)"
 #endif
 #if ITERS == 0
-#define FIFO_BUCKET_LOCK   /* see bucket_lock in parking/lot.pml */
+#define FIFO_BUCKET_LOCK   /* see bucket_lock in model/lot.pml */
 #endif
 
 /* pl_mutex_t.state bits. */
@@ -57,7 +57,7 @@
 #define TOKEN_NORMAL 0
 #define TOKEN_HANDOFF 1
 
-#include "../parking/lot.pml"
+#include "lot.pml"
 
 byte mstate;   /* the mutex byte */
 byte in_cs;    /* threads inside the critical section */

@@ -5,43 +5,11 @@
  *
  * Hold bookkeeping happens in LOCK_POST (after the lock granted it) and UNLOCK_PRE (before the
  * lock lets the next holder in), so the table never shows two exclusive holders at once. */
-#include "parking/debug.h"
+#include <parking/debug.h>
 
 /* The functions themselves, not the macros that add the call site. */
 #undef pl_debug_lock_pre
 #undef pl_debug_lock_post
-
-#if defined(_WIN32)
-/* Debug mode is POSIX-only: the functions exist so that the ABI is the same everywhere. */
-void pl_debug_lock_pre(const void *lock, unsigned flags, const char *fn)
-{
-    (void)lock, (void)flags, (void)fn;
-}
-void pl_debug_lock_post(const void *lock, unsigned flags, const char *fn)
-{
-    (void)lock, (void)flags, (void)fn;
-}
-void pl_debug_lock_pre_at(const void *lock, unsigned flags, const char *fn, void *site)
-{
-    (void)lock, (void)flags, (void)fn, (void)site;
-}
-void pl_debug_lock_post_at(const void *lock, unsigned flags, const char *fn, void *site)
-{
-    (void)lock, (void)flags, (void)fn, (void)site;
-}
-void pl_debug_unlock_pre(const void *lock, unsigned flags, const char *fn)
-{
-    (void)lock, (void)flags, (void)fn;
-}
-void pl_debug_unlock_post(const void *lock, unsigned flags, const char *fn)
-{
-    (void)lock, (void)flags, (void)fn;
-}
-void pl_debug_forget(const void *addr, size_t size)
-{
-    (void)addr, (void)size;
-}
-#else
 
 #include "debug_internal.h"
 
@@ -273,4 +241,3 @@ void pl_debug_forget(const void *addr, size_t size)
     pl_dbg_leave();
 }
 
-#endif /* !_WIN32 */

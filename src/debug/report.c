@@ -2,11 +2,7 @@
  *
  * A message is built whole in a buffer and written with one call, so that lines of two reports
  * (or of a report and the program's own output) do not interleave. */
-#include "parking/export.h"
-
-#if defined(_WIN32)
-typedef int pl_debug_report_unused; /* debug mode is POSIX-only (parking/debug.h) */
-#else
+#include <parking/export.h>
 
 #include <dlfcn.h>
 #include <stdarg.h>
@@ -82,4 +78,3 @@ void pl_dbg_warn(const char *fn, const void *lock, const pl_dbg_text_t *text)
     print(fn, lock, text);
 }
 
-#endif /* !_WIN32 */

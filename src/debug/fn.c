@@ -5,11 +5,7 @@
  * blocks (the TRY flag also marks timed locks, which do wait), the upgradable mode is reported
  * as READ, and bit locks must not be tracked.  The names are string literals, one address per
  * function and program, so each is classified once and cached by address (under g_dbg_lock). */
-#include "parking/export.h"
-
-#if defined(_WIN32)
-typedef int pl_debug_fn_unused; /* debug mode is POSIX-only (parking/debug.h) */
-#else
+#include <parking/export.h>
 
 #include <stdint.h>
 #include <string.h>
@@ -54,4 +50,3 @@ unsigned pl_dbg_fn_class(const char *fn)
     return g_cache[i].bits;
 }
 
-#endif /* !_WIN32 */

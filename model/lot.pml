@@ -1,6 +1,6 @@
 /* Promela model of the park / unpark protocol of parking/lot.c and the parker state machine of
  * parking/parker.h + parking/parker_word.c, for one parking address.  Checked with spin through
- * a client that includes it (src/mutex.pml); docs/model.md says what maps to what and what is
+ * a client that includes it (model/mutex.pml); docs/model.md says what maps to what and what is
  * abstracted away.  Run: tools/model-check.
  *
  * The including model defines NTHREADS (threads are 0 .. NTHREADS-1) before including this file,

@@ -10,11 +10,7 @@
  * (uthash_free(ptr, size)), so blocks need no header.  Larger blocks are mapped and unmapped
  * on their own.  Chunks are never returned: debug mode's memory peaks at the program's largest
  * lock graph and thread count and is reused after that. */
-#include "parking/export.h"
-
-#if defined(_WIN32)
-typedef int pl_debug_alloc_unused; /* debug mode is POSIX-only (parking/debug.h) */
-#else
+#include <parking/export.h>
 
 #include <stdint.h>
 #include <stdio.h>
@@ -97,4 +93,3 @@ void pl_dbg_free(void *ptr, size_t size)
     g_free[c] = b;
 }
 
-#endif /* !_WIN32 */

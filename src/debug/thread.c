@@ -5,11 +5,7 @@
  * are set up by pthread_once then, so a program that never uses debug mode pays nothing (no
  * constructor, no memory, no key).  A thread's record is allocated on its first hook and found
  * through one thread-local pointer. */
-#include "parking/export.h"
-
-#if defined(_WIN32)
-typedef int pl_debug_thread_unused; /* debug mode is POSIX-only (parking/debug.h) */
-#else
+#include <parking/export.h>
 
 #include <pthread.h>
 #include <stdio.h>
@@ -217,4 +213,3 @@ pl_dbg_thread_t *pl_dbg_thread_by_id(unsigned long id)
     return NULL;
 }
 
-#endif /* !_WIN32 */

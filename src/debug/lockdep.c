@@ -14,11 +14,7 @@
  * Not edges: try-locks and timed locks (they cannot block forever), pl_rwlock_rdlock_recursive
  * (it waits only for a writer that holds the lock, never for readers or queued writers), and a
  * pl_remutex_t relock by its owner (it never waits). */
-#include "parking/export.h"
-
-#if defined(_WIN32)
-typedef int pl_debug_lockdep_unused; /* debug mode is POSIX-only (parking/debug.h) */
-#else
+#include <parking/export.h>
 
 #include <string.h>
 
@@ -220,4 +216,3 @@ void pl_dbg_lockdep_forget(const void *addr, size_t size)
     }
 }
 
-#endif /* !_WIN32 */

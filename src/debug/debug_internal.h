@@ -1,4 +1,4 @@
-/* Debug mode (include/parking/debug.h): state shared by src/debug_*.c.  Internal.
+/* Debug mode (include/parking/debug.h): state shared by the files of src/debug/.  Internal.
  *
  * Everything is guarded by one process-wide recursive mutex, g_dbg_lock: the per-thread
  * records (which another thread's pl_deadlock_check reads), the owner table and the lock-order
@@ -14,8 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "parking/annotate.h"
-#include "parking/debug.h"
+#include <parking/annotate.h>
+#include <parking/debug.h>
 
 /* The flag bits of the hooks (parking/annotate.h), under short names. */
 #define DBG_READ PL__ANN_READ

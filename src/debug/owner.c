@@ -5,11 +5,7 @@
  * It answers "who else holds this lock" in O(1) for the unlock checks and for
  * pl_deadlock_check; which readers hold a lock is in the threads' own lists (pl_dbg_find_reader
  * walks them, only when a message or the deadlock check needs names). */
-#include "parking/export.h"
-
-#if defined(_WIN32)
-typedef int pl_debug_owner_unused; /* debug mode is POSIX-only (parking/debug.h) */
-#else
+#include <parking/export.h>
 
 #include "debug_internal.h"
 #include "uthash.h"
@@ -104,4 +100,3 @@ pl_dbg_thread_t *pl_dbg_find_reader(const void *lock, const pl_dbg_thread_t *exc
     return NULL;
 }
 
-#endif /* !_WIN32 */

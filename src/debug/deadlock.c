@@ -7,18 +7,9 @@
  * parking/rwlock.h).  Only blocked threads can be on a cycle, so only they are nodes.  A thread
  * on a cycle waits forever (or until its timed lock gives up); the count of such threads is
  * the result. */
-#include "parking/debug.h"
+#include <parking/debug.h>
 
 #include <stdint.h>
-
-#if defined(_WIN32)
-size_t pl_deadlock_check(FILE *out)
-{
-    if (out)
-        fprintf(out, "libparking: pl_deadlock_check: debug mode is not available on Windows\n");
-    return 0;
-}
-#else
 
 #include "debug_internal.h"
 #include "utlist.h"
@@ -262,4 +253,3 @@ size_t pl_deadlock_check(FILE *out)
     return result;
 }
 
-#endif /* !_WIN32 */

@@ -1,0 +1,46 @@
+/* Debug mode on Windows: not available (docs/reliability.md), but its functions exist so that
+ * the exported ABI is the same on every platform.  The build compiles this file instead of the
+ * rest of src/debug/ there. */
+#include <parking/debug.h>
+
+#include <stdio.h>
+
+/* The functions themselves, not the macros that add the call site. */
+#undef pl_debug_lock_pre
+#undef pl_debug_lock_post
+
+void pl_debug_lock_pre(const void *lock, unsigned flags, const char *fn)
+{
+    (void)lock, (void)flags, (void)fn;
+}
+void pl_debug_lock_post(const void *lock, unsigned flags, const char *fn)
+{
+    (void)lock, (void)flags, (void)fn;
+}
+void pl_debug_lock_pre_at(const void *lock, unsigned flags, const char *fn, void *site)
+{
+    (void)lock, (void)flags, (void)fn, (void)site;
+}
+void pl_debug_lock_post_at(const void *lock, unsigned flags, const char *fn, void *site)
+{
+    (void)lock, (void)flags, (void)fn, (void)site;
+}
+void pl_debug_unlock_pre(const void *lock, unsigned flags, const char *fn)
+{
+    (void)lock, (void)flags, (void)fn;
+}
+void pl_debug_unlock_post(const void *lock, unsigned flags, const char *fn)
+{
+    (void)lock, (void)flags, (void)fn;
+}
+void pl_debug_forget(const void *addr, size_t size)
+{
+    (void)addr, (void)size;
+}
+
+size_t pl_deadlock_check(FILE *out)
+{
+    if (out)
+        fprintf(out, "libparking: pl_deadlock_check: debug mode is not available on Windows\n");
+    return 0;
+}
