@@ -22,12 +22,18 @@ if(NOT PARKING_PARKER_RESOLVED IN_LIST _parking_known)
 endif()
 message(STATUS "libparking parker backend: ${PARKING_PARKER_RESOLVED}")
 
-# Sources of one backend.  Word backends share parker_word.c (the PARKED/CLAIMED/FREE state
-# machine) and add one file with the OS wait/wake primitive.
+# Sources of one backend, with the OS seam beside it (parking/os.h: os_windows.c for the Windows
+# parker, os_posix.c for every other).  Word backends share parker_word.c (the PARKED/CLAIMED/FREE
+# state machine) and add one file with the OS wait/wake primitive.
 function(parking_parker_sources backend out)
-  if(backend STREQUAL "posix")
-    set(${out} parking/parker_posix.c PARENT_SCOPE)
+  if(backend STREQUAL "windows")
+    set(os parking/os_windows.c)
   else()
-    set(${out} parking/parker_word.c parking/parker_${backend}.c PARENT_SCOPE)
+    set(os parking/os_posix.c)
+  endif()
+  if(backend STREQUAL "posix")
+    set(${out} parking/parker_posix.c ${os} PARENT_SCOPE)
+  else()
+    set(${out} parking/parker_word.c parking/parker_${backend}.c ${os} PARENT_SCOPE)
   endif()
 endfunction()

@@ -2,18 +2,20 @@
 # is not built or installed until it is named here).  Paths are relative to the repository root.
 
 # The parking lot core (parking/): the table of wait queues, per-thread data, the bucket word lock,
-# spinning.  The parker, one file per OS, is chosen in cmake/ParkingParker.cmake.
+# spinning.  What differs by OS is in two files chosen in cmake/ParkingParker.cmake: the parker
+# and the OS seam (parking/os.h: os_posix.c or os_windows.c).
 set(PARKING_CORE_SOURCES
-  parking/clock.c
   parking/spin.c
   parking/word_lock.c
   parking/table.c
   parking/thread_data.c
-  parking/fork.c
   parking/lot.c
   parking/singleton.c
   parking/walk.c
 )
+if(NOT WIN32)
+  list(APPEND PARKING_CORE_SOURCES parking/fork.c) # Windows has no fork(): os_windows.c's stub
+endif()
 if(PARKING_CHAOS)
   list(APPEND PARKING_CORE_SOURCES parking/chaos.c)
 endif()

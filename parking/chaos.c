@@ -3,8 +3,8 @@
  * Constraints, because a chaos point may sit anywhere, bucket locks held or not:
  * - no allocation and no lock: the seed is set up lazily with atomics (no global constructor),
  *   and a thread that finds another one setting it up simply skips that point;
- * - only calls a signal handler could make too (getenv at setup aside): write(2) for the seed
- *   line, sched_yield, nanosleep, the clock;
+ * - only OS calls a signal handler could make too (getenv at setup aside), all through the
+ *   core's OS seam (os.h): the seed line to standard error, yield, a short nap, the clock;
  * - replayable: one seed, from PARKING_CHAOS_SEED or random, and a per-thread stream drawn from
  *   it with the number of threads that reached a chaos point before (so a replay matches as far
  *   as the threads arrive in the same order). */
@@ -20,19 +20,8 @@
 #include <stdlib.h>
 
 #include "cpu_relax.h"
+#include "os.h"
 #include <parking/lot.h>
-
-#if defined(_WIN32)
-#ifndef WIN32_LEAN_AND_MEAN
-#define WIN32_LEAN_AND_MEAN
-#endif
-#include <stdio.h>
-#include <windows.h>
-#else
-#include <sched.h>
-#include <time.h>
-#include <unistd.h>
-#endif
 
 enum { SEED_NONE = 0, SEED_CLAIMED = 1, SEED_READY = 2 };
 static unsigned g_seed_state;
@@ -73,22 +62,6 @@ static size_t put_u64(char *buf, size_t at, uint64_t v)
     return at;
 }
 
-static void say(const char *text, size_t len)
-{
-#if defined(_WIN32)
-    fwrite(text, 1, len, stderr);
-    fflush(stderr);
-#else
-    while (len > 0) {
-        ssize_t w = write(2, text, len);
-        if (w <= 0)
-            return;
-        text += w;
-        len -= (size_t)w;
-    }
-#endif
-}
-
 /* Decimal digits only; false for anything else (then the seed is random, and says so). */
 static bool parse_seed(const char *s, uint64_t *out)
 {
@@ -111,11 +84,7 @@ static uint64_t random_seed(void)
 {
     int local;
     uint64_t x = pl_now() ^ ((uint64_t)(uintptr_t)&local << 17);
-#if defined(_WIN32)
-    x ^= (uint64_t)GetCurrentProcessId() << 40;
-#else
-    x ^= (uint64_t)getpid() << 40;
-#endif
+    x ^= pl_os_process_id() << 40;
     /* Keep it short enough to type: 10 decimal digits. */
     return mix(x) % UINT64_C(10000000000);
 }
@@ -145,24 +114,11 @@ static bool seed_ready(void)
     n = put_str(line, n, " (replay with PARKING_CHAOS_SEED=");
     n = put_u64(line, n, seed);
     n = put_str(line, n, ")\n");
-    say(line, n);
+    pl_os_write_err(line, n);
     g_seed = seed;
     __atomic_store_n(&g_seed_state, SEED_READY, __ATOMIC_RELEASE);
     return true;
 }
-
-#if defined(_WIN32)
-/* mingw's _Thread_local is emulated with malloc (see thread_data.c), so Windows has no
- * per-thread stream: every point draws the next value of one process-wide sequence. */
-static uint64_t next_random(void)
-{
-    if (!seed_ready())
-        return 0;
-    uint64_t i = __atomic_fetch_add(&g_streams, 1, __ATOMIC_RELAXED);
-    return mix(g_seed ^ mix(i + 1));
-}
-#else
-static _Thread_local uint64_t tls_state; /* xorshift64 state; 0: no stream yet */
 
 static uint64_t new_stream(void)
 {
@@ -171,9 +127,11 @@ static uint64_t new_stream(void)
     return s != 0 ? s : 1;
 }
 
+/* This thread's xorshift64 state lives in the OS seam's per-thread word PL_OS_WORD_CHAOS (0: no
+ * stream yet), because mingw would emulate a _Thread_local with malloc. */
 static uint64_t next_random(void)
 {
-    uint64_t x = tls_state;
+    uint64_t x = pl_os_word_get(PL_OS_WORD_CHAOS);
     if (x == 0) {
         if (!seed_ready())
             return 0;
@@ -182,10 +140,9 @@ static uint64_t next_random(void)
     x ^= x << 13;
     x ^= x >> 7;
     x ^= x << 17;
-    tls_state = x;
+    pl_os_word_set(PL_OS_WORD_CHAOS, x);
     return x * UINT64_C(0x2545F4914F6CDD1D);
 }
-#endif
 
 void pl_chaos_point(void)
 {
@@ -197,11 +154,7 @@ void pl_chaos_point(void)
     if (pick < P_NOTHING)
         return;
     if (pick < P_NOTHING + P_YIELD) {
-#if defined(_WIN32)
-        SwitchToThread();
-#else
-        sched_yield();
-#endif
+        pl_os_yield();
         return;
     }
     if (pick < P_NOTHING + P_YIELD + P_SPIN) {
@@ -210,10 +163,5 @@ void pl_chaos_point(void)
             pl_cpu_relax();
         return;
     }
-#if defined(_WIN32)
-    Sleep(0); /* Windows sleeps in whole milliseconds at best */
-#else
-    struct timespec ts = {0, (long)(1 + amount % SLEEP_MAX_US) * 1000};
-    (void)nanosleep(&ts, NULL);
-#endif
+    pl_os_nap((uint32_t)(1 + amount % SLEEP_MAX_US));
 }

@@ -9,21 +9,20 @@
  * registration, and ours is registered lazily, at the first contended lock).
  *
  * What stays the application's business, as with any lock: a libparking lock held by another
- * thread at the time of the fork stays held in the child. */
+ * thread at the time of the fork stays held in the child.
+ *
+ * POSIX only: Windows has no fork(), and parking/os_windows.c defines pl_fork_register empty. */
 #include "fork.h"
 
 #include <parking/annotate.h>
 #include "table.h"
 #include "thread_data.h"
 
-#if defined(_WIN32)
-void pl_fork_register(void) {}
-#else
+#include "os.h"
+
 #include <pthread.h>
-#include <sched.h>
 #include <stdbool.h>
 #include <sys/types.h>
-#include <unistd.h>
 
 /* Registering is done by one thread, the first to need a table; no pthread_once.
  *
@@ -66,7 +65,7 @@ void pl_fork_register(void)
         return;
     if (tls_registering)
         return; /* our own pthread_atfork's allocation parked: see above */
-    pid_t self = getpid();
+    pid_t self = (pid_t)pl_os_process_id();
     for (;;) {
         if (state == REG_NONE || (state != self && state != REG_DONE)) {
             if (__atomic_compare_exchange_n(&g_reg_state, &state, self, false, __ATOMIC_ACQ_REL,
@@ -94,8 +93,7 @@ void pl_fork_register(void)
          * length of one pthread_atfork call. */
         if (pl_table_exists())
             return;
-        sched_yield();
+        pl_os_yield();
         state = __atomic_load_n(&g_reg_state, __ATOMIC_ACQUIRE);
     }
 }
-#endif

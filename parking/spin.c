@@ -2,11 +2,7 @@
 #include "cpu_relax.h"
 #include <parking/lot.h>
 
-#if defined(_WIN32)
-#include <windows.h>
-#else
-#include <sched.h>
-#endif
+#include "os.h"
 
 /* The budget is time, not a count of pauses: a pause costs 10 to 140 cycles depending on the
  * x86 part (and "yield" on Arm differs again), so a pause count tuned on one machine spins ten
@@ -35,11 +31,7 @@ bool pl_spin(pl_spin_t *spin)
         return true;
     }
     if (elapsed < SPIN_YIELD_NS) {
-#if defined(_WIN32)
-        Sleep(0);
-#else
-        sched_yield();
-#endif
+        pl_os_yield();
         return true;
     }
     return false;

@@ -9,13 +9,9 @@
 #include <parking/lot.h>
 #include "chaos.h"
 #include "fork.h"
+#include "os.h"
 #include "singleton.h"
 
-#if defined(_WIN32)
-#include <windows.h>
-#else
-#include <sys/mman.h>
-#endif
 
 enum { LOAD_FACTOR = 3, MIN_BUCKETS = 16 };
 
@@ -44,14 +40,8 @@ static pl_table_t *table_new(size_t threads)
         size <<= 1;
         bits++;
     }
-#if defined(_WIN32)
-    pl_table_t *t = VirtualAlloc(NULL, table_bytes(size), MEM_COMMIT | MEM_RESERVE, PAGE_READWRITE);
+    pl_table_t *t = pl_os_pages_alloc(table_bytes(size));
     if (t == NULL) {
-#else
-    pl_table_t *t = mmap(NULL, table_bytes(size), PROT_READ | PROT_WRITE,
-                         MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (t == MAP_FAILED) {
-#endif
         fprintf(stderr, "libparking: cannot allocate a parking table of %zu buckets\n", size);
         abort();
     }
@@ -71,11 +61,7 @@ static pl_table_t *table_new(size_t threads)
 
 static void table_free_unpublished(pl_table_t *t)
 {
-#if defined(_WIN32)
-    VirtualFree(t, 0, MEM_RELEASE);
-#else
-    munmap(t, table_bytes(t->size));
-#endif
+    pl_os_pages_free(t, table_bytes(t->size));
 }
 
 static pl_table_t *table_get(void)

@@ -34,6 +34,10 @@ typedef struct pl_thread_data {
 pl_thread_data_t *pl_thread_data_acquire(pl_thread_data_t *fallback);
 void pl_thread_data_release(pl_thread_data_t *td, pl_thread_data_t *fallback);
 
+/* Releases @p td at its thread's exit (called by the exit hook of os.h), or a fallback after
+ * its park. */
+void pl_thread_data_exit(pl_thread_data_t *td);
+
 /* In a child process after fork: only the calling thread still exists (fork.c). */
 void pl_thread_data_after_fork(void);
 

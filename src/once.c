@@ -10,18 +10,10 @@
 
 #include "lock_algorithm.h"
 #include <parking/lot.h>
-/* The one core header besides lot.h: the chaos test hook (docs/design.md, "Chaos mode"). */
+/* The two core headers besides lot.h: the chaos test hook (docs/design.md, "Chaos mode") and
+ * the OS seam, for the per-thread head of the runs below. */
 #include "chaos.h"
-
-#include <stdio.h>
-#include <stdlib.h>
-
-#if defined(_WIN32)
-#ifndef WIN32_LEAN_AND_MEAN
-#define WIN32_LEAN_AND_MEAN
-#endif
-#include <windows.h>
-#endif
+#include "os.h"
 #if defined(_MSC_VER)
 #include <intrin.h>
 #endif
@@ -67,10 +59,9 @@
  * Stacks are assumed to be one per thread: an initialiser must return on the stack it started on
  * (a coroutine switching stacks inside one confuses the positions; fibers on Windows likewise).
  *
- * Thread-local storage: C11 _Thread_local on POSIX; two Win32 TLS slots on Windows, where
- * mingw-w64 emulates _Thread_local with malloc (docs/windows.md) and an allocator initialised
- * through pl_call_once would re-enter itself.  The slots are never freed: an unloaded
- * libparking.dll leaves them allocated (two of the process's 1,088).  A cycle across threads
+ * Thread-local storage: two per-thread words of the core's OS seam (os.h): C11 _Thread_local on
+ * POSIX, Win32 TLS slots on Windows, where mingw-w64 emulates _Thread_local with malloc
+ * (docs/windows.md) and an allocator initialised through pl_call_once would re-enter itself.  A cycle across threads
  * (A's initialiser waits for B while B's waits for A) is a deadlock no per-thread record sees. */
 
 /* Caller's stack pointer of the calling slow path: its canonical frame address. */
@@ -125,49 +116,17 @@ static uintptr_t seal_of(const once_run_t *r)
     return (uintptr_t)(x ^ (x >> 31));
 }
 
-#if defined(_WIN32)
-static INIT_ONCE g_runs_index_once = INIT_ONCE_STATIC_INIT;
-static DWORD g_runs_run_index = TLS_OUT_OF_INDEXES, g_runs_pos_index = TLS_OUT_OF_INDEXES;
-
-static BOOL CALLBACK make_runs_indexes(PINIT_ONCE once, void *param, void **ctx)
-{
-    (void)once, (void)param, (void)ctx;
-    g_runs_run_index = TlsAlloc();
-    g_runs_pos_index = TlsAlloc();
-    return g_runs_run_index != TLS_OUT_OF_INDEXES && g_runs_pos_index != TLS_OUT_OF_INDEXES;
-}
-
-static void runs_indexes(void)
-{
-    if (!InitOnceExecuteOnce(&g_runs_index_once, make_runs_indexes, NULL, NULL)) {
-        fprintf(stderr, "libparking: cannot allocate the per-thread index of once (TlsAlloc)\n");
-        abort();
-    }
-}
-
 static runs_head_t runs_get(void)
 {
-    /* TlsGetValue resets the last-error value even when it succeeds: keep the caller's. */
-    DWORD saved_error = GetLastError();
-    runs_indexes();
-    runs_head_t h = {(once_run_t *)TlsGetValue(g_runs_run_index),
-                     (uintptr_t)TlsGetValue(g_runs_pos_index)};
-    SetLastError(saved_error);
-    return h;
+    return (runs_head_t){(once_run_t *)(uintptr_t)pl_os_word_get(PL_OS_WORD_ONCE_RUN),
+                         (uintptr_t)pl_os_word_get(PL_OS_WORD_ONCE_POS)};
 }
 
-/* Only after runs_get (which made the indexes). */
 static void runs_set(runs_head_t h)
 {
-    TlsSetValue(g_runs_run_index, h.run);
-    TlsSetValue(g_runs_pos_index, (void *)h.pos);
+    pl_os_word_set(PL_OS_WORD_ONCE_RUN, (uintptr_t)h.run);
+    pl_os_word_set(PL_OS_WORD_ONCE_POS, h.pos);
 }
-#else
-static _Thread_local runs_head_t t_runs;
-
-static runs_head_t runs_get(void) { return t_runs; }
-static void runs_set(runs_head_t h) { t_runs = h; }
-#endif
 
 /* Enters the run in `run` (a node in the caller's frame) at position `here`. */
 static void run_enter(once_run_t *run, const pl_once_t *o, uintptr_t here)

@@ -50,7 +50,7 @@ typedef struct pl_dbg_held {
 typedef struct pl_dbg_thread {
     struct pl_dbg_thread *prev, *next; /* registry (utlist DL), guarded by g_dbg_lock */
     unsigned long id;                  /* 1, 2, ... in order of first use: "thread N" */
-    long tid;                          /* the OS thread id where known (Linux), else 0 */
+    long tid;                          /* pl_os_thread_id(): the OS's id, or 0 */
     bool exited;                       /* the thread ended while holding locks */
     pl_dbg_held_t *held;               /* oldest first */
     size_t nheld, cap;

@@ -13,11 +13,9 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#if defined(__linux__)
-#include <sys/syscall.h>
-#endif
 
 #include "debug_internal.h"
+#include "os.h"
 #include "utlist.h"
 
 /* Recursive: a fork handler of the program that runs after ours (it holds the mutex from the
@@ -42,15 +40,6 @@ static void lock_init(void)
         abort();
     }
     pthread_mutexattr_destroy(&attr);
-}
-
-static long os_tid(void)
-{
-#if defined(__linux__) && defined(SYS_gettid)
-    return (long)syscall(SYS_gettid);
-#else
-    return 0;
-#endif
 }
 
 static void record_free(pl_dbg_thread_t *t)
@@ -96,7 +85,7 @@ static void fork_child(void)
         }
     }
     if (t_self)
-        t_self->tid = os_tid();
+        t_self->tid = (long)pl_os_thread_id();
 }
 
 static void init(void)
@@ -131,7 +120,7 @@ pl_dbg_thread_t *pl_dbg_enter(void)
     if (t == NULL) {
         t = pl_dbg_alloc(sizeof *t);
         t->id = ++g_next_id;
-        t->tid = os_tid();
+        t->tid = (long)pl_os_thread_id();
         DL_APPEND(pl_dbg_threads, t);
         /* Before setspecific, which may allocate, and an allocator may take our locks. */
         t_self = t;
