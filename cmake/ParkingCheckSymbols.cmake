@@ -1,8 +1,8 @@
 # Symbol hygiene of the built libraries, run as a test (parking-abi-symbols):
 #
 #   cmake -DNM=<nm> -DREADELF=<readelf> -DSHARED=<libparking.so> -DSTATIC=<libparking.a>
-#         -DLIST=<cmake/exported-symbols.txt> -DSONAME=libparking.so.0
-#         [-DVERSION_NODE=PARKING_0] -P ParkingCheckSymbols.cmake
+#         -DLIST=<cmake/exported-symbols.txt> -DSONAME=libparking.so.0.2
+#         [-DVERSION_NODE=PARKING_0.2] -P ParkingCheckSymbols.cmake
 #
 # 1. The shared library exports exactly the symbols of LIST (functions and data, TLS included;
 #    the linker's own _init/_fini/_edata/_end/__bss_start and version node names excluded).
@@ -59,7 +59,7 @@ foreach(line IN LISTS nm_lines)
   set(type "${CMAKE_MATCH_1}")
   set(name "${CMAKE_MATCH_2}")
   if(type STREQUAL "A")
-    continue()  # a version node (PARKING_0), not a symbol
+    continue()  # a version node (PARKING_0.2), not a symbol
   endif()
   set(version "")
   set(at "")

@@ -1,7 +1,7 @@
 # Install rules: headers, both libraries, a CMake package and a pkg-config file.
 #
 #   find_package(parking 0.1 REQUIRED)
-#   target_link_libraries(app PRIVATE parking::parking)         # libparking.so.0
+#   target_link_libraries(app PRIVATE parking::parking)         # libparking.so.0.2
 #   target_link_libraries(app PRIVATE parking::parking_static)  # libparking.a (+ PARKING_STATIC)
 #
 #   cc app.c $(pkg-config --cflags --libs parking)
@@ -39,7 +39,7 @@ install(FILES "${PROJECT_BINARY_DIR}/include/parking/config.h"
         COMPONENT Development)
 
 # --- libraries ---------------------------------------------------------------------------------
-# The shared library: libparking.so.0.1.0, the SONAME link libparking.so.0 (Runtime) and the
+# The shared library: libparking.so.0.2.0, the SONAME link libparking.so.0.2 (Runtime) and the
 # development link libparking.so (Development).  On Windows the DLL goes to bin/ and its import
 # library to lib/.  The static library is libparking.a.  No INCLUDES DESTINATION: the targets
 # already carry <prefix>/include through $<INSTALL_INTERFACE:...> (cmake/ParkingLibrary.cmake).

@@ -49,7 +49,7 @@ function(parking_add_library name kind backend)
     C_VISIBILITY_PRESET hidden
     POSITION_INDEPENDENT_CODE ON
     VERSION ${PROJECT_VERSION}
-    SOVERSION ${PROJECT_VERSION_MAJOR})
+    SOVERSION ${PARKING_SOVERSION})
   target_link_libraries(${name} PUBLIC Threads::Threads)
   if(NOT WIN32 AND NOT PARKING_HAVE_DLADDR_IN_LIBC)
     target_link_libraries(${name} PRIVATE ${CMAKE_DL_LIBS})

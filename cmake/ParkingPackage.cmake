@@ -2,9 +2,10 @@
 #
 #   cpack -G DEB --config <build>/CPackConfig.cmake
 #
-#   libparking0     the Runtime component: libparking.so.0 and libparking.so.<version>
+#   libparking<soversion> (libparking0.2) the Runtime component: libparking.so.<soversion> and
+#                   libparking.so.<version>
 #   libparking-dev  the Development component: headers, the libparking.so link, libparking.a,
-#                   the CMake package and parking.pc; depends on libparking0 of the same version
+#                   the CMake package and parking.pc; depends on the runtime package of the same version
 #
 # Both install under /usr; the library directory is the one GNUInstallDirs chose at configure
 # time (lib/<multiarch> when CMAKE_INSTALL_PREFIX is /usr, else lib), so configure with
@@ -51,12 +52,12 @@ set(CPACK_DEBIAN_PACKAGE_RELEASE 1)
 set(CPACK_DEBIAN_PACKAGE_SECTION "libs")
 set(CPACK_DEBIAN_PACKAGE_PRIORITY "optional")
 set(CPACK_DEBIAN_PACKAGE_HOMEPAGE "https://libparking.invalid/")
-set(CPACK_DEBIAN_ENABLE_COMPONENT_DEPENDS ON)    # libparking-dev Depends: libparking0 (= ...)
+set(CPACK_DEBIAN_ENABLE_COMPONENT_DEPENDS ON)    # libparking-dev Depends: libparking0.2 (= ...)
 
-set(CPACK_DEBIAN_RUNTIME_PACKAGE_NAME "libparking${PROJECT_VERSION_MAJOR}")
+set(CPACK_DEBIAN_RUNTIME_PACKAGE_NAME "libparking${PARKING_SOVERSION}")
 set(CPACK_DEBIAN_RUNTIME_PACKAGE_SECTION "libs")
 # Depends: from dpkg-shlibdeps (libc6 (>= ...)); a shlibs file so that packages built against
-# libparking depend on libparking0 (>= this version); ldconfig runs in postinst and postrm.
+# libparking depend on libparking0.2 (>= this version); ldconfig runs in postinst and postrm.
 set(CPACK_DEBIAN_RUNTIME_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_GENERATE_SHLIBS ON)
 set(CPACK_DEBIAN_PACKAGE_GENERATE_SHLIBS_POLICY ">=")
@@ -66,7 +67,7 @@ lock or condition variable one word, and all of them start unlocked from zeroed
 memory. Blocked threads wait in one process-wide parking lot.
 ")
 set(CPACK_DEBIAN_RUNTIME_DESCRIPTION "${_parking_about}
-This package contains the shared library, libparking.so.${PROJECT_VERSION_MAJOR}.")
+This package contains the shared library, libparking.so.${PARKING_SOVERSION}.")
 
 set(CPACK_DEBIAN_DEVELOPMENT_PACKAGE_NAME "libparking-dev")
 set(CPACK_DEBIAN_DEVELOPMENT_PACKAGE_SECTION "libdevel")

@@ -43,7 +43,6 @@ else()
     src/debug/deadlock.c
     src/debug/thread.c
     src/debug/alloc.c
-    src/debug/fn.c
     src/debug/report.c
   )
 endif()

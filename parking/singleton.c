@@ -135,7 +135,7 @@ void pl_singleton_claim(void)
             "libparking: each copy has its own parking lot, so a lock used through both could "
             "lose wake-ups and hang.\n"
             "libparking: fix: link every module that uses libparking (the program, its libraries "
-            "and plugins) against the shared library libparking.so.0 (CMake: parking::parking; "
+            "and plugins) against the shared library libparking.so (CMake: parking::parking; "
             "pkg-config: parking without --static), not the static libparking.a. "
             "See docs/consuming.md.\n",
             s.self, s.other);

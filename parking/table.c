@@ -9,6 +9,7 @@
 #include <parking/lot.h>
 #include "chaos.h"
 #include "fork.h"
+#include "invariant.h"
 #include "os.h"
 #include "singleton.h"
 
@@ -96,8 +97,11 @@ pl_bucket_t *pl_bucket_lock(const void *key)
         pl_word_lock_lock(&b->lock);
         /* Growth locks every bucket before it publishes a new table, and we hold one: if the
          * table is still current now, it stays current until we unlock. */
-        if (__atomic_load_n(&g_table, __ATOMIC_RELAXED) == t)
+        if (__atomic_load_n(&g_table, __ATOMIC_RELAXED) == t) {
+            /* A queued thread sits in the bucket of its key's hash in this table. */
+            PL_ASSERT(b->queue == NULL || &t->buckets[hash_key(b->queue->key, t->hash_bits)] == b);
             return b;
+        }
         pl_word_lock_unlock(&b->lock);
     }
 }
@@ -157,8 +161,18 @@ void pl_bucket_lock_pair(const void *k1, const void *k2, pl_bucket_t **b1, pl_bu
     }
 }
 
+/* Whether b is a bucket of the table published now. */
+static bool bucket_is_current(const pl_bucket_t *b)
+{
+    const pl_table_t *t = __atomic_load_n(&g_table, __ATOMIC_RELAXED);
+    return b >= t->buckets && b < t->buckets + t->size;
+}
+
 void pl_bucket_unlock_pair(pl_bucket_t *b1, pl_bucket_t *b2)
 {
+    /* pl_bucket_lock_pair's promise: the table stays current while one of its buckets is held
+     * (growth must lock them all before it publishes another). */
+    PL_ASSERT(bucket_is_current(b1) && bucket_is_current(b2));
     pl_word_lock_unlock(&b1->lock);
     if (b2 != b1)
         pl_word_lock_unlock(&b2->lock);
@@ -212,6 +226,9 @@ void pl_table_reserve(size_t threads)
                 pl_bucket_t *nb = &fresh->buckets[hash_key(td->key, fresh->hash_bits)];
                 DL_APPEND(nb->queue, td);
             }
+            /* Every lookup goes through a locked bucket of the current table, and we hold all
+             * of old's: nobody can have queued behind our walk. */
+            PL_ASSERT(old->buckets[i].queue == NULL);
         }
         fresh->prev = old;
         PL_CHAOS_POINT(); /* everything locked and moved, not yet published */

@@ -5,6 +5,7 @@
 
 #include <parking/annotate.h>
 #include "chaos.h"
+#include "invariant.h"
 #include <parking/lot.h>
 #include "parker.h"
 
@@ -77,9 +78,14 @@ void pl_word_lock_unlock_slow(pl_word_lock_t *l)
     for (;;) {
         PL_CHAOS_POINT(); /* queue bit held: new nodes pushed, the lock re-taken */
         wl_node_t *head = (wl_node_t *)(state & PL_WL_QUEUE_MASK);
+        /* Only an unlock that saw waiters takes the queue bit, and nodes leave only under it. */
+        PL_ASSERT(head != NULL);
         wl_node_t *cur = head, *tail;
         while ((tail = cur->queue_tail) == NULL) {
             wl_node_t *next = cur->next;
+            /* A node without a known tail was pushed in front of one: the first node pushed
+             * onto an empty queue is its own tail, so the walk ends before running off. */
+            PL_ASSERT(next != NULL);
             next->prev = cur;
             cur = next;
         }

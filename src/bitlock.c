@@ -70,13 +70,6 @@ bool pl_bitlock_lock_slow(void *word, unsigned size, uint64_t lock_bit, uint64_t
     return pl_lock_slow(&lw, deadline);
 }
 
-bool pl_bitlock_lock_for_slow(void *word, unsigned size, uint64_t lock_bit, uint64_t parked_bit,
-                              uint64_t timeout_ns, const char *fn)
-{
-    return pl_bitlock_lock_slow(word, size, lock_bit, parked_bit, pl_deadline_after(timeout_ns),
-                                fn);
-}
-
 void pl_bitlock_unlock_slow(void *word, unsigned size, uint64_t lock_bit, uint64_t parked_bit,
                             bool fair, const char *fn)
 {

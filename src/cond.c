@@ -91,12 +91,6 @@ static uintptr_t forget_stale_mutex(void *vctx, pl_unpark_result_t result)
     return PL_DEFAULT_UNPARK_TOKEN;
 }
 
-static pl_lock_word_t mutex_word(pl_mutex_t *m)
-{
-    pl_lock_word_t lw = {&m->state, 1, PL_MUTEX_LOCKED_BIT, PL_MUTEX_PARKED_BIT};
-    return lw;
-}
-
 /* The thread is queued before the mutex is released, so a signal issued by whoever takes the
  * mutex next finds it: this is what makes "unlock and sleep" atomic.  pl_mutex_unlock, except
  * that a requeued waiter is woken after the release (see the top of the file). */
@@ -104,12 +98,8 @@ static void wait_before_sleep(void *vctx)
 {
     wait_ctx_t *w = vctx;
     PL_CHAOS_POINT(); /* queued, mutex still held: signallers block on it */
-    uint8_t expected = PL_MUTEX_LOCKED_BIT;
-    if (__atomic_compare_exchange_n(&w->m->state, &expected, 0, false, __ATOMIC_RELEASE,
-                                    __ATOMIC_RELAXED))
-        return;
-    pl_lock_word_t lw = mutex_word(w->m);
-    pl_unlock_slow_ex(&lw, false, false, "pl_mutex_unlock");
+    pl_lock_word_t lw = pl_mutex_lock_word(w->m);
+    pl_unlock_before_wait(&lw, w->fn);
 }
 
 /* Woken with PL_TOKEN_SPIN: the mutex is about to be released (by the unlocker that woke us, or
@@ -137,10 +127,8 @@ static void wait_timed_out(void *vctx, const void *key, bool was_last_thread)
     if (key == (const void *)w->c) {
         __atomic_store_n(&w->c->mutex, NULL, __ATOMIC_RELAXED);
     } else {
-        /* The mutex's own rule (lock_algorithm.c): its last queued thread leaving clears the
-         * parked bit under the mutex's bucket lock.  A locker about to park re-validates under
-         * that lock, sees the bit clear and sets it again, so no wake-up is lost. */
-        (void)__atomic_fetch_and(&w->m->state, (uint8_t)~PL_MUTEX_PARKED_BIT, __ATOMIC_RELAXED);
+        pl_lock_word_t lw = pl_mutex_lock_word(w->m);
+        pl_lock_last_waiter_left(&lw);
     }
 }
 
@@ -149,7 +137,7 @@ bool pl_cond_wait_slow(pl_cond_t *c, pl_mutex_t *m, uint64_t deadline, const cha
     if (!pl_mutex_is_locked(m))
         misuse_unlocked(fn, c, m);
     wait_ctx_t w = {c, m, fn};
-    pl_lock_word_t lw = mutex_word(m);
+    pl_lock_word_t lw = pl_mutex_lock_word(m);
     pl_park_result_t r;
     for (;;) {
         r = pl_park(c, wait_validate, wait_before_sleep, wait_timed_out, &w,
@@ -177,23 +165,14 @@ bool pl_cond_wait_slow(pl_cond_t *c, pl_mutex_t *m, uint64_t deadline, const cha
     return signalled;
 }
 
-/* Under both bucket locks.  Setting the parked bit only while the lock bit is set (one CAS on
- * the byte) forces the holder's unlock onto its slow path, which must take the mutex's bucket
- * lock, which we hold until the moved threads are queued there: the unlock cannot miss them.
- * If the mutex is free, nobody's unlock is coming, so the waiter must be woken instead. */
+/* Under both bucket locks (pl_lock_mark_parked_if_locked): a held mutex gets the threads moved
+ * onto it, and its holder's unlock, forced onto its slow path, takes the mutex's bucket lock,
+ * which we hold until they are queued there, so it cannot miss them.  A free mutex has no unlock
+ * coming, so a waiter must be woken instead. */
 static bool mark_parked_if_locked(pl_mutex_t *m)
 {
-    uint8_t state = __atomic_load_n(&m->state, __ATOMIC_RELAXED);
-    for (;;) {
-        if (!(state & PL_MUTEX_LOCKED_BIT))
-            return false;
-        if (state & PL_MUTEX_PARKED_BIT)
-            return true;
-        if (__atomic_compare_exchange_n(&m->state, &state,
-                                        (uint8_t)(state | PL_MUTEX_PARKED_BIT), true,
-                                        __ATOMIC_RELAXED, __ATOMIC_RELAXED))
-            return true;
-    }
+    pl_lock_word_t lw = pl_mutex_lock_word(m);
+    return pl_lock_mark_parked_if_locked(&lw);
 }
 
 typedef struct notify_ctx {
@@ -256,8 +235,10 @@ static uintptr_t broadcast_done(void *vctx, pl_requeue_op_t op, pl_unpark_result
     /* The mutex was free at validate time, so its parked bit may be clear while we queue
      * threads on it.  Set it (still under its bucket lock): whichever thread holds the mutex
      * next, the woken one included, then unlocks through the slow path and wakes the next. */
-    if (op == PL_REQUEUE_UNPARK_ONE_REQUEUE_REST && result.requeued > 0)
-        (void)__atomic_fetch_or(&n->m->state, PL_MUTEX_PARKED_BIT, __ATOMIC_RELAXED);
+    if (op == PL_REQUEUE_UNPARK_ONE_REQUEUE_REST && result.requeued > 0) {
+        pl_lock_word_t lw = pl_mutex_lock_word(n->m);
+        pl_lock_mark_parked(&lw);
+    }
     return PL_TOKEN_NORMAL;
 }
 
@@ -270,7 +251,7 @@ typedef struct ahead_ctx {
 static pl_filter_op_t ahead_filter(void *vctx, uintptr_t park_token)
 {
     ahead_ctx_t *a = vctx;
-    pl_lock_word_t lw = mutex_word(a->m);
+    pl_lock_word_t lw = pl_mutex_lock_word(a->m);
     if (a->left > 0 && park_token == pl_cond_waiter_token(&lw)) {
         a->left--;
         return PL_FILTER_UNPARK;
@@ -282,10 +263,10 @@ static pl_filter_op_t ahead_filter(void *vctx, uintptr_t park_token)
 static uintptr_t ahead_done(void *vctx, pl_unpark_result_t result)
 {
     ahead_ctx_t *a = vctx;
-    /* The mutex's rule: the parked bit is cleared, under its bucket lock, when its last queued
-     * thread leaves. */
-    if (result.unparked > 0 && !a->more)
-        (void)__atomic_fetch_and(&a->m->state, (uint8_t)~PL_MUTEX_PARKED_BIT, __ATOMIC_RELAXED);
+    if (result.unparked > 0 && !a->more) {
+        pl_lock_word_t lw = pl_mutex_lock_word(a->m);
+        pl_lock_last_waiter_left(&lw);
+    }
     return PL_TOKEN_SPIN;
 }
 

@@ -15,6 +15,7 @@
 #include <parking/lot.h>
 /* The one core header besides lot.h: the chaos test hook (docs/design.md, "Chaos mode"). */
 #include "chaos.h"
+#include "invariant.h"
 
 _Noreturn void pl_misuse(const char *fn, const void *addr, const char *what)
 {
@@ -92,7 +93,7 @@ static void timed_out_clear(void *ctx, const void *key, bool was_last_thread)
     /* Other locks sharing the word may still have waiters on this key; then was_last_thread is
      * false and the bit stays set: a spare slow unlock, never a lost wake-up. */
     if (was_last_thread)
-        (void)fetch_and(lw, ~lw->parked, __ATOMIC_RELAXED);
+        pl_lock_last_waiter_left(lw);
 }
 
 /* The park token of this lock's waiters: its lock bit and its parked bit, so that an unlock
@@ -186,10 +187,15 @@ bool pl_lock_slow(const pl_lock_word_t *lw, uint64_t deadline)
     }
 }
 
+/* When an unlock wakes a condition waiter moved onto the lock: before the lock bit drops (a
+ * plain unlock, whose caller runs on) or after (the unlock inside a wait, whose caller sleeps);
+ * cond.c says why. */
+typedef enum cond_wake { COND_WAKE_BEFORE_RELEASE, COND_WAKE_AFTER_RELEASE } cond_wake_t;
+
 typedef struct unlock_ctx {
     const pl_lock_word_t *lw;
     bool fair;
-    bool early_wake;   /* wake a condition waiter before the lock bit drops */
+    cond_wake_t cond_wake;
     bool found;        /* a waiter of this lock was chosen */
     bool cond_waiter;  /* ... and it is a condition waiter moved onto the lock */
     bool more;         /* another waiter of this lock remains */
@@ -225,6 +231,8 @@ static uintptr_t unlock_decide(void *vctx, pl_unpark_result_t result)
 {
     unlock_ctx_t *c = vctx;
     const pl_lock_word_t *lw = c->lw;
+    /* The unlocker still holds the lock: nothing before this point released it. */
+    PL_ASSERT(load(lw, __ATOMIC_RELAXED) & lw->locked);
     /* The parked bit may be shared by several locks of one word (the same key): clear it only
      * when no waiter of this lock and none of another lock using the same bit stays queued, or
      * that lock's holder would unlock on its fast path and leave its waiter asleep (issue 10).
@@ -238,7 +246,8 @@ static uintptr_t unlock_decide(void *vctx, pl_unpark_result_t result)
          * ordering it needs comes with the wake (parker release / acquire). */
         keep = true;
         token = PL_TOKEN_HANDOFF;
-    } else if (result.unparked > 0 && c->cond_waiter && c->early_wake && !c->more) {
+    } else if (result.unparked > 0 && c->cond_waiter &&
+               c->cond_wake == COND_WAKE_BEFORE_RELEASE && !c->more) {
         /* Hold the lock bit across the wake and drop it after (late_release), so that the
          * condition waiter cannot take the lock before its signaller has left the wake: see
          * cond.c.  The woken waiter is still inside pl_cond_wait on this mutex, so the word
@@ -256,10 +265,12 @@ static uintptr_t unlock_decide(void *vctx, pl_unpark_result_t result)
     return token;
 }
 
-static void unlock_and_wake(const pl_lock_word_t *lw, bool fair, bool early_wake,
+static void release(const pl_lock_word_t *lw, bool fair, cond_wake_t cond_wake, const char *fn);
+
+static void unlock_and_wake(const pl_lock_word_t *lw, bool fair, cond_wake_t cond_wake,
                             const char *fn)
 {
-    unlock_ctx_t c = {lw, fair, early_wake, false, false, false, false, false};
+    unlock_ctx_t c = {.lw = lw, .fair = fair, .cond_wake = cond_wake};
     PL_CHAOS_POINT(); /* seen parked, not yet unparking: waiters may time out */
     (void)pl_unpark_filter(lw->word, pick_one_waiter, unlock_decide, &c);
     /* The late release is an unlock like any other, from a lock bit we still hold: a plain
@@ -268,16 +279,14 @@ static void unlock_and_wake(const pl_lock_word_t *lw, bool fair, bool early_wake
      * belong to another object by then. */
     if (c.late_release) {
         PL_CHAOS_POINT(); /* woken waiter spinning for the lock we still hold */
-        pl_unlock_slow_ex(lw, false, false, fn);
+        release(lw, false, COND_WAKE_AFTER_RELEASE, fn);
     }
 }
 
-void pl_unlock_slow(const pl_lock_word_t *lw, bool fair, const char *fn)
-{
-    pl_unlock_slow_ex(lw, fair, true, fn);
-}
-
-void pl_unlock_slow_ex(const pl_lock_word_t *lw, bool fair, bool early_wake, const char *fn)
+/* Releases the lock bit, from a state where it is ours: a plain CAS while nobody is parked
+ * (the caller's fast path failed only because other bits of the word changed, or the CAS failed
+ * spuriously), else under the bucket lock, waking the next waiter. */
+static void release(const pl_lock_word_t *lw, bool fair, cond_wake_t cond_wake, const char *fn)
 {
     uint64_t state = load(lw, __ATOMIC_RELAXED);
     for (;;) {
@@ -285,24 +294,43 @@ void pl_unlock_slow_ex(const pl_lock_word_t *lw, bool fair, bool early_wake, con
             pl_misuse(fn, lw->word, "unlock of a lock that is not locked");
         if (state & lw->parked)
             break;
-        /* Nobody parked: the fast path failed only because other bits of the word changed or
-         * the CAS failed spuriously; a plain release does. */
         if (cas(lw, &state, state & ~lw->locked, __ATOMIC_RELEASE))
             return;
     }
-    unlock_and_wake(lw, fair, early_wake, fn);
+    unlock_and_wake(lw, fair, cond_wake, fn);
 }
 
-void pl_unlocked_slow(const pl_lock_word_t *lw, uint64_t left, const char *fn)
+void pl_unlock_slow(const pl_lock_word_t *lw, bool fair, const char *fn)
 {
-    /* Only binaries built against the 0.1.0 headers come here: their inline unlock subtracted
-     * the lock bit, releasing the lock with the parked bit set.  A valid unlock left exactly
-     * the parked bit; a lock bit that was clear borrowed from the bits above (or left a lock bit
-     * set).  The word may already belong to another thread, or to another object, so it is not
-     * touched again: wake one waiter and leave the parked bit set, which costs the next unlock a
-     * slow path that clears it.  A spurious wake of a thread that parks on a new object at the
-     * same address is harmless to every primitive of this library. */
-    if (left != lw->parked)
-        pl_misuse(fn, lw->word, "unlock of a lock that is not locked");
-    (void)pl_unpark_one(lw->word, NULL, NULL);
+    release(lw, fair, COND_WAKE_BEFORE_RELEASE, fn);
+}
+
+void pl_unlock_before_wait(const pl_lock_word_t *lw, const char *fn)
+{
+    release(lw, false, COND_WAKE_AFTER_RELEASE, fn);
+}
+
+bool pl_lock_mark_parked_if_locked(const pl_lock_word_t *lw)
+{
+    uint64_t state = load(lw, __ATOMIC_RELAXED);
+    for (;;) {
+        if (!(state & lw->locked))
+            return false;
+        if (state & lw->parked)
+            return true;
+        if (cas(lw, &state, state | lw->parked, __ATOMIC_RELAXED))
+            return true;
+    }
+}
+
+void pl_lock_mark_parked(const pl_lock_word_t *lw)
+{
+    uint64_t state = load(lw, __ATOMIC_RELAXED);
+    while (!(state & lw->parked) && !cas(lw, &state, state | lw->parked, __ATOMIC_RELAXED)) {
+    }
+}
+
+void pl_lock_last_waiter_left(const pl_lock_word_t *lw)
+{
+    (void)fetch_and(lw, ~lw->parked, __ATOMIC_RELAXED);
 }

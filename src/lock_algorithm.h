@@ -7,6 +7,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <parking/mutex.h>
+
 /* Unpark tokens of the lock algorithm. */
 #define PL_TOKEN_NORMAL ((uintptr_t)0)  /* the lock was released: compete for it again */
 #define PL_TOKEN_HANDOFF ((uintptr_t)1) /* the lock was handed over: the woken thread owns it */
@@ -36,15 +38,32 @@ bool pl_lock_slow(const pl_lock_word_t *lw, uint64_t deadline);
  * waiter (park token pl_cond_waiter_token) moved onto the lock, when it is the lock's only
  * waiter, is woken before the lock bit drops, with PL_TOKEN_SPIN (see cond.c for why). */
 void pl_unlock_slow(const pl_lock_word_t *lw, bool fair, const char *fn);
-/* As pl_unlock_slow, but `early_wake` false releases first for condition waiters too: the unlock
- * inside a condition wait, whose caller is about to sleep. */
-void pl_unlock_slow_ex(const pl_lock_word_t *lw, bool fair, bool early_wake, const char *fn);
-/* Kept for binaries built against the 0.1.0 headers, whose inline pl_mutex_unlock released by
- * an atomic subtraction and then came here with the word it left (`left`).  It wakes one waiter
- * without touching the word again (the lock is already released and may be freed).  Current
- * headers never call it: every unlock releases either by one compare-and-swap from a state with
- * no parked bit, or inside the unpark callback, under the bucket lock. */
-void pl_unlocked_slow(const pl_lock_word_t *lw, uint64_t left, const char *fn);
+/* The unlock inside a condition wait, whose caller is queued and about to sleep: a plain CAS
+ * while nobody is parked; else as pl_unlock_slow, except that a condition waiter is woken after
+ * the release too (cond.c says why). */
+void pl_unlock_before_wait(const pl_lock_word_t *lw, const char *fn);
+
+/* The lock word operations a condition variable needs: the lock algorithm owns the word, so
+ * cond.c calls these instead of editing the bits itself.  Each runs under the bucket lock of
+ * the word's address, where the parked bit's rules are kept.
+ * - pl_lock_mark_parked_if_locked (requeue, under both bucket locks): sets the parked bit if
+ *   the lock is held and says whether it is; a held lock's unlock then takes its slow path and
+ *   finds the threads moved onto it, a free one has no unlock coming, so the caller wakes one.
+ * - pl_lock_mark_parked: threads were queued on a lock that may be free; its next unlock, by
+ *   whoever takes it, must take the slow path.
+ * - pl_lock_last_waiter_left: the last thread queued on the word left it (timed out, or was
+ *   woken by a filter of ours); a locker about to park re-validates under the same bucket lock,
+ *   sees the bit clear and sets it again, so no wake-up is lost. */
+bool pl_lock_mark_parked_if_locked(const pl_lock_word_t *lw);
+void pl_lock_mark_parked(const pl_lock_word_t *lw);
+void pl_lock_last_waiter_left(const pl_lock_word_t *lw);
+
+/* The word of a pl_mutex_t, for mutex.c and cond.c. */
+static inline pl_lock_word_t pl_mutex_lock_word(pl_mutex_t *m)
+{
+    pl_lock_word_t lw = {&m->state, 1, PL_MUTEX_LOCKED_BIT, PL_MUTEX_PARKED_BIT};
+    return lw;
+}
 /* The park token of condition waiters, whom a requeue may move onto the lock's queue: the
  * complement of the lock's own waiter token t; never any lock's waiter token, and distinct for
  * distinct locks, whatever the bit positions (bit 63 included).  The unlock wakes these as its

@@ -320,56 +320,21 @@ static bool lock_mode(pl_rwlock_t *l, rw_mode_t mode, uint64_t deadline, const c
     return mode != MODE_EXCLUSIVE || wait_for_readers(l, deadline, 0, fn);
 }
 
-bool pl_rwlock_rdlock_slow(pl_rwlock_t *l, uint64_t deadline)
+_Static_assert(MODE_SHARED == PL_RWLOCK__SHARED && MODE_RECURSIVE == PL_RWLOCK__RECURSIVE &&
+                   MODE_UPGRADABLE == PL_RWLOCK__UPGRADABLE &&
+                   MODE_EXCLUSIVE == PL_RWLOCK__EXCLUSIVE,
+               "rwlock.h's hold flags are rw_mode_t");
+
+static void check_mode(unsigned mode, const pl_rwlock_t *l, const char *fn)
 {
-    return lock_mode(l, MODE_SHARED, deadline,
-                     deadline == PL_FOREVER ? "pl_rwlock_rdlock" : "pl_rwlock_rdlock_until");
+    if (mode > MODE_EXCLUSIVE)
+        pl_misuse(fn, l, "not a hold of the rwlock (a caller built against other headers?)");
 }
 
-bool pl_rwlock_rdlock_for_slow(pl_rwlock_t *l, uint64_t timeout_ns)
+bool pl_rwlock_lock_slow(pl_rwlock_t *l, unsigned mode, uint64_t deadline, const char *fn)
 {
-    return lock_mode(l, MODE_SHARED, pl_deadline_after(timeout_ns), "pl_rwlock_rdlock_for");
-}
-
-void pl_rwlock_rdlock_recursive_slow(pl_rwlock_t *l)
-{
-    (void)lock_mode(l, MODE_RECURSIVE, PL_FOREVER, "pl_rwlock_rdlock_recursive");
-}
-
-bool pl_rwlock_tryrdlock_slow(pl_rwlock_t *l)
-{
-    waiter_t w = {l, MODE_SHARED, "pl_rwlock_tryrdlock"};
-    uintptr_t s = load(l, __ATOMIC_RELAXED);
-    return try_acquire(&w, &s);
-}
-
-bool pl_rwlock_wrlock_slow(pl_rwlock_t *l, uint64_t deadline)
-{
-    return lock_mode(l, MODE_EXCLUSIVE, deadline,
-                     deadline == PL_FOREVER ? "pl_rwlock_wrlock" : "pl_rwlock_wrlock_until");
-}
-
-bool pl_rwlock_wrlock_for_slow(pl_rwlock_t *l, uint64_t timeout_ns)
-{
-    return lock_mode(l, MODE_EXCLUSIVE, pl_deadline_after(timeout_ns), "pl_rwlock_wrlock_for");
-}
-
-bool pl_rwlock_uplock_slow(pl_rwlock_t *l, uint64_t deadline)
-{
-    return lock_mode(l, MODE_UPGRADABLE, deadline,
-                     deadline == PL_FOREVER ? "pl_rwlock_uplock" : "pl_rwlock_uplock_until");
-}
-
-bool pl_rwlock_uplock_for_slow(pl_rwlock_t *l, uint64_t timeout_ns)
-{
-    return lock_mode(l, MODE_UPGRADABLE, pl_deadline_after(timeout_ns), "pl_rwlock_uplock_for");
-}
-
-bool pl_rwlock_tryuplock_slow(pl_rwlock_t *l)
-{
-    waiter_t w = {l, MODE_UPGRADABLE, "pl_rwlock_tryuplock"};
-    uintptr_t s = load(l, __ATOMIC_RELAXED);
-    return try_acquire(&w, &s);
+    check_mode(mode, l, fn);
+    return lock_mode(l, (rw_mode_t)mode, deadline, fn);
 }
 
 static void check_upgradable(uintptr_t s, pl_rwlock_t *l, const char *fn)
@@ -406,23 +371,17 @@ static bool upgrade(pl_rwlock_t *l, uint64_t deadline, const char *fn)
     return wait_for_readers(l, deadline, ONE_UPGRADABLE, fn);
 }
 
-bool pl_rwlock_upgrade_slow(pl_rwlock_t *l, uint64_t deadline)
+bool pl_rwlock_upgrade_slow(pl_rwlock_t *l, uint64_t deadline, const char *fn)
 {
-    return upgrade(l, deadline,
-                   deadline == PL_FOREVER ? "pl_rwlock_upgrade" : "pl_rwlock_upgrade_until");
-}
-
-bool pl_rwlock_upgrade_for_slow(pl_rwlock_t *l, uint64_t timeout_ns)
-{
-    return upgrade(l, pl_deadline_after(timeout_ns), "pl_rwlock_upgrade_for");
-}
-
-bool pl_rwlock_tryupgrade_slow(pl_rwlock_t *l)
-{
-    return try_upgrade(l, "pl_rwlock_tryupgrade");
+    return upgrade(l, deadline, fn);
 }
 
 /* ---- Public slow paths: releasing ---- */
+
+typedef struct last_reader {
+    pl_rwlock_t *l;
+    const char *fn;
+} last_reader_t;
 
 /* Under the bucket lock of the second key: the last reader's release.  A recursive reader may
  * have come in since the fast path looked (it may enter while the writer waits), so this is a
@@ -431,25 +390,25 @@ bool pl_rwlock_tryupgrade_slow(pl_rwlock_t *l)
 static uintptr_t last_reader_leaves(void *ctx, pl_unpark_result_t result)
 {
     (void)result;
-    pl_rwlock_t *l = ctx;
-    uintptr_t s = load(l, __ATOMIC_RELAXED);
+    const last_reader_t *r = ctx;
+    uintptr_t s = load(r->l, __ATOMIC_RELAXED);
     for (;;) {
         if (!(s & READERS))
-            pl_misuse("pl_rwlock_rdunlock", l, "read-unlock of a lock that has no readers");
+            pl_misuse(r->fn, r->l, "read-unlock of a lock that has no readers");
         uintptr_t n = s - ONE_READER;
         if (!(n & READERS))
             n &= ~WRITER_PARKED;
-        if (cas(l, &s, n, __ATOMIC_RELEASE))
+        if (cas(r->l, &s, n, __ATOMIC_RELEASE))
             return PL_TOKEN_NORMAL;
     }
 }
 
-void pl_rwlock_rdunlock_last_slow(pl_rwlock_t *l)
+static void rdunlock(pl_rwlock_t *l, const char *fn)
 {
     uintptr_t s = load(l, __ATOMIC_RELAXED);
     for (;;) {
         if (!(s & READERS))
-            pl_misuse("pl_rwlock_rdunlock", l, "read-unlock of a lock that has no readers");
+            pl_misuse(fn, l, "read-unlock of a lock that has no readers");
         if ((s & (READERS | WRITER_PARKED)) == (ONE_READER | WRITER_PARKED))
             break;
         /* Another reader came in, or the writer gave up, since the fast path looked. */
@@ -458,17 +417,8 @@ void pl_rwlock_rdunlock_last_slow(pl_rwlock_t *l)
     }
     /* We are the last reader and the writer-bit holder is parked waiting for us. */
     PL_CHAOS_POINT(); /* the writer may time out before we wake it */
-    (void)pl_unpark_one(writer_key(l), last_reader_leaves, l);
-}
-
-void pl_rwlock_rdunlock_slow(pl_rwlock_t *l, uintptr_t old_state)
-{
-    /* Binaries built against the 0.1.0 header decremented before calling here, so the lock may
-     * already be another thread's, or freed: wake the writer without touching the word.  The
-     * WRITER_PARKED it leaves set is cleared by that writer's unlock (a stale bit of its own). */
-    if (!(old_state & READERS))
-        pl_misuse("pl_rwlock_rdunlock", l, "read-unlock of a lock that has no readers");
-    (void)pl_unpark_one(writer_key(l), NULL, NULL);
+    last_reader_t r = {l, fn};
+    (void)pl_unpark_one(writer_key(l), last_reader_leaves, &r);
 }
 
 static bool is_write_locked(uintptr_t s)
@@ -476,9 +426,8 @@ static bool is_write_locked(uintptr_t s)
     return (s & (WRITER | UPGRADABLE | READERS)) == WRITER;
 }
 
-void pl_rwlock_wrunlock_slow(pl_rwlock_t *l, bool fair)
+static void wrunlock(pl_rwlock_t *l, bool fair, const char *fn)
 {
-    const char *fn = fair ? "pl_rwlock_wrunlock_fair" : "pl_rwlock_wrunlock";
     uintptr_t s = load(l, __ATOMIC_RELAXED);
     for (;;) {
         if (!is_write_locked(s))
@@ -495,9 +444,8 @@ void pl_rwlock_wrunlock_slow(pl_rwlock_t *l, bool fair)
     (void)pl_unpark_filter(l, choose_waiters, after_unlock_wake, &w);
 }
 
-void pl_rwlock_upunlock_slow(pl_rwlock_t *l, bool fair)
+static void upunlock(pl_rwlock_t *l, bool fair, const char *fn)
 {
-    const char *fn = fair ? "pl_rwlock_upunlock_fair" : "pl_rwlock_upunlock";
     uintptr_t s = load(l, __ATOMIC_RELAXED);
     for (;;) {
         check_upgradable(s, l, fn);
@@ -509,6 +457,18 @@ void pl_rwlock_upunlock_slow(pl_rwlock_t *l, bool fair)
     wake_t w = {l, 0, 0, ONE_UPGRADABLE, 0, fair};
     PL_CHAOS_POINT();
     (void)pl_unpark_filter(l, choose_waiters, after_unlock_wake, &w);
+}
+
+/* A reader's release hands nothing off (the writer it may wake owns the writer bit already),
+ * so `fair` matters only to the write and upgradable releases. */
+void pl_rwlock_unlock_slow(pl_rwlock_t *l, unsigned mode, bool fair, const char *fn)
+{
+    switch (mode) {
+    case MODE_SHARED: rdunlock(l, fn); break;
+    case MODE_UPGRADABLE: upunlock(l, fair, fn); break;
+    case MODE_EXCLUSIVE: wrunlock(l, fair, fn); break;
+    default: pl_misuse(fn, l, "not a hold that an unlock releases");
+    }
 }
 
 /* Write lock -> `keep` (a read or upgradable hold), waking who can now get in. */
@@ -528,26 +488,28 @@ static void downgrade_writer(pl_rwlock_t *l, uintptr_t keep, const char *fn)
         wake_waiters(l, keep);
 }
 
-void pl_rwlock_downgrade_slow(pl_rwlock_t *l)
-{
-    downgrade_writer(l, ONE_READER, "pl_rwlock_downgrade");
-}
-
-void pl_rwlock_downgrade_to_upgradable_slow(pl_rwlock_t *l)
-{
-    /* Keeping the upgradable bit makes the scan skip writers and upgradable waiters. */
-    downgrade_writer(l, ONE_UPGRADABLE, "pl_rwlock_downgrade_to_upgradable");
-}
-
-void pl_rwlock_downgrade_upgradable_slow(pl_rwlock_t *l)
+static void downgrade_upgradable(pl_rwlock_t *l, const char *fn)
 {
     uintptr_t s = load(l, __ATOMIC_RELAXED);
     for (;;) {
-        check_upgradable(s, l, "pl_rwlock_downgrade_upgradable");
+        check_upgradable(s, l, fn);
         if (cas(l, &s, s - UPGRADABLE, __ATOMIC_RELEASE))
             break;
     }
     PL_CHAOS_POINT();
     if (s & PARKED)
         wake_waiters(l, ONE_READER);
+}
+
+void pl_rwlock_downgrade_slow(pl_rwlock_t *l, unsigned from, unsigned to, const char *fn)
+{
+    if (from == MODE_EXCLUSIVE && to == MODE_SHARED)
+        downgrade_writer(l, ONE_READER, fn);
+    else if (from == MODE_EXCLUSIVE && to == MODE_UPGRADABLE)
+        /* Keeping the upgradable bit makes the scan skip writers and upgradable waiters. */
+        downgrade_writer(l, ONE_UPGRADABLE, fn);
+    else if (from == MODE_UPGRADABLE && to == MODE_SHARED)
+        downgrade_upgradable(l, fn);
+    else
+        pl_misuse(fn, l, "not a downgrade of the rwlock");
 }

@@ -39,7 +39,7 @@ enum { CHILD_ALARM_S = 10 };
 void __tsan_ignore_thread_begin(void);
 #define CHILD_BEGIN() __tsan_ignore_thread_begin()
 #define CHILD_LOCK(m) pl_mutex__lock(m)
-#define CHILD_UNLOCK(m) pl_mutex__unlock((m), false)
+#define CHILD_UNLOCK(m) pl_mutex__unlock((m), false, "pl_mutex_unlock")
 #define CHILD_WAIT_UNTIL(c, m, d) pl_cond_wait_slow((c), (m), (d), __func__)
 #else
 #define CHILD_LOCK(m) pl_mutex_lock(m)

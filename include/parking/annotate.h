@@ -36,6 +36,10 @@
 #define PL__ANN_TRY       2u /* a try-lock or timed lock: may fail */
 #define PL__ANN_FAILED    4u /* in POST only: the lock was NOT acquired */
 #define PL__ANN_RECURSIVE 8u /* remutex relock by its owner, or rdlock_recursive */
+/* What only debug mode needs to know of a call (the race detectors ignore these): */
+#define PL__ANN_NEVER_BLOCKS 16u /* a try-lock (TRY alone also marks the timed locks, which wait) */
+#define PL__ANN_UPGRADABLE   32u /* takes or keeps a rwlock's upgradable hold */
+#define PL__ANN_RELEASES_UP  64u /* a READ release (or upgrade) that ends the upgradable hold */
 
 /* ---- ThreadSanitizer ----
  * On when the including code is compiled with -fsanitize=thread (GCC defines __SANITIZE_THREAD__,

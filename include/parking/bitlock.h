@@ -90,12 +90,10 @@
 PARKING_BEGIN_DECLS
 
 /* Slow paths, out of line.  Not for direct use.  `size` is sizeof the word (1, 2, 4 or 8);
- * `fn` names the public function for misuse messages. */
+ * `fn` names the public function for misuse messages; the deadline is absolute (the _for
+ * functions compute it inline: docs/design.md, "From fast path to slow path"). */
 PARKING_API bool pl_bitlock_lock_slow(void *word, unsigned size, uint64_t lock_bit,
                                       uint64_t parked_bit, uint64_t deadline, const char *fn);
-PARKING_API bool pl_bitlock_lock_for_slow(void *word, unsigned size, uint64_t lock_bit,
-                                          uint64_t parked_bit, uint64_t timeout_ns,
-                                          const char *fn);
 PARKING_API void pl_bitlock_unlock_slow(void *word, unsigned size, uint64_t lock_bit,
                                         uint64_t parked_bit, bool fair, const char *fn);
 /* Aborts with a message saying which of the masks is wrong. */
@@ -136,7 +134,7 @@ static inline bool pl_bitlock__masks_ok(uint64_t lock_bit, uint64_t parked_bit)
     {                                                                                          \
         if (PARKING_LIKELY(pl_bitlock##S##__try(word, l, p, fn)))                              \
             return true;                                                                       \
-        return pl_bitlock_lock_for_slow(word, sizeof(T), l, p, timeout_ns, fn);                \
+        return pl_bitlock_lock_slow(word, sizeof(T), l, p, pl_deadline_after(timeout_ns), fn); \
     }                                                                                          \
     /* Only "held, nobody parked" is released here; the caller's bits ride along unchanged.    \
      * Anything else (parked waiters, lock bit clear, a concurrent change of another bit that  \

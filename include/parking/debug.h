@@ -57,9 +57,11 @@ PARKING_BEGIN_DECLS
  * Called by the inline lock functions when PARKING_DEBUG is 1, not meant for direct use (but
  * a lock of your own built on parking/lot.h may call the four hooks too).  @p flags are the
  * PL__ANN_* bits of parking/annotate.h (READ: shared or upgradable mode; TRY: a try-lock or
- * timed lock; RECURSIVE: a reentrant relock by the owner, or pl_rwlock_rdlock_recursive); @p fn
- * is the public function's name (not NULL; a string that lives as long as the program, such as
- * __func__), used in the messages.  Checks self-deadlock and lock order,
+ * timed lock; NEVER_BLOCKS: a try-lock, which never counts as waiting; RECURSIVE: a reentrant
+ * relock by the owner, or pl_rwlock_rdlock_recursive; UPGRADABLE and RELEASES_UP: a rwlock's
+ * upgradable hold taken, or ended); what a call is comes from these flags alone.  @p fn is the
+ * public function's name (not NULL; a string that lives as long as the program, such as
+ * __func__), used only in the messages.  Checks self-deadlock and lock order,
  * and marks the thread as waiting for @p lock until pl_debug_lock_post.
  *
  * Blocks: only on the debug mode's internal mutex.  Misuse: aborts with a message on a

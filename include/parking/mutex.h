@@ -35,6 +35,7 @@
 
 #include <parking/annotate.h>
 #include <parking/export.h>
+#include <parking/lot.h>
 
 PARKING_BEGIN_DECLS
 
@@ -50,13 +51,12 @@ typedef struct pl_mutex { uint8_t state; } pl_mutex_t;
 /** Bit of pl_mutex_t::state set while threads are (or may be) parked on the mutex. */
 #define PL_MUTEX_PARKED_BIT ((uint8_t)2)
 
-/* Slow paths, out of line.  Not for direct use. */
+/* Slow paths, out of line.  Not for direct use.  The convention of every primitive
+ * (docs/design.md, "From fast path to slow path"): one slow path per operation, an absolute
+ * deadline (the _for functions compute it inline), flags rather than twins (`fair`), and the
+ * public function's name `fn` wherever the slow path can abort on misuse. */
 PARKING_API bool pl_mutex_lock_slow(pl_mutex_t *m, uint64_t deadline);
-PARKING_API bool pl_mutex_lock_for_slow(pl_mutex_t *m, uint64_t timeout_ns);
-PARKING_API void pl_mutex_unlock_slow(pl_mutex_t *m, bool fair);
-/* Only for binaries compiled against the 0.1.0 header (whose unlock released by subtraction
- * first); these headers never call it. */
-PARKING_API void pl_mutex_unlocked_slow(pl_mutex_t *m, uint8_t left);
+PARKING_API void pl_mutex_unlock_slow(pl_mutex_t *m, bool fair, const char *fn);
 
 static inline bool pl_mutex__try_fast(pl_mutex_t *m)
 {
@@ -96,10 +96,10 @@ static inline bool pl_mutex__lock_for(pl_mutex_t *m, uint64_t timeout_ns)
 {
     if (PARKING_LIKELY(pl_mutex__try_fast(m)))
         return true;
-    return PL__ANN_SLOW_BOOL(m, pl_mutex_lock_for_slow(m, timeout_ns));
+    return PL__ANN_SLOW_BOOL(m, pl_mutex_lock_slow(m, pl_deadline_after(timeout_ns)));
 }
 
-static inline void pl_mutex__unlock(pl_mutex_t *m, bool fair)
+static inline void pl_mutex__unlock(pl_mutex_t *m, bool fair, const char *fn)
 {
     /* One compare-and-swap, and only from the state "locked, nobody parked".  With the parked
      * bit set the slow path releases, inside the parking lot's unpark callback, so that nothing
@@ -109,7 +109,7 @@ static inline void pl_mutex__unlock(pl_mutex_t *m, bool fair)
     uint8_t expected = PL_MUTEX_LOCKED_BIT;
     if (PARKING_UNLIKELY(!__atomic_compare_exchange_n(&m->state, &expected, 0, false,
                                                       __ATOMIC_RELEASE, __ATOMIC_RELAXED)))
-        PL__ANN_SLOW(m, pl_mutex_unlock_slow(m, fair));
+        PL__ANN_SLOW(m, pl_mutex_unlock_slow(m, fair, fn));
 }
 
 /** Blocks until the calling thread owns @p m.
@@ -130,9 +130,9 @@ static inline void pl_mutex_lock(pl_mutex_t *m)
  * @return true if the caller now owns @p m. */
 static inline bool pl_mutex_trylock(pl_mutex_t *m)
 {
-    PL__ANN_LOCK_PRE(m, PL__ANN_TRY);
+    PL__ANN_LOCK_PRE(m, PL__ANN_TRY | PL__ANN_NEVER_BLOCKS);
     bool ok = pl_mutex__trylock(m);
-    PL__ANN_LOCK_POST(m, PL__ANN_RESULT(PL__ANN_TRY, ok));
+    PL__ANN_LOCK_POST(m, PL__ANN_RESULT(PL__ANN_TRY | PL__ANN_NEVER_BLOCKS, ok));
     return ok;
 }
 
@@ -174,7 +174,7 @@ static inline bool pl_mutex_lock_for(pl_mutex_t *m, uint64_t timeout_ns)
 static inline void pl_mutex_unlock(pl_mutex_t *m)
 {
     PL__ANN_UNLOCK_PRE(m, 0);
-    pl_mutex__unlock(m, false);
+    pl_mutex__unlock(m, false, __func__);
     PL__ANN_UNLOCK_POST(m, 0);
 }
 
@@ -187,7 +187,7 @@ static inline void pl_mutex_unlock(pl_mutex_t *m)
 static inline void pl_mutex_unlock_fair(pl_mutex_t *m)
 {
     PL__ANN_UNLOCK_PRE(m, 0);
-    pl_mutex__unlock(m, true);
+    pl_mutex__unlock(m, true, __func__);
     PL__ANN_UNLOCK_POST(m, 0);
 }
 

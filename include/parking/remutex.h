@@ -152,14 +152,14 @@ static inline bool pl_remutex_trylock(pl_remutex_t *m)
 {
     uintptr_t me = pl_thread_id();
     if (pl_remutex__mine(m, me)) {
-        PL__ANN_LOCK_PRE(m, PL__ANN_TRY | PL__ANN_RECURSIVE);
+        PL__ANN_LOCK_PRE(m, PL__ANN_TRY | PL__ANN_NEVER_BLOCKS | PL__ANN_RECURSIVE);
         pl_remutex__relock(m, __func__);
-        PL__ANN_LOCK_POST(m, PL__ANN_TRY | PL__ANN_RECURSIVE);
+        PL__ANN_LOCK_POST(m, PL__ANN_TRY | PL__ANN_NEVER_BLOCKS | PL__ANN_RECURSIVE);
         return true;
     }
-    PL__ANN_LOCK_PRE(m, PL__ANN_TRY);
+    PL__ANN_LOCK_PRE(m, PL__ANN_TRY | PL__ANN_NEVER_BLOCKS);
     bool ok = pl_mutex__trylock(&m->mutex);
-    PL__ANN_LOCK_POST(m, PL__ANN_RESULT(PL__ANN_TRY, ok));
+    PL__ANN_LOCK_POST(m, PL__ANN_RESULT(PL__ANN_TRY | PL__ANN_NEVER_BLOCKS, ok));
     if (ok)
         pl_remutex__own(m, me);
     return ok;
@@ -212,11 +212,11 @@ static inline bool pl_remutex_lock_for(pl_remutex_t *m, uint64_t timeout_ns)
 }
 
 /* The last unlock, by the owner, once count is 0. */
-static inline void pl_remutex__release(pl_remutex_t *m, bool fair)
+static inline void pl_remutex__release(pl_remutex_t *m, bool fair, const char *fn)
 {
     /* Cleared before the release so that the next owner's store comes after ours. */
     __atomic_store_n(&m->owner, 0, __ATOMIC_RELAXED);
-    pl_mutex__unlock(&m->mutex, fair);
+    pl_mutex__unlock(&m->mutex, fair, fn);
 }
 
 /** Undoes one lock of the calling thread; the last one releases @p m and wakes one waiter if
@@ -235,7 +235,7 @@ static inline void pl_remutex_unlock(pl_remutex_t *m)
         return;
     }
     PL__ANN_UNLOCK_PRE(m, 0);
-    pl_remutex__release(m, false);
+    pl_remutex__release(m, false, __func__);
     PL__ANN_UNLOCK_POST(m, 0);
 }
 
@@ -253,7 +253,7 @@ static inline void pl_remutex_unlock_fair(pl_remutex_t *m)
         return;
     }
     PL__ANN_UNLOCK_PRE(m, 0);
-    pl_remutex__release(m, true);
+    pl_remutex__release(m, true, __func__);
     PL__ANN_UNLOCK_POST(m, 0);
 }
 

@@ -62,6 +62,7 @@
 
 #include <parking/annotate.h>
 #include <parking/export.h>
+#include <parking/lot.h>
 
 PARKING_BEGIN_DECLS
 
@@ -86,50 +87,189 @@ typedef struct pl_rwlock { uintptr_t state; } pl_rwlock_t;
 /** The reader count bits of pl_rwlock_t::state. */
 #define PL_RWLOCK_READERS_MASK (~(uintptr_t)15)
 
-/* Slow paths, out of line.  Not for direct use. */
-PARKING_API bool pl_rwlock_rdlock_slow(pl_rwlock_t *l, uint64_t deadline);
-PARKING_API bool pl_rwlock_rdlock_for_slow(pl_rwlock_t *l, uint64_t timeout_ns);
-PARKING_API void pl_rwlock_rdlock_recursive_slow(pl_rwlock_t *l);
-PARKING_API bool pl_rwlock_tryrdlock_slow(pl_rwlock_t *l);
-PARKING_API void pl_rwlock_rdunlock_last_slow(pl_rwlock_t *l);
-/* Only for binaries compiled against the 0.1.0 header (whose read unlock decremented first);
- * these headers never call it. */
-PARKING_API void pl_rwlock_rdunlock_slow(pl_rwlock_t *l, uintptr_t old_state);
-PARKING_API bool pl_rwlock_wrlock_slow(pl_rwlock_t *l, uint64_t deadline);
-PARKING_API bool pl_rwlock_wrlock_for_slow(pl_rwlock_t *l, uint64_t timeout_ns);
-PARKING_API void pl_rwlock_wrunlock_slow(pl_rwlock_t *l, bool fair);
-PARKING_API bool pl_rwlock_uplock_slow(pl_rwlock_t *l, uint64_t deadline);
-PARKING_API bool pl_rwlock_uplock_for_slow(pl_rwlock_t *l, uint64_t timeout_ns);
-PARKING_API bool pl_rwlock_tryuplock_slow(pl_rwlock_t *l);
-PARKING_API void pl_rwlock_upunlock_slow(pl_rwlock_t *l, bool fair);
-PARKING_API bool pl_rwlock_upgrade_slow(pl_rwlock_t *l, uint64_t deadline);
-PARKING_API bool pl_rwlock_upgrade_for_slow(pl_rwlock_t *l, uint64_t timeout_ns);
-PARKING_API bool pl_rwlock_tryupgrade_slow(pl_rwlock_t *l);
-PARKING_API void pl_rwlock_downgrade_slow(pl_rwlock_t *l);
-PARKING_API void pl_rwlock_downgrade_to_upgradable_slow(pl_rwlock_t *l);
-PARKING_API void pl_rwlock_downgrade_upgradable_slow(pl_rwlock_t *l);
+/* Slow paths, out of line.  Not for direct use.  The convention of every primitive
+ * (docs/design.md, "From fast path to slow path"): one slow path per kind of operation, with the
+ * hold as a flag (`mode`, one of the four below) rather than a function per mode; an absolute
+ * deadline (PL_FOREVER: none; one already past, 0 included, tries once), which the _for
+ * functions compute inline; `fair` for the hand-off; and the public function's name `fn`, which
+ * a misuse abort names. */
+#define PL_RWLOCK__SHARED 0u
+#define PL_RWLOCK__RECURSIVE 1u /* shared, entering past a writer waiting for its turn */
+#define PL_RWLOCK__UPGRADABLE 2u
+#define PL_RWLOCK__EXCLUSIVE 3u
+PARKING_API bool pl_rwlock_lock_slow(pl_rwlock_t *l, unsigned mode, uint64_t deadline,
+                                     const char *fn);
+PARKING_API bool pl_rwlock_upgrade_slow(pl_rwlock_t *l, uint64_t deadline, const char *fn);
+PARKING_API void pl_rwlock_unlock_slow(pl_rwlock_t *l, unsigned mode, bool fair, const char *fn);
+/* from -> to: EXCLUSIVE -> SHARED, EXCLUSIVE -> UPGRADABLE, UPGRADABLE -> SHARED. */
+PARKING_API void pl_rwlock_downgrade_slow(pl_rwlock_t *l, unsigned from, unsigned to,
+                                          const char *fn);
 
-/* Adds `add` to the state if none of `blocking` is set and the reader count has room. */
-static inline bool pl_rwlock__try_fast(pl_rwlock_t *l, uintptr_t blocking, uintptr_t add)
-{
-    uintptr_t s = __atomic_load_n(&l->state, __ATOMIC_RELAXED);
-    return !(s & blocking) && s < PL_RWLOCK_READERS_MASK &&
-           __atomic_compare_exchange_n(&l->state, &s, s + add, true, __ATOMIC_ACQUIRE,
-                                       __ATOMIC_RELAXED);
-}
+#define PL_RWLOCK__UPGRADABLE_BLOCKERS (PL_RWLOCK_WRITER_BIT | PL_RWLOCK_UPGRADABLE_BIT)
+#define PL_RWLOCK__ONE_UPGRADABLE (PL_RWLOCK_ONE_READER | PL_RWLOCK_UPGRADABLE_BIT)
 
 static inline bool pl_rwlock__cas(pl_rwlock_t *l, uintptr_t from, uintptr_t to, int order)
 {
     return __atomic_compare_exchange_n(&l->state, &from, to, false, order, __ATOMIC_RELAXED);
 }
 
-/* ---- Shared (read) ---- */
-
-static inline void pl_rwlock__rdlock(pl_rwlock_t *l)
+/* What blocks a shared or upgradable hold, and what that hold adds to the word. */
+static inline uintptr_t pl_rwlock__blockers(unsigned mode)
 {
-    if (PARKING_UNLIKELY(!pl_rwlock__try_fast(l, PL_RWLOCK_WRITER_BIT, PL_RWLOCK_ONE_READER)))
-        (void)PL__ANN_SLOW_BOOL(l, pl_rwlock_rdlock_slow(l, UINT64_MAX));
+    return mode == PL_RWLOCK__UPGRADABLE ? PL_RWLOCK__UPGRADABLE_BLOCKERS : PL_RWLOCK_WRITER_BIT;
 }
+
+static inline uintptr_t pl_rwlock__share(unsigned mode)
+{
+    return mode == PL_RWLOCK__UPGRADABLE ? PL_RWLOCK__ONE_UPGRADABLE : PL_RWLOCK_ONE_READER;
+}
+
+/* The fast path's one attempt at `mode` (a constant: the other modes' code folds away).  A
+ * writer needs the word at 0; a share is added if nothing blocks it and the count has room. */
+static inline bool pl_rwlock__try_fast(pl_rwlock_t *l, unsigned mode)
+{
+    if (mode == PL_RWLOCK__EXCLUSIVE)
+        return pl_rwlock__cas(l, 0, PL_RWLOCK_WRITER_BIT, __ATOMIC_ACQUIRE);
+    uintptr_t s = __atomic_load_n(&l->state, __ATOMIC_RELAXED);
+    return !(s & pl_rwlock__blockers(mode)) && s < PL_RWLOCK_READERS_MASK &&
+           __atomic_compare_exchange_n(&l->state, &s, s + pl_rwlock__share(mode), true,
+                                       __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
+}
+
+static inline bool pl_rwlock__lock(pl_rwlock_t *l, unsigned mode, uint64_t deadline,
+                                   const char *fn)
+{
+    if (PARKING_LIKELY(pl_rwlock__try_fast(l, mode)))
+        return true;
+    return PL__ANN_SLOW_BOOL(l, pl_rwlock_lock_slow(l, mode, deadline, fn));
+}
+
+/* The clock is read only when the fast path fails. */
+static inline bool pl_rwlock__lock_for(pl_rwlock_t *l, unsigned mode, uint64_t timeout_ns,
+                                       const char *fn)
+{
+    if (PARKING_LIKELY(pl_rwlock__try_fast(l, mode)))
+        return true;
+    return PL__ANN_SLOW_BOOL(l, pl_rwlock_lock_slow(l, mode, pl_deadline_after(timeout_ns), fn));
+}
+
+/* tryrdlock and tryuplock: false at once if the hold is blocked; a lost race or a full count
+ * goes to the slow path with a deadline already past, which retries (or aborts on overflow). */
+static inline bool pl_rwlock__try_share(pl_rwlock_t *l, unsigned mode, const char *fn)
+{
+    uintptr_t s = __atomic_load_n(&l->state, __ATOMIC_RELAXED);
+    if (s & pl_rwlock__blockers(mode))
+        return false;
+    if (PARKING_LIKELY(s < PL_RWLOCK_READERS_MASK &&
+                       __atomic_compare_exchange_n(&l->state, &s, s + pl_rwlock__share(mode),
+                                                   true, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)))
+        return true;
+    return PL__ANN_SLOW_BOOL(l, pl_rwlock_lock_slow(l, mode, 0, fn));
+}
+
+static inline void pl_rwlock__rdunlock(pl_rwlock_t *l, const char *fn)
+{
+    /* A compare-and-swap, not a subtraction: the last reader out while a writer is parked
+     * waiting for it must not release first and wake after (the writer could time out, find
+     * no reader, unlock and free the lock in between, and the wake's write of WRITER_PARKED
+     * would land in freed memory; issue 10).  That case, and no reader at all (misuse), go to
+     * the slow path, which releases under the parking lot's bucket lock. */
+    uintptr_t s = __atomic_load_n(&l->state, __ATOMIC_RELAXED);
+    for (;;) {
+        uintptr_t x = s & (PL_RWLOCK_READERS_MASK | PL_RWLOCK_WRITER_PARKED_BIT);
+        if (PARKING_UNLIKELY(x <= (PL_RWLOCK_ONE_READER | PL_RWLOCK_WRITER_PARKED_BIT) &&
+                             x != PL_RWLOCK_ONE_READER)) {
+            PL__ANN_SLOW(l, pl_rwlock_unlock_slow(l, PL_RWLOCK__SHARED, false, fn));
+            return;
+        }
+        if (PARKING_LIKELY(__atomic_compare_exchange_n(&l->state, &s, s - PL_RWLOCK_ONE_READER,
+                                                       true, __ATOMIC_RELEASE,
+                                                       __ATOMIC_RELAXED)))
+            return;
+    }
+}
+
+static inline void pl_rwlock__wrunlock(pl_rwlock_t *l, bool fair, const char *fn)
+{
+    if (PARKING_UNLIKELY(!pl_rwlock__cas(l, PL_RWLOCK_WRITER_BIT, 0, __ATOMIC_RELEASE)))
+        PL__ANN_SLOW(l, pl_rwlock_unlock_slow(l, PL_RWLOCK__EXCLUSIVE, fair, fn));
+}
+
+/* Releases the upgradable hold (`keep` 0) or keeps it as a plain read hold (`keep` one
+ * reader): one CAS while nobody is parked; else the slow path wakes who can now get in. */
+static inline bool pl_rwlock__drop_upgradable(pl_rwlock_t *l, uintptr_t keep)
+{
+    uintptr_t s = __atomic_load_n(&l->state, __ATOMIC_RELAXED);
+    return (s & (PL_RWLOCK_PARKED_BIT | PL_RWLOCK_UPGRADABLE_BIT)) == PL_RWLOCK_UPGRADABLE_BIT &&
+           __atomic_compare_exchange_n(&l->state, &s, s - PL_RWLOCK__ONE_UPGRADABLE + keep, true,
+                                       __ATOMIC_RELEASE, __ATOMIC_RELAXED);
+}
+
+static inline void pl_rwlock__upunlock(pl_rwlock_t *l, bool fair, const char *fn)
+{
+    if (PARKING_UNLIKELY(!pl_rwlock__drop_upgradable(l, 0)))
+        PL__ANN_SLOW(l, pl_rwlock_unlock_slow(l, PL_RWLOCK__UPGRADABLE, fair, fn));
+}
+
+static inline bool pl_rwlock__upgrade(pl_rwlock_t *l, uint64_t deadline, const char *fn)
+{
+    if (PARKING_LIKELY(pl_rwlock__cas(l, PL_RWLOCK__ONE_UPGRADABLE, PL_RWLOCK_WRITER_BIT,
+                                      __ATOMIC_ACQUIRE)))
+        return true;
+    return PL__ANN_SLOW_BOOL(l, pl_rwlock_upgrade_slow(l, deadline, fn));
+}
+
+static inline bool pl_rwlock__upgrade_for(pl_rwlock_t *l, uint64_t timeout_ns, const char *fn)
+{
+    if (PARKING_LIKELY(pl_rwlock__cas(l, PL_RWLOCK__ONE_UPGRADABLE, PL_RWLOCK_WRITER_BIT,
+                                      __ATOMIC_ACQUIRE)))
+        return true;
+    return PL__ANN_SLOW_BOOL(l, pl_rwlock_upgrade_slow(l, pl_deadline_after(timeout_ns), fn));
+}
+
+/* Write lock -> `to` (a shared or upgradable hold), atomically. */
+static inline void pl_rwlock__downgrade(pl_rwlock_t *l, unsigned to, const char *fn)
+{
+    if (PARKING_UNLIKELY(!pl_rwlock__cas(l, PL_RWLOCK_WRITER_BIT, pl_rwlock__share(to),
+                                         __ATOMIC_RELEASE)))
+        PL__ANN_SLOW(l, pl_rwlock_downgrade_slow(l, PL_RWLOCK__EXCLUSIVE, to, fn));
+}
+
+/* Hook flags (parking/annotate.h) of the modes: the upgradable hold is a READ hold that debug
+ * mode tells apart, and an upgrade first ends it (RELEASES_UP). */
+#define PL_RWLOCK__ANN_R PL__ANN_READ
+#define PL_RWLOCK__ANN_U (PL__ANN_READ | PL__ANN_UPGRADABLE)
+#define PL_RWLOCK__ANN_TRY (PL__ANN_TRY | PL__ANN_NEVER_BLOCKS)
+
+/* Annotations of an upgrade: the upgradable hold ends, a write acquisition (flags `f`) begins;
+ * one that fails takes the upgradable hold back, which cannot block.  `c` is what debug mode
+ * must know of the call: PL_RWLOCK__ANN_UPGRADE, plus NEVER_BLOCKS for tryupgrade. */
+#define PL_RWLOCK__ANN_UPGRADE (PL__ANN_UPGRADABLE | PL__ANN_RELEASES_UP)
+#define PL_RWLOCK__ANN_UPGRADE_PRE(l, f, c)                                                     \
+    do {                                                                                       \
+        PL__ANN_UNLOCK_PRE(l, PL__ANN_READ | (c));                                             \
+        PL__ANN_UNLOCK_POST(l, PL__ANN_READ | (c));                                            \
+        PL__ANN_LOCK_PRE(l, (f) | (c));                                                        \
+    } while (0)
+#define PL_RWLOCK__ANN_UPGRADE_POST(l, f, c, ok)                                                \
+    do {                                                                                       \
+        PL__ANN_LOCK_POST(l, PL__ANN_RESULT((f) | (c), ok));                                   \
+        if (!(ok)) {                                                                           \
+            PL__ANN_LOCK_PRE(l, PL__ANN_READ | PL__ANN_TRY | (c));                             \
+            PL__ANN_LOCK_POST(l, PL__ANN_READ | PL__ANN_TRY | (c));                            \
+        }                                                                                      \
+    } while (0)
+/* Annotations of a downgrade: the hold `from` ends and `to` (a READ hold) begins. */
+#define PL_RWLOCK__ANN_DOWNGRADE(l, from, to, call)                                             \
+    do {                                                                                       \
+        PL__ANN_UNLOCK_PRE(l, from);                                                           \
+        call;                                                                                  \
+        PL__ANN_UNLOCK_POST(l, from);                                                          \
+        PL__ANN_LOCK_PRE(l, (to) | PL__ANN_TRY);                                               \
+        PL__ANN_LOCK_POST(l, (to) | PL__ANN_TRY);                                              \
+    } while (0)
+
+/* ---- Shared (read) ---- */
 
 /** Blocks until the caller holds a read lock.  Waits while a writer holds the lock or waits for
  * its turn (see the policy in the file description: do not nest it).
@@ -139,22 +279,9 @@ static inline void pl_rwlock__rdlock(pl_rwlock_t *l)
  * Async-signal-safe: no. */
 static inline void pl_rwlock_rdlock(pl_rwlock_t *l)
 {
-    PL__ANN_LOCK_PRE(l, PL__ANN_READ);
-    pl_rwlock__rdlock(l);
-    PL__ANN_LOCK_POST(l, PL__ANN_READ);
-}
-
-static inline bool pl_rwlock__tryrdlock(pl_rwlock_t *l)
-{
-    uintptr_t s = __atomic_load_n(&l->state, __ATOMIC_RELAXED);
-    if (s & PL_RWLOCK_WRITER_BIT)
-        return false;
-    if (PARKING_LIKELY(s < PL_RWLOCK_READERS_MASK &&
-                       __atomic_compare_exchange_n(&l->state, &s, s + PL_RWLOCK_ONE_READER, true,
-                                                   __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)))
-        return true;
-    /* Lost a race, or overflow: retry there. */
-    return PL__ANN_SLOW_BOOL(l, pl_rwlock_tryrdlock_slow(l));
+    PL__ANN_LOCK_PRE(l, PL_RWLOCK__ANN_R);
+    (void)pl_rwlock__lock(l, PL_RWLOCK__SHARED, PL_FOREVER, __func__);
+    PL__ANN_LOCK_POST(l, PL_RWLOCK__ANN_R);
 }
 
 /** Takes a read lock unless a writer holds the lock or waits for it.
@@ -164,17 +291,10 @@ static inline bool pl_rwlock__tryrdlock(pl_rwlock_t *l)
  * @return true if the caller now holds a read lock. */
 static inline bool pl_rwlock_tryrdlock(pl_rwlock_t *l)
 {
-    PL__ANN_LOCK_PRE(l, PL__ANN_READ | PL__ANN_TRY);
-    bool ok = pl_rwlock__tryrdlock(l);
-    PL__ANN_LOCK_POST(l, PL__ANN_RESULT(PL__ANN_READ | PL__ANN_TRY, ok));
+    PL__ANN_LOCK_PRE(l, PL_RWLOCK__ANN_R | PL_RWLOCK__ANN_TRY);
+    bool ok = pl_rwlock__try_share(l, PL_RWLOCK__SHARED, __func__);
+    PL__ANN_LOCK_POST(l, PL__ANN_RESULT(PL_RWLOCK__ANN_R | PL_RWLOCK__ANN_TRY, ok));
     return ok;
-}
-
-static inline bool pl_rwlock__rdlock_until(pl_rwlock_t *l, uint64_t deadline)
-{
-    if (PARKING_LIKELY(pl_rwlock__try_fast(l, PL_RWLOCK_WRITER_BIT, PL_RWLOCK_ONE_READER)))
-        return true;
-    return PL__ANN_SLOW_BOOL(l, pl_rwlock_rdlock_slow(l, deadline));
 }
 
 /** As pl_rwlock_rdlock, but gives up once the absolute @p deadline (pl_now() clock; PL_FOREVER:
@@ -185,17 +305,10 @@ static inline bool pl_rwlock__rdlock_until(pl_rwlock_t *l, uint64_t deadline)
  * @return true if taken; false only once the deadline has passed. */
 static inline bool pl_rwlock_rdlock_until(pl_rwlock_t *l, uint64_t deadline)
 {
-    PL__ANN_LOCK_PRE(l, PL__ANN_READ | PL__ANN_TRY);
-    bool ok = pl_rwlock__rdlock_until(l, deadline);
-    PL__ANN_LOCK_POST(l, PL__ANN_RESULT(PL__ANN_READ | PL__ANN_TRY, ok));
+    PL__ANN_LOCK_PRE(l, PL_RWLOCK__ANN_R | PL__ANN_TRY);
+    bool ok = pl_rwlock__lock(l, PL_RWLOCK__SHARED, deadline, __func__);
+    PL__ANN_LOCK_POST(l, PL__ANN_RESULT(PL_RWLOCK__ANN_R | PL__ANN_TRY, ok));
     return ok;
-}
-
-static inline bool pl_rwlock__rdlock_for(pl_rwlock_t *l, uint64_t timeout_ns)
-{
-    if (PARKING_LIKELY(pl_rwlock__try_fast(l, PL_RWLOCK_WRITER_BIT, PL_RWLOCK_ONE_READER)))
-        return true;
-    return PL__ANN_SLOW_BOOL(l, pl_rwlock_rdlock_for_slow(l, timeout_ns));
 }
 
 /** As pl_rwlock_rdlock_until with a deadline @p timeout_ns from now (saturating: a huge timeout
@@ -206,16 +319,10 @@ static inline bool pl_rwlock__rdlock_for(pl_rwlock_t *l, uint64_t timeout_ns)
  * @return true if taken, false if the timeout expired first. */
 static inline bool pl_rwlock_rdlock_for(pl_rwlock_t *l, uint64_t timeout_ns)
 {
-    PL__ANN_LOCK_PRE(l, PL__ANN_READ | PL__ANN_TRY);
-    bool ok = pl_rwlock__rdlock_for(l, timeout_ns);
-    PL__ANN_LOCK_POST(l, PL__ANN_RESULT(PL__ANN_READ | PL__ANN_TRY, ok));
+    PL__ANN_LOCK_PRE(l, PL_RWLOCK__ANN_R | PL__ANN_TRY);
+    bool ok = pl_rwlock__lock_for(l, PL_RWLOCK__SHARED, timeout_ns, __func__);
+    PL__ANN_LOCK_POST(l, PL__ANN_RESULT(PL_RWLOCK__ANN_R | PL__ANN_TRY, ok));
     return ok;
-}
-
-static inline void pl_rwlock__rdlock_recursive(pl_rwlock_t *l)
-{
-    if (PARKING_UNLIKELY(!pl_rwlock__try_fast(l, PL_RWLOCK_WRITER_BIT, PL_RWLOCK_ONE_READER)))
-        PL__ANN_SLOW(l, pl_rwlock_rdlock_recursive_slow(l));
 }
 
 /** Takes a read lock for a caller that may already hold one (read or upgradable) on @p l: enters
@@ -229,31 +336,12 @@ static inline void pl_rwlock__rdlock_recursive(pl_rwlock_t *l)
  * Async-signal-safe: no. */
 static inline void pl_rwlock_rdlock_recursive(pl_rwlock_t *l)
 {
-    PL__ANN_LOCK_PRE(l, PL__ANN_READ | PL__ANN_RECURSIVE);
-    pl_rwlock__rdlock_recursive(l);
-    PL__ANN_LOCK_POST(l, PL__ANN_READ | PL__ANN_RECURSIVE);
-}
-
-static inline void pl_rwlock__rdunlock(pl_rwlock_t *l)
-{
-    /* A compare-and-swap, not a subtraction: the last reader out while a writer is parked
-     * waiting for it must not release first and wake after (the writer could time out, find
-     * no reader, unlock and free the lock in between, and the wake's write of WRITER_PARKED
-     * would land in freed memory; issue 10).  That case, and no reader at all (misuse), go to
-     * the slow path, which releases under the parking lot's bucket lock. */
-    uintptr_t s = __atomic_load_n(&l->state, __ATOMIC_RELAXED);
-    for (;;) {
-        uintptr_t x = s & (PL_RWLOCK_READERS_MASK | PL_RWLOCK_WRITER_PARKED_BIT);
-        if (PARKING_UNLIKELY(x <= (PL_RWLOCK_ONE_READER | PL_RWLOCK_WRITER_PARKED_BIT) &&
-                             x != PL_RWLOCK_ONE_READER)) {
-            PL__ANN_SLOW(l, pl_rwlock_rdunlock_last_slow(l));
-            return;
-        }
-        if (PARKING_LIKELY(__atomic_compare_exchange_n(&l->state, &s, s - PL_RWLOCK_ONE_READER,
-                                                       true, __ATOMIC_RELEASE,
-                                                       __ATOMIC_RELAXED)))
-            return;
-    }
+    PL__ANN_LOCK_PRE(l, PL_RWLOCK__ANN_R | PL__ANN_RECURSIVE);
+    /* The fast path is a plain reader's: the slow path decides whether to pass a writer. */
+    if (PARKING_UNLIKELY(!pl_rwlock__try_fast(l, PL_RWLOCK__SHARED)))
+        (void)PL__ANN_SLOW_BOOL(l, pl_rwlock_lock_slow(l, PL_RWLOCK__RECURSIVE, PL_FOREVER,
+                                                       __func__));
+    PL__ANN_LOCK_POST(l, PL_RWLOCK__ANN_R | PL__ANN_RECURSIVE);
 }
 
 /** Releases a read lock; the last reader out wakes a writer waiting for readers to leave.
@@ -262,14 +350,9 @@ static inline void pl_rwlock__rdunlock(pl_rwlock_t *l)
  * if @p l has no readers (the word is left as it was).  Async-signal-safe: no. */
 static inline void pl_rwlock_rdunlock(pl_rwlock_t *l)
 {
-    PL__ANN_UNLOCK_PRE(l, PL__ANN_READ);
-    pl_rwlock__rdunlock(l);
-    PL__ANN_UNLOCK_POST(l, PL__ANN_READ);
-}
-
-static inline void pl_rwlock__rdunlock_fair(pl_rwlock_t *l)
-{
-    pl_rwlock__rdunlock(l);
+    PL__ANN_UNLOCK_PRE(l, PL_RWLOCK__ANN_R);
+    pl_rwlock__rdunlock(l, __func__);
+    PL__ANN_UNLOCK_POST(l, PL_RWLOCK__ANN_R);
 }
 
 /** Same as pl_rwlock_rdunlock: a reader leaving releases nothing that queued threads wait for
@@ -280,18 +363,12 @@ static inline void pl_rwlock__rdunlock_fair(pl_rwlock_t *l)
  * pl_rwlock_rdunlock.  Async-signal-safe: no. */
 static inline void pl_rwlock_rdunlock_fair(pl_rwlock_t *l)
 {
-    PL__ANN_UNLOCK_PRE(l, PL__ANN_READ);
-    pl_rwlock__rdunlock_fair(l);
-    PL__ANN_UNLOCK_POST(l, PL__ANN_READ);
+    PL__ANN_UNLOCK_PRE(l, PL_RWLOCK__ANN_R);
+    pl_rwlock__rdunlock(l, __func__);
+    PL__ANN_UNLOCK_POST(l, PL_RWLOCK__ANN_R);
 }
 
 /* ---- Exclusive (write) ---- */
-
-static inline void pl_rwlock__wrlock(pl_rwlock_t *l)
-{
-    if (PARKING_UNLIKELY(!pl_rwlock__cas(l, 0, PL_RWLOCK_WRITER_BIT, __ATOMIC_ACQUIRE)))
-        (void)PL__ANN_SLOW_BOOL(l, pl_rwlock_wrlock_slow(l, UINT64_MAX));
-}
 
 /** Blocks until the caller holds the write lock: first takes the writer bit (waiting for other
  * writers and the upgradable holder), which stops new readers, then waits for readers inside to
@@ -302,22 +379,8 @@ static inline void pl_rwlock__wrlock(pl_rwlock_t *l)
 static inline void pl_rwlock_wrlock(pl_rwlock_t *l)
 {
     PL__ANN_LOCK_PRE(l, 0);
-    pl_rwlock__wrlock(l);
+    (void)pl_rwlock__lock(l, PL_RWLOCK__EXCLUSIVE, PL_FOREVER, __func__);
     PL__ANN_LOCK_POST(l, 0);
-}
-
-static inline bool pl_rwlock__trywrlock(pl_rwlock_t *l)
-{
-    uintptr_t s = 0;
-    if (PARKING_LIKELY(__atomic_compare_exchange_n(&l->state, &s, PL_RWLOCK_WRITER_BIT, false,
-                                                   __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)))
-        return true;
-    while (!(s & (PL_RWLOCK_READERS_MASK | PL_RWLOCK_UPGRADABLE_BIT | PL_RWLOCK_WRITER_BIT))) {
-        if (__atomic_compare_exchange_n(&l->state, &s, s | PL_RWLOCK_WRITER_BIT, true,
-                                        __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
-            return true;
-    }
-    return false;
 }
 
 /** Takes the write lock if nobody holds @p l in any mode (even if threads are queued).
@@ -326,17 +389,16 @@ static inline bool pl_rwlock__trywrlock(pl_rwlock_t *l)
  * @return true if the caller now holds the write lock. */
 static inline bool pl_rwlock_trywrlock(pl_rwlock_t *l)
 {
-    PL__ANN_LOCK_PRE(l, PL__ANN_TRY);
-    bool ok = pl_rwlock__trywrlock(l);
-    PL__ANN_LOCK_POST(l, PL__ANN_RESULT(PL__ANN_TRY, ok));
+    PL__ANN_LOCK_PRE(l, PL_RWLOCK__ANN_TRY);
+    uintptr_t s = 0;
+    bool ok = __atomic_compare_exchange_n(&l->state, &s, PL_RWLOCK_WRITER_BIT, false,
+                                          __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
+    /* Only parked bits set (threads queued, the lock free): take it past them. */
+    while (!ok && !(s & (PL_RWLOCK_READERS_MASK | PL_RWLOCK_UPGRADABLE_BIT | PL_RWLOCK_WRITER_BIT)))
+        ok = __atomic_compare_exchange_n(&l->state, &s, s | PL_RWLOCK_WRITER_BIT, true,
+                                         __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
+    PL__ANN_LOCK_POST(l, PL__ANN_RESULT(PL_RWLOCK__ANN_TRY, ok));
     return ok;
-}
-
-static inline bool pl_rwlock__wrlock_until(pl_rwlock_t *l, uint64_t deadline)
-{
-    if (PARKING_LIKELY(pl_rwlock__cas(l, 0, PL_RWLOCK_WRITER_BIT, __ATOMIC_ACQUIRE)))
-        return true;
-    return PL__ANN_SLOW_BOOL(l, pl_rwlock_wrlock_slow(l, deadline));
 }
 
 /** As pl_rwlock_wrlock, but gives up once the absolute @p deadline passes; never before.
@@ -349,16 +411,9 @@ static inline bool pl_rwlock__wrlock_until(pl_rwlock_t *l, uint64_t deadline)
 static inline bool pl_rwlock_wrlock_until(pl_rwlock_t *l, uint64_t deadline)
 {
     PL__ANN_LOCK_PRE(l, PL__ANN_TRY);
-    bool ok = pl_rwlock__wrlock_until(l, deadline);
+    bool ok = pl_rwlock__lock(l, PL_RWLOCK__EXCLUSIVE, deadline, __func__);
     PL__ANN_LOCK_POST(l, PL__ANN_RESULT(PL__ANN_TRY, ok));
     return ok;
-}
-
-static inline bool pl_rwlock__wrlock_for(pl_rwlock_t *l, uint64_t timeout_ns)
-{
-    if (PARKING_LIKELY(pl_rwlock__cas(l, 0, PL_RWLOCK_WRITER_BIT, __ATOMIC_ACQUIRE)))
-        return true;
-    return PL__ANN_SLOW_BOOL(l, pl_rwlock_wrlock_for_slow(l, timeout_ns));
 }
 
 /** As pl_rwlock_wrlock_until with a deadline @p timeout_ns from now (saturating).
@@ -369,15 +424,9 @@ static inline bool pl_rwlock__wrlock_for(pl_rwlock_t *l, uint64_t timeout_ns)
 static inline bool pl_rwlock_wrlock_for(pl_rwlock_t *l, uint64_t timeout_ns)
 {
     PL__ANN_LOCK_PRE(l, PL__ANN_TRY);
-    bool ok = pl_rwlock__wrlock_for(l, timeout_ns);
+    bool ok = pl_rwlock__lock_for(l, PL_RWLOCK__EXCLUSIVE, timeout_ns, __func__);
     PL__ANN_LOCK_POST(l, PL__ANN_RESULT(PL__ANN_TRY, ok));
     return ok;
-}
-
-static inline void pl_rwlock__wrunlock(pl_rwlock_t *l)
-{
-    if (PARKING_UNLIKELY(!pl_rwlock__cas(l, PL_RWLOCK_WRITER_BIT, 0, __ATOMIC_RELEASE)))
-        PL__ANN_SLOW(l, pl_rwlock_wrunlock_slow(l, false));
 }
 
 /** Releases the write lock; wakes all queued readers and at most one writer or upgradable
@@ -389,14 +438,8 @@ static inline void pl_rwlock__wrunlock(pl_rwlock_t *l)
 static inline void pl_rwlock_wrunlock(pl_rwlock_t *l)
 {
     PL__ANN_UNLOCK_PRE(l, 0);
-    pl_rwlock__wrunlock(l);
+    pl_rwlock__wrunlock(l, false, __func__);
     PL__ANN_UNLOCK_POST(l, 0);
-}
-
-static inline void pl_rwlock__wrunlock_fair(pl_rwlock_t *l)
-{
-    if (PARKING_UNLIKELY(!pl_rwlock__cas(l, PL_RWLOCK_WRITER_BIT, 0, __ATOMIC_RELEASE)))
-        PL__ANN_SLOW(l, pl_rwlock_wrunlock_slow(l, true));
 }
 
 /** As pl_rwlock_wrunlock, but if threads are queued the lock goes straight to the ones woken
@@ -408,38 +451,11 @@ static inline void pl_rwlock__wrunlock_fair(pl_rwlock_t *l)
 static inline void pl_rwlock_wrunlock_fair(pl_rwlock_t *l)
 {
     PL__ANN_UNLOCK_PRE(l, 0);
-    pl_rwlock__wrunlock_fair(l);
+    pl_rwlock__wrunlock(l, true, __func__);
     PL__ANN_UNLOCK_POST(l, 0);
 }
 
 /* ---- Upgradable ---- */
-
-/* Annotations of an upgrade (parking/annotate.h): the upgradable hold (READ) ends, a write
- * acquisition begins; one that fails takes the upgradable hold back, which cannot block. */
-#define PL_RWLOCK__ANN_UPGRADE_PRE(l, f)                                                        \
-    do {                                                                                       \
-        PL__ANN_UNLOCK_PRE(l, PL__ANN_READ);                                                   \
-        PL__ANN_UNLOCK_POST(l, PL__ANN_READ);                                                  \
-        PL__ANN_LOCK_PRE(l, f);                                                                \
-    } while (0)
-#define PL_RWLOCK__ANN_UPGRADE_POST(l, ok)                                                      \
-    do {                                                                                       \
-        PL__ANN_LOCK_POST(l, PL__ANN_RESULT(PL__ANN_TRY, ok));                                 \
-        if (!(ok)) {                                                                           \
-            PL__ANN_LOCK_PRE(l, PL__ANN_READ | PL__ANN_TRY);                                   \
-            PL__ANN_LOCK_POST(l, PL__ANN_READ | PL__ANN_TRY);                                  \
-        }                                                                                      \
-    } while (0)
-
-#define PL_RWLOCK__UPGRADABLE_BLOCKERS (PL_RWLOCK_WRITER_BIT | PL_RWLOCK_UPGRADABLE_BIT)
-#define PL_RWLOCK__ONE_UPGRADABLE (PL_RWLOCK_ONE_READER | PL_RWLOCK_UPGRADABLE_BIT)
-
-static inline void pl_rwlock__uplock(pl_rwlock_t *l)
-{
-    if (PARKING_UNLIKELY(!pl_rwlock__try_fast(l, PL_RWLOCK__UPGRADABLE_BLOCKERS,
-                                              PL_RWLOCK__ONE_UPGRADABLE)))
-        (void)PL__ANN_SLOW_BOOL(l, pl_rwlock_uplock_slow(l, UINT64_MAX));
-}
 
 /** Blocks until the caller holds the upgradable lock: waits while a writer or another
  * upgradable holder exists; plain readers may be inside.
@@ -448,22 +464,9 @@ static inline void pl_rwlock__uplock(pl_rwlock_t *l)
  * (undetected); aborts on reader count overflow.  Async-signal-safe: no. */
 static inline void pl_rwlock_uplock(pl_rwlock_t *l)
 {
-    PL__ANN_LOCK_PRE(l, PL__ANN_READ);
-    pl_rwlock__uplock(l);
-    PL__ANN_LOCK_POST(l, PL__ANN_READ);
-}
-
-static inline bool pl_rwlock__tryuplock(pl_rwlock_t *l)
-{
-    uintptr_t s = __atomic_load_n(&l->state, __ATOMIC_RELAXED);
-    if (s & PL_RWLOCK__UPGRADABLE_BLOCKERS)
-        return false;
-    if (PARKING_LIKELY(s < PL_RWLOCK_READERS_MASK &&
-                       __atomic_compare_exchange_n(&l->state, &s, s + PL_RWLOCK__ONE_UPGRADABLE,
-                                                   true, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)))
-        return true;
-    /* Lost a race, or overflow: retry there. */
-    return PL__ANN_SLOW_BOOL(l, pl_rwlock_tryuplock_slow(l));
+    PL__ANN_LOCK_PRE(l, PL_RWLOCK__ANN_U);
+    (void)pl_rwlock__lock(l, PL_RWLOCK__UPGRADABLE, PL_FOREVER, __func__);
+    PL__ANN_LOCK_POST(l, PL_RWLOCK__ANN_U);
 }
 
 /** Takes the upgradable lock unless a writer or another upgradable holder exists.
@@ -473,18 +476,10 @@ static inline bool pl_rwlock__tryuplock(pl_rwlock_t *l)
  * @return true if the caller now holds the upgradable lock. */
 static inline bool pl_rwlock_tryuplock(pl_rwlock_t *l)
 {
-    PL__ANN_LOCK_PRE(l, PL__ANN_READ | PL__ANN_TRY);
-    bool ok = pl_rwlock__tryuplock(l);
-    PL__ANN_LOCK_POST(l, PL__ANN_RESULT(PL__ANN_READ | PL__ANN_TRY, ok));
+    PL__ANN_LOCK_PRE(l, PL_RWLOCK__ANN_U | PL_RWLOCK__ANN_TRY);
+    bool ok = pl_rwlock__try_share(l, PL_RWLOCK__UPGRADABLE, __func__);
+    PL__ANN_LOCK_POST(l, PL__ANN_RESULT(PL_RWLOCK__ANN_U | PL_RWLOCK__ANN_TRY, ok));
     return ok;
-}
-
-static inline bool pl_rwlock__uplock_until(pl_rwlock_t *l, uint64_t deadline)
-{
-    if (PARKING_LIKELY(pl_rwlock__try_fast(l, PL_RWLOCK__UPGRADABLE_BLOCKERS,
-                                           PL_RWLOCK__ONE_UPGRADABLE)))
-        return true;
-    return PL__ANN_SLOW_BOOL(l, pl_rwlock_uplock_slow(l, deadline));
 }
 
 /** As pl_rwlock_uplock, but gives up once the absolute @p deadline passes; never before.
@@ -495,18 +490,10 @@ static inline bool pl_rwlock__uplock_until(pl_rwlock_t *l, uint64_t deadline)
  * @return true if taken, false once the deadline has passed. */
 static inline bool pl_rwlock_uplock_until(pl_rwlock_t *l, uint64_t deadline)
 {
-    PL__ANN_LOCK_PRE(l, PL__ANN_READ | PL__ANN_TRY);
-    bool ok = pl_rwlock__uplock_until(l, deadline);
-    PL__ANN_LOCK_POST(l, PL__ANN_RESULT(PL__ANN_READ | PL__ANN_TRY, ok));
+    PL__ANN_LOCK_PRE(l, PL_RWLOCK__ANN_U | PL__ANN_TRY);
+    bool ok = pl_rwlock__lock(l, PL_RWLOCK__UPGRADABLE, deadline, __func__);
+    PL__ANN_LOCK_POST(l, PL__ANN_RESULT(PL_RWLOCK__ANN_U | PL__ANN_TRY, ok));
     return ok;
-}
-
-static inline bool pl_rwlock__uplock_for(pl_rwlock_t *l, uint64_t timeout_ns)
-{
-    if (PARKING_LIKELY(pl_rwlock__try_fast(l, PL_RWLOCK__UPGRADABLE_BLOCKERS,
-                                           PL_RWLOCK__ONE_UPGRADABLE)))
-        return true;
-    return PL__ANN_SLOW_BOOL(l, pl_rwlock_uplock_for_slow(l, timeout_ns));
 }
 
 /** As pl_rwlock_uplock_until with a deadline @p timeout_ns from now (saturating).
@@ -516,21 +503,10 @@ static inline bool pl_rwlock__uplock_for(pl_rwlock_t *l, uint64_t timeout_ns)
  * @return true if taken, false if the timeout expired first. */
 static inline bool pl_rwlock_uplock_for(pl_rwlock_t *l, uint64_t timeout_ns)
 {
-    PL__ANN_LOCK_PRE(l, PL__ANN_READ | PL__ANN_TRY);
-    bool ok = pl_rwlock__uplock_for(l, timeout_ns);
-    PL__ANN_LOCK_POST(l, PL__ANN_RESULT(PL__ANN_READ | PL__ANN_TRY, ok));
+    PL__ANN_LOCK_PRE(l, PL_RWLOCK__ANN_U | PL__ANN_TRY);
+    bool ok = pl_rwlock__lock_for(l, PL_RWLOCK__UPGRADABLE, timeout_ns, __func__);
+    PL__ANN_LOCK_POST(l, PL__ANN_RESULT(PL_RWLOCK__ANN_U | PL__ANN_TRY, ok));
     return ok;
-}
-
-static inline void pl_rwlock__upunlock(pl_rwlock_t *l)
-{
-    uintptr_t s = __atomic_load_n(&l->state, __ATOMIC_RELAXED);
-    if (PARKING_LIKELY((s & (PL_RWLOCK_PARKED_BIT | PL_RWLOCK_UPGRADABLE_BIT)) ==
-                           PL_RWLOCK_UPGRADABLE_BIT &&
-                       __atomic_compare_exchange_n(&l->state, &s, s - PL_RWLOCK__ONE_UPGRADABLE,
-                                                   true, __ATOMIC_RELEASE, __ATOMIC_RELAXED)))
-        return;
-    PL__ANN_SLOW(l, pl_rwlock_upunlock_slow(l, false));
 }
 
 /** Releases the upgradable lock; if threads are queued, wakes all queued readers and at most
@@ -540,20 +516,9 @@ static inline void pl_rwlock__upunlock(pl_rwlock_t *l)
  * holds the upgradable lock.  Async-signal-safe: no. */
 static inline void pl_rwlock_upunlock(pl_rwlock_t *l)
 {
-    PL__ANN_UNLOCK_PRE(l, PL__ANN_READ);
-    pl_rwlock__upunlock(l);
-    PL__ANN_UNLOCK_POST(l, PL__ANN_READ);
-}
-
-static inline void pl_rwlock__upunlock_fair(pl_rwlock_t *l)
-{
-    uintptr_t s = __atomic_load_n(&l->state, __ATOMIC_RELAXED);
-    if (PARKING_LIKELY((s & (PL_RWLOCK_PARKED_BIT | PL_RWLOCK_UPGRADABLE_BIT)) ==
-                           PL_RWLOCK_UPGRADABLE_BIT &&
-                       __atomic_compare_exchange_n(&l->state, &s, s - PL_RWLOCK__ONE_UPGRADABLE,
-                                                   true, __ATOMIC_RELEASE, __ATOMIC_RELAXED)))
-        return;
-    PL__ANN_SLOW(l, pl_rwlock_upunlock_slow(l, true));
+    PL__ANN_UNLOCK_PRE(l, PL__ANN_READ | PL__ANN_RELEASES_UP);
+    pl_rwlock__upunlock(l, false, __func__);
+    PL__ANN_UNLOCK_POST(l, PL__ANN_READ | PL__ANN_RELEASES_UP);
 }
 
 /** As pl_rwlock_upunlock, but hands the lock directly to the threads it wakes (see
@@ -563,16 +528,9 @@ static inline void pl_rwlock__upunlock_fair(pl_rwlock_t *l)
  * pl_rwlock_upunlock.  Async-signal-safe: no. */
 static inline void pl_rwlock_upunlock_fair(pl_rwlock_t *l)
 {
-    PL__ANN_UNLOCK_PRE(l, PL__ANN_READ);
-    pl_rwlock__upunlock_fair(l);
-    PL__ANN_UNLOCK_POST(l, PL__ANN_READ);
-}
-
-static inline void pl_rwlock__upgrade(pl_rwlock_t *l)
-{
-    if (PARKING_UNLIKELY(!pl_rwlock__cas(l, PL_RWLOCK__ONE_UPGRADABLE, PL_RWLOCK_WRITER_BIT,
-                                         __ATOMIC_ACQUIRE)))
-        (void)PL__ANN_SLOW_BOOL(l, pl_rwlock_upgrade_slow(l, UINT64_MAX));
+    PL__ANN_UNLOCK_PRE(l, PL__ANN_READ | PL__ANN_RELEASES_UP);
+    pl_rwlock__upunlock(l, true, __func__);
+    PL__ANN_UNLOCK_POST(l, PL__ANN_READ | PL__ANN_RELEASES_UP);
 }
 
 /** Turns the caller's upgradable lock into the write lock: sets the writer bit at once (new
@@ -583,17 +541,9 @@ static inline void pl_rwlock__upgrade(pl_rwlock_t *l)
  * holds the upgradable lock.  Async-signal-safe: no. */
 static inline void pl_rwlock_upgrade(pl_rwlock_t *l)
 {
-    PL_RWLOCK__ANN_UPGRADE_PRE(l, 0);
-    pl_rwlock__upgrade(l);
-    PL__ANN_LOCK_POST(l, 0);
-}
-
-static inline bool pl_rwlock__tryupgrade(pl_rwlock_t *l)
-{
-    if (PARKING_LIKELY(pl_rwlock__cas(l, PL_RWLOCK__ONE_UPGRADABLE, PL_RWLOCK_WRITER_BIT,
-                                      __ATOMIC_ACQUIRE)))
-        return true;
-    return PL__ANN_SLOW_BOOL(l, pl_rwlock_tryupgrade_slow(l));
+    PL_RWLOCK__ANN_UPGRADE_PRE(l, 0, PL_RWLOCK__ANN_UPGRADE);
+    (void)pl_rwlock__upgrade(l, PL_FOREVER, __func__);
+    PL__ANN_LOCK_POST(l, PL_RWLOCK__ANN_UPGRADE);
 }
 
 /** Upgrades only if no other reader is inside.  On failure the caller still holds the
@@ -604,18 +554,10 @@ static inline bool pl_rwlock__tryupgrade(pl_rwlock_t *l)
  * @return true if the caller now holds the write lock. */
 static inline bool pl_rwlock_tryupgrade(pl_rwlock_t *l)
 {
-    PL_RWLOCK__ANN_UPGRADE_PRE(l, PL__ANN_TRY);
-    bool ok = pl_rwlock__tryupgrade(l);
-    PL_RWLOCK__ANN_UPGRADE_POST(l, ok);
+    PL_RWLOCK__ANN_UPGRADE_PRE(l, PL__ANN_TRY, PL_RWLOCK__ANN_UPGRADE | PL__ANN_NEVER_BLOCKS);
+    bool ok = pl_rwlock__upgrade(l, 0, __func__);
+    PL_RWLOCK__ANN_UPGRADE_POST(l, PL__ANN_TRY, PL_RWLOCK__ANN_UPGRADE | PL__ANN_NEVER_BLOCKS, ok);
     return ok;
-}
-
-static inline bool pl_rwlock__upgrade_until(pl_rwlock_t *l, uint64_t deadline)
-{
-    if (PARKING_LIKELY(pl_rwlock__cas(l, PL_RWLOCK__ONE_UPGRADABLE, PL_RWLOCK_WRITER_BIT,
-                                      __ATOMIC_ACQUIRE)))
-        return true;
-    return PL__ANN_SLOW_BOOL(l, pl_rwlock_upgrade_slow(l, deadline));
 }
 
 /** As pl_rwlock_upgrade, but gives up once the absolute @p deadline passes, never before;
@@ -627,18 +569,10 @@ static inline bool pl_rwlock__upgrade_until(pl_rwlock_t *l, uint64_t deadline)
  * @return true if upgraded, false once the deadline has passed. */
 static inline bool pl_rwlock_upgrade_until(pl_rwlock_t *l, uint64_t deadline)
 {
-    PL_RWLOCK__ANN_UPGRADE_PRE(l, PL__ANN_TRY);
-    bool ok = pl_rwlock__upgrade_until(l, deadline);
-    PL_RWLOCK__ANN_UPGRADE_POST(l, ok);
+    PL_RWLOCK__ANN_UPGRADE_PRE(l, PL__ANN_TRY, PL_RWLOCK__ANN_UPGRADE);
+    bool ok = pl_rwlock__upgrade(l, deadline, __func__);
+    PL_RWLOCK__ANN_UPGRADE_POST(l, PL__ANN_TRY, PL_RWLOCK__ANN_UPGRADE, ok);
     return ok;
-}
-
-static inline bool pl_rwlock__upgrade_for(pl_rwlock_t *l, uint64_t timeout_ns)
-{
-    if (PARKING_LIKELY(pl_rwlock__cas(l, PL_RWLOCK__ONE_UPGRADABLE, PL_RWLOCK_WRITER_BIT,
-                                      __ATOMIC_ACQUIRE)))
-        return true;
-    return PL__ANN_SLOW_BOOL(l, pl_rwlock_upgrade_for_slow(l, timeout_ns));
 }
 
 /** As pl_rwlock_upgrade_until with a deadline @p timeout_ns from now (saturating).
@@ -648,21 +582,14 @@ static inline bool pl_rwlock__upgrade_for(pl_rwlock_t *l, uint64_t timeout_ns)
  * @return true if upgraded, false if the timeout expired first. */
 static inline bool pl_rwlock_upgrade_for(pl_rwlock_t *l, uint64_t timeout_ns)
 {
-    PL_RWLOCK__ANN_UPGRADE_PRE(l, PL__ANN_TRY);
-    bool ok = pl_rwlock__upgrade_for(l, timeout_ns);
-    PL_RWLOCK__ANN_UPGRADE_POST(l, ok);
+    PL_RWLOCK__ANN_UPGRADE_PRE(l, PL__ANN_TRY, PL_RWLOCK__ANN_UPGRADE);
+    bool ok = pl_rwlock__upgrade_for(l, timeout_ns, __func__);
+    PL_RWLOCK__ANN_UPGRADE_POST(l, PL__ANN_TRY, PL_RWLOCK__ANN_UPGRADE, ok);
     return ok;
 }
 
 /* ---- Downgrades: never block (apart from the bucket lock when waking); release ordering;
  * abort if the mode given up is not held. ---- */
-
-static inline void pl_rwlock__downgrade(pl_rwlock_t *l)
-{
-    if (PARKING_UNLIKELY(!pl_rwlock__cas(l, PL_RWLOCK_WRITER_BIT, PL_RWLOCK_ONE_READER,
-                                         __ATOMIC_RELEASE)))
-        PL__ANN_SLOW(l, pl_rwlock_downgrade_slow(l));
-}
 
 /** Write lock -> read lock, atomically (no writer can get in between); wakes queued readers.
  *
@@ -670,18 +597,8 @@ static inline void pl_rwlock__downgrade(pl_rwlock_t *l)
  * not write-locked.  Async-signal-safe: no. */
 static inline void pl_rwlock_downgrade(pl_rwlock_t *l)
 {
-    PL__ANN_UNLOCK_PRE(l, 0);
-    pl_rwlock__downgrade(l);
-    PL__ANN_UNLOCK_POST(l, 0);
-    PL__ANN_LOCK_PRE(l, PL__ANN_READ | PL__ANN_TRY);
-    PL__ANN_LOCK_POST(l, PL__ANN_READ | PL__ANN_TRY);
-}
-
-static inline void pl_rwlock__downgrade_to_upgradable(pl_rwlock_t *l)
-{
-    if (PARKING_UNLIKELY(!pl_rwlock__cas(l, PL_RWLOCK_WRITER_BIT, PL_RWLOCK__ONE_UPGRADABLE,
-                                         __ATOMIC_RELEASE)))
-        PL__ANN_SLOW(l, pl_rwlock_downgrade_to_upgradable_slow(l));
+    PL_RWLOCK__ANN_DOWNGRADE(l, 0, PL_RWLOCK__ANN_R,
+                             pl_rwlock__downgrade(l, PL_RWLOCK__SHARED, __func__));
 }
 
 /** Write lock -> upgradable lock, atomically; wakes queued readers.
@@ -690,22 +607,8 @@ static inline void pl_rwlock__downgrade_to_upgradable(pl_rwlock_t *l)
  * not write-locked.  Async-signal-safe: no. */
 static inline void pl_rwlock_downgrade_to_upgradable(pl_rwlock_t *l)
 {
-    PL__ANN_UNLOCK_PRE(l, 0);
-    pl_rwlock__downgrade_to_upgradable(l);
-    PL__ANN_UNLOCK_POST(l, 0);
-    PL__ANN_LOCK_PRE(l, PL__ANN_READ | PL__ANN_TRY);
-    PL__ANN_LOCK_POST(l, PL__ANN_READ | PL__ANN_TRY);
-}
-
-static inline void pl_rwlock__downgrade_upgradable(pl_rwlock_t *l)
-{
-    uintptr_t s = __atomic_load_n(&l->state, __ATOMIC_RELAXED);
-    if (PARKING_LIKELY((s & (PL_RWLOCK_PARKED_BIT | PL_RWLOCK_UPGRADABLE_BIT)) ==
-                           PL_RWLOCK_UPGRADABLE_BIT &&
-                       __atomic_compare_exchange_n(&l->state, &s, s - PL_RWLOCK_UPGRADABLE_BIT,
-                                                   true, __ATOMIC_RELEASE, __ATOMIC_RELAXED)))
-        return;
-    PL__ANN_SLOW(l, pl_rwlock_downgrade_upgradable_slow(l));
+    PL_RWLOCK__ANN_DOWNGRADE(l, PL_RWLOCK__ANN_UPGRADE, PL__ANN_READ | PL_RWLOCK__ANN_UPGRADE,
+                             pl_rwlock__downgrade(l, PL_RWLOCK__UPGRADABLE, __func__));
 }
 
 /** Upgradable lock -> read lock, atomically; wakes at most one writer or upgradable waiter (and
@@ -715,11 +618,11 @@ static inline void pl_rwlock__downgrade_upgradable(pl_rwlock_t *l)
  * holds the upgradable lock.  Async-signal-safe: no. */
 static inline void pl_rwlock_downgrade_upgradable(pl_rwlock_t *l)
 {
-    PL__ANN_UNLOCK_PRE(l, PL__ANN_READ);
-    pl_rwlock__downgrade_upgradable(l);
-    PL__ANN_UNLOCK_POST(l, PL__ANN_READ);
-    PL__ANN_LOCK_PRE(l, PL__ANN_READ | PL__ANN_TRY);
-    PL__ANN_LOCK_POST(l, PL__ANN_READ | PL__ANN_TRY);
+    PL_RWLOCK__ANN_DOWNGRADE(
+        l, PL__ANN_READ | PL__ANN_RELEASES_UP, PL__ANN_READ | PL__ANN_RELEASES_UP,
+        if (PARKING_UNLIKELY(!pl_rwlock__drop_upgradable(l, PL_RWLOCK_ONE_READER)))
+            PL__ANN_SLOW(l, pl_rwlock_downgrade_slow(l, PL_RWLOCK__UPGRADABLE,
+                                                     PL_RWLOCK__SHARED, __func__)));
 }
 
 /* ---- Snapshots (relaxed loads: for assertions and statistics; stale at once) ---- */

@@ -21,11 +21,11 @@ PARKING_BEGIN_DECLS
 /** Major version: a new one breaks the ABI and changes the SONAME (libparking.so.MAJOR). */
 #define PARKING_VERSION_MAJOR 0
 /** Minor version: additions. */
-#define PARKING_VERSION_MINOR 1
+#define PARKING_VERSION_MINOR 2
 /** Patch version: fixes. */
 #define PARKING_VERSION_PATCH 0
 /** "major.minor.patch". */
-#define PARKING_VERSION_STRING "0.1.0"
+#define PARKING_VERSION_STRING "0.2.0"
 
 /** One comparable number: major * 1000000 + minor * 1000 + patch (minor and patch < 1000). */
 #define PARKING_VERSION_ENCODE(major, minor, patch) \

@@ -72,7 +72,7 @@ static void add_blockers(graph_t *g, size_t i)
     size_t readers;
     (void)pl_dbg_owner_get(lock, &owner, &readers);
     bool read = (t->waiting_flags & DBG_READ) != 0;
-    bool up = read && (pl_dbg_fn_class(t->waiting_fn) & PL_DBG_FN_UPGRADABLE);
+    bool up = read && (t->waiting_flags & DBG_UPGRADABLE);
     bool plain_read = read && !up && !(t->waiting_flags & DBG_RECURSIVE);
     for (size_t j = 0; j < g->n; j++) {
         pl_dbg_thread_t *u = g->threads[j];

@@ -22,6 +22,10 @@
 #define DBG_TRY PL__ANN_TRY
 #define DBG_FAILED PL__ANN_FAILED
 #define DBG_RECURSIVE PL__ANN_RECURSIVE
+#define DBG_NEVER_BLOCKS PL__ANN_NEVER_BLOCKS /* a try-lock: never "waiting" for pl_deadlock_check */
+#define DBG_UPGRADABLE PL__ANN_UPGRADABLE     /* takes the upgradable mode (a READ hold that
+                                               * excludes another upgradable holder) */
+#define DBG_RELEASES_UP PL__ANN_RELEASES_UP   /* a READ release that ends the upgradable hold */
 /* In a held entry only: the upgradable hold of a pl_rwlock_t (also DBG_READ). */
 #define DBG_HELD_UP 0x100u
 
@@ -119,13 +123,5 @@ void pl_dbg_text_thread(pl_dbg_text_t *t, unsigned long id);
 _Noreturn void pl_dbg_fail(const char *fn, const void *lock, const pl_dbg_text_t *text);
 /* The same without aborting. */
 void pl_dbg_warn(const char *fn, const void *lock, const pl_dbg_text_t *text);
-
-/* ---- debug_fn.c: what the public function's name says (call with g_dbg_lock held) ---- */
-#define PL_DBG_FN_NEVER_BLOCKS 1u /* a try-lock: never "waiting" for pl_deadlock_check */
-#define PL_DBG_FN_UPGRADABLE 2u   /* takes the upgradable mode (a READ hold that excludes
-                                   * another upgradable holder) */
-#define PL_DBG_FN_RELEASES_UP 4u  /* a READ release that ends the upgradable hold */
-#define PL_DBG_FN_UNTRACKED 8u    /* bit locks and the pointer lock (see parking/debug.h) */
-unsigned pl_dbg_fn_class(const char *fn);
 
 #endif /* PARKING_DEBUG_INTERNAL_H */

@@ -52,7 +52,7 @@ static void check_relock(pl_dbg_thread_t *t, const void *lock, unsigned flags, c
             pl_dbg_text_add(&text, "), and a writer waits until every reader has left");
             pl_dbg_fail(fn, lock, &text);
         }
-    } else if (pl_dbg_fn_class(fn) & PL_DBG_FN_UPGRADABLE) {
+    } else if (flags & DBG_UPGRADABLE) {
         for (size_t i = 0; i < t->nheld; i++) {
             h = &t->held[i];
             if (h->lock == lock && (h->flags & DBG_HELD_UP)) {
@@ -69,18 +69,13 @@ static void check_relock(pl_dbg_thread_t *t, const void *lock, unsigned flags, c
 static void lock_pre(const void *lock, unsigned flags, const char *fn, void *site)
 {
     pl_dbg_thread_t *t = pl_dbg_enter();
-    unsigned fn_class = pl_dbg_fn_class(fn);
-    if (fn_class & PL_DBG_FN_UNTRACKED) {
-        pl_dbg_leave();
-        return;
-    }
     check_relock(t, lock, flags, fn);
     bool owner_relock = (flags & (DBG_RECURSIVE | DBG_READ)) == DBG_RECURSIVE;
     bool recursive_read = (flags & (DBG_RECURSIVE | DBG_READ)) == (DBG_RECURSIVE | DBG_READ);
     if (!(flags & DBG_TRY) && !owner_relock && !recursive_read)
         pl_dbg_lockdep_acquire(t, lock, flags, fn, site);
     /* Try-locks carry TRY (with the timed locks, which do wait). */
-    if (!owner_relock && !(fn_class & PL_DBG_FN_NEVER_BLOCKS)) {
+    if (!owner_relock && !(flags & DBG_NEVER_BLOCKS)) {
         t->waiting = lock;
         t->waiting_flags = flags;
         t->waiting_fn = fn;
@@ -92,11 +87,6 @@ static void lock_pre(const void *lock, unsigned flags, const char *fn, void *sit
 static void lock_post(const void *lock, unsigned flags, const char *fn, void *site)
 {
     pl_dbg_thread_t *t = pl_dbg_enter();
-    unsigned fn_class = pl_dbg_fn_class(fn);
-    if (fn_class & PL_DBG_FN_UNTRACKED) {
-        pl_dbg_leave();
-        return;
-    }
     t->waiting = NULL;
     if (!(flags & DBG_FAILED)) {
         pl_dbg_held_t *h = NULL;
@@ -108,7 +98,7 @@ static void lock_post(const void *lock, unsigned flags, const char *fn, void *si
             /* A relock whose first lock debug mode did not see starts a hold of its own. */
             unsigned mode = flags & DBG_READ;
             pl_dbg_held_t held = {lock, fn, site, mode, 1};
-            if (mode && (fn_class & PL_DBG_FN_UPGRADABLE))
+            if (mode && (flags & DBG_UPGRADABLE))
                 held.flags |= DBG_HELD_UP;
             pl_dbg_push_held(t, &held);
             pl_dbg_owner_acquired(lock, mode, t->id);
@@ -140,11 +130,11 @@ void pl_debug_lock_post_at(const void *lock, unsigned flags, const char *fn, voi
 /* The caller's hold that this release ends: for a read release, the upgradable hold if the
  * function releases that mode, else a plain read hold (either one if only that exists). */
 static pl_dbg_held_t *hold_released(pl_dbg_thread_t *t, const void *lock, unsigned mode,
-                                    const char *fn)
+                                    unsigned flags)
 {
     if (!mode)
         return pl_dbg_find_held(t, lock, 0, false);
-    unsigned want_up = (pl_dbg_fn_class(fn) & PL_DBG_FN_RELEASES_UP) ? DBG_HELD_UP : 0;
+    unsigned want_up = (flags & DBG_RELEASES_UP) ? DBG_HELD_UP : 0;
     pl_dbg_held_t *any = NULL;
     for (size_t i = t->nheld; i-- > 0;) {
         pl_dbg_held_t *h = &t->held[i];
@@ -174,12 +164,8 @@ static void add_holder(pl_dbg_text_t *text, unsigned long id, const void *lock, 
 void pl_debug_unlock_pre(const void *lock, unsigned flags, const char *fn)
 {
     pl_dbg_thread_t *t = pl_dbg_enter();
-    if (pl_dbg_fn_class(fn) & PL_DBG_FN_UNTRACKED) {
-        pl_dbg_leave();
-        return;
-    }
     unsigned mode = flags & DBG_READ;
-    pl_dbg_held_t *h = hold_released(t, lock, mode, fn);
+    pl_dbg_held_t *h = hold_released(t, lock, mode, flags);
     if (h) {
         if (h->depth > 1) {
             h->depth--;

@@ -5,13 +5,17 @@
 #             and a C++17 program (shared)
 #   make/     a plain Makefile with pkg-config --cflags --libs parking (shared)
 # Checks the installed file list, that the programs linked to the shared library NEED
-# libparking.so.0 and really load the installed one, and that the static program needs no
+# the SONAME and really load the installed one, and that the static program needs no
 # libparking at all.  Registered by tests/consumers/CMakeLists.txt (test parking-consumers).
 #
 # usage: run-consumers.sh <build dir> <work dir> <version> <C compiler> [<C++ compiler>]
 set -euo pipefail
 
 build=$1 work=$2 version=$3 cc=$4 cxx=${5:-}
+# The ABI version (CMakeLists.txt, PARKING_SOVERSION): <major>.<minor> while the major is 0.
+IFS=. read -r major minor _ <<<"$version"
+if [[ $major == 0 ]]; then sover=0.$minor; else sover=$major; fi
+soname=libparking.so.$sover
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 source_include=$here/../../include/parking
 
@@ -30,8 +34,8 @@ cmake --install "$build" --prefix "$prefix" >"$work/install.log" ||
 so=$(find "$prefix" -name "libparking.so.$version" -type f)
 [[ -n $so ]] || fail "no libparking.so.$version under $prefix"
 libdir=$(dirname "$so")
-[[ -L $libdir/libparking.so.0 && $(readlink "$libdir/libparking.so.0") == "libparking.so.$version" ]] ||
-    fail "libparking.so.0 is not a link to libparking.so.$version"
+[[ -L $libdir/$soname && $(readlink "$libdir/$soname") == "libparking.so.$version" ]] ||
+    fail "$soname is not a link to libparking.so.$version"
 [[ -L $libdir/libparking.so ]] || fail "no libparking.so development link"
 [[ -f $libdir/libparking.a ]] || fail "no libparking.a"
 [[ -f $libdir/pkgconfig/parking.pc ]] || fail "no pkgconfig/parking.pc in $libdir"
@@ -41,15 +45,15 @@ done
 for h in "$source_include"/*.h; do
     [[ -f $prefix/include/parking/$(basename "$h") ]] || fail "header $(basename "$h") not installed"
 done
-soname=$(readelf -d "$so" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
-[[ $soname == libparking.so.0 ]] || fail "SONAME is '$soname', expected libparking.so.0"
+actual=$(readelf -d "$so" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
+[[ $actual == "$soname" ]] || fail "SONAME is '$actual', expected $soname"
 
-# needs <program> <yes|no>: whether the program has DT_NEEDED libparking.so.0
+# needs <program> <yes|no>: whether the program has DT_NEEDED the SONAME
 needs() {
-    if readelf -d "$1" | grep -q '(NEEDED).*\[libparking\.so\.0\]'; then
-        [[ $2 == yes ]] || fail "$1 NEEDs libparking.so.0 but links the static library"
+    if readelf -d "$1" | grep '(NEEDED)' | grep -qF "[$soname]"; then
+        [[ $2 == yes ]] || fail "$1 NEEDs $soname but links the static library"
     else
-        [[ $2 == no ]] || fail "$1 does not NEED libparking.so.0"
+        [[ $2 == no ]] || fail "$1 does not NEED $soname"
     fi
 }
 
@@ -80,7 +84,7 @@ mkdir -p "$work/make"
 make -s -C "$here/make" O="$work/make" CC="$cc" >"$work/make.log" 2>&1 ||
     { cat "$work/make.log" >&2; fail "make failed"; }
 needs "$work/make/app" yes
-LD_LIBRARY_PATH=$libdir run "$work/make/app" "$libdir/libparking.so.0"
+LD_LIBRARY_PATH=$libdir run "$work/make/app" "$libdir/$soname"
 unset PKG_CONFIG_LIBDIR
 
 # --- CMake: find_package --------------------------------------------------------------------
@@ -100,7 +104,7 @@ cmake --build "$work/cmake" >"$work/cmake-build.log" 2>&1 ||
 needs "$work/cmake/app" yes
 needs "$work/cmake/app_static" no
 # The CMake programs find the library through the RUNPATH CMake gave them.
-run "$work/cmake/app" "$libdir/libparking.so.0"
+run "$work/cmake/app" "$libdir/$soname"
 run "$work/cmake/app_static" "$work/cmake/app_static"
 if [[ -n $cxx ]]; then
     needs "$work/cmake/app_cxx" yes

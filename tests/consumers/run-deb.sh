@@ -16,6 +16,11 @@ build=$1 work=$2 version=$3 cc=$4
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 source_include=$here/../../include/parking
 debversion=$version-1
+# The ABI version (CMakeLists.txt, PARKING_SOVERSION): <major>.<minor> while the major is 0.
+IFS=. read -r major minor _ <<<"$version"
+if [[ $major == 0 ]]; then sover=0.$minor; else sover=$major; fi
+soname=libparking.so.$sover
+soname_re=${soname//./\\.} # for grep -E
 
 fail() { echo "run-deb: FAIL: $*" >&2; exit 1; }
 step() { echo "== run-deb: $*"; }
@@ -26,10 +31,10 @@ mkdir -p "$work"
 step "cpack -G DEB"
 (cd "$work" && cpack -G DEB --config "$build/CPackConfig.cmake" -B "$work/packages") \
     >"$work/cpack.log" 2>&1 || { cat "$work/cpack.log" >&2; fail "cpack failed"; }
-runtime=$(find "$work/packages" -maxdepth 1 -name "libparking0_${debversion}_*.deb")
+runtime=$(find "$work/packages" -maxdepth 1 -name "libparking${sover}_${debversion}_*.deb")
 dev=$(find "$work/packages" -maxdepth 1 -name "libparking-dev_${debversion}_*.deb")
 [[ -n $runtime && -n $dev ]] ||
-    { ls -l "$work/packages" >&2; fail "expected libparking0_${debversion}_*.deb and libparking-dev_${debversion}_*.deb"; }
+    { ls -l "$work/packages" >&2; fail "expected libparking${sover}_${debversion}_*.deb and libparking-dev_${debversion}_*.deb"; }
 
 # field <deb> <name>: one control field
 field() { dpkg-deb -f "$1" "$2"; }
@@ -45,32 +50,32 @@ has() {
 step "inspect $(basename "$runtime")"
 package=$runtime
 dpkg-deb -I "$runtime"
-[[ $(field "$runtime" Package) == libparking0 ]] || fail "runtime package name"
+[[ $(field "$runtime" Package) == libparking$sover ]] || fail "runtime package name"
 [[ $(field "$runtime" Version) == "$debversion" ]] || fail "runtime package version"
 [[ $(field "$runtime" Depends) == *libc6* ]] || fail "runtime Depends lacks libc6 (dpkg-shlibdeps)"
 listing=$(dpkg-deb -c "$runtime" | awk '{print $6 ($7 ? " " $7 " " $8 : "")}')
 echo "$listing"
 has "$listing" "^\./usr/lib/(.+/)?libparking\.so\.$version$"
-has "$listing" "^\./usr/lib/(.+/)?libparking\.so\.0 -> libparking\.so\.$version$"
+has "$listing" "^\./usr/lib/(.+/)?$soname_re -> libparking\.so\.$version$"
 has "$listing" "libparking\.so -> " absent
 has "$listing" "libparking\.a" absent
 has "$listing" "/include/" absent
 dpkg-deb -e "$runtime" "$work/runtime-control"
-grep -q "^libparking 0 libparking0 " "$work/runtime-control/shlibs" || fail "no shlibs entry"
+grep -q "^libparking $sover libparking$sover " "$work/runtime-control/shlibs" || fail "no shlibs entry"
 grep -q ldconfig "$work/runtime-control/postinst" || fail "postinst does not run ldconfig"
 
 step "inspect $(basename "$dev")"
 package=$dev
 dpkg-deb -I "$dev"
 [[ $(field "$dev" Package) == libparking-dev ]] || fail "development package name"
-[[ $(field "$dev" Depends) == *"libparking0 (= $debversion)"* ]] ||
-    fail "libparking-dev does not depend on libparking0 (= $debversion): $(field "$dev" Depends)"
+[[ $(field "$dev" Depends) == *"libparking$sover (= $debversion)"* ]] ||
+    fail "libparking-dev does not depend on libparking$sover (= $debversion): $(field "$dev" Depends)"
 listing=$(dpkg-deb -c "$dev" | awk '{print $6 ($7 ? " " $7 " " $8 : "")}')
 echo "$listing"
 for h in "$source_include"/*.h; do
     has "$listing" "^\./usr/include/parking/$(basename "$h")$"
 done
-has "$listing" "^\./usr/lib/(.+/)?libparking\.so -> libparking\.so\.0$"
+has "$listing" "^\./usr/lib/(.+/)?libparking\.so -> $soname_re$"
 has "$listing" "^\./usr/lib/(.+/)?libparking\.a$"
 has "$listing" "^\./usr/lib/(.+/)?cmake/parking/parkingConfig\.cmake$"
 has "$listing" "^\./usr/lib/(.+/)?cmake/parking/parkingTargets\.cmake$"
@@ -88,8 +93,8 @@ elif [[ $(id -u) -ne 0 ]]; then
     why_not="not running as root"
 elif ! command -v dpkg >/dev/null 2>&1; then
     why_not="no dpkg"
-elif dpkg-query -W -f='${Status}\n' libparking0 libparking-dev 2>/dev/null | grep -q installed; then
-    why_not="libparking0 or libparking-dev is already installed on this system (left alone)"
+elif dpkg-query -W -f='${Status}\n' libparking$sover libparking-dev 2>/dev/null | grep -q installed; then
+    why_not="libparking$sover or libparking-dev is already installed on this system (left alone)"
 fi
 if [[ -n $why_not ]]; then
     echo "run-deb: SKIPPED dpkg -i into the system: $why_not; the packages were built and inspected"
@@ -97,14 +102,14 @@ if [[ -n $why_not ]]; then
     exit 0
 fi
 
-purge() { dpkg --purge libparking-dev libparking0 >"$work/purge.log" 2>&1 || true; }
+purge() { dpkg --purge libparking-dev libparking$sover >"$work/purge.log" 2>&1 || true; }
 trap purge EXIT
 
 step "dpkg -i"
 dpkg -i "$runtime" "$dev" >"$work/dpkg.log" 2>&1 || { cat "$work/dpkg.log" >&2; fail "dpkg -i failed"; }
-so=$(dpkg -L libparking0 | grep "/libparking\.so\.0$")
-[[ -n $so ]] || fail "libparking0 installed no libparking.so.0"
-ldconfig -p | grep -q "libparking\.so\.0 " || fail "ldconfig does not know libparking.so.0"
+so=$(dpkg -L libparking$sover | grep "/$soname_re$")
+[[ -n $so ]] || fail "libparking$sover installed no $soname"
+ldconfig -p | grep -q "$soname_re " || fail "ldconfig does not know $soname"
 # loaded_from <program output>: the file that provided pl_version, resolved
 loaded_from() { realpath "$(sed -n 's/^library: //p' <<<"$1")"; }
 
@@ -128,7 +133,7 @@ echo "$out"
 
 step "dpkg --purge"
 trap - EXIT
-dpkg --purge libparking-dev libparking0 >"$work/purge.log" 2>&1 ||
+dpkg --purge libparking-dev libparking$sover >"$work/purge.log" 2>&1 ||
     { cat "$work/purge.log" >&2; fail "dpkg --purge failed"; }
 [[ ! -e $so && ! -e /usr/include/parking/parking.h ]] || fail "files left behind after purge"
 ! pkg-config --exists parking || fail "parking.pc left behind after purge"

@@ -1,7 +1,7 @@
 /* Exactly one parking table per process (docs/design.md section 8, parking/singleton.c).
  *
  * This host does not link libparking.  It dlopen()s plugins built from plugin.c: pl_plugin_shared
- * and pl_plugin_shared2 are linked to the shared libparking.so.0, pl_plugin_static has its own
+ * and pl_plugin_shared2 are linked to the shared libparking.so.0.2, pl_plugin_static has its own
  * copy of libparking.a inside.  Every scenario runs in a child process whose stderr is captured,
  * because the expected outcome of some is an abort with a message:
  *
@@ -310,7 +310,7 @@ static void expect_abort_naming_both(const struct outcome *o)
                   o->err);
     ck_assert_msg(strstr(o->err, "libparking.so") != NULL, "shared copy not named:\n%s", o->err);
     ck_assert_msg(strstr(o->err, "link every module") != NULL &&
-                      strstr(o->err, "libparking.so.0") != NULL,
+                      strstr(o->err, "against the shared library libparking.so") != NULL,
                   "the fix is not explained:\n%s", o->err);
 }
 

@@ -2,7 +2,7 @@
  * (docs/design.md section 3).
  *
  * This host does not link libparking.  It dlopen()s pl_plugin_shared (plugin.c, linked to
- * libparking.so.0), so the plugin is the only thing keeping libparking loaded.  A worker thread
+ * libparking.so.0.2), so the plugin is the only thing keeping libparking loaded.  A worker thread
  * (its code is here, in the host, so that it survives the unload) parks through the plugin: it
  * waits for a mutex that the main thread holds, until the main thread sees it queued and
  * unlocks.  Its first park created its parking data and registered the thread-exit hook, a
