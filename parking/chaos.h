@@ -10,8 +10,9 @@
  *
  * In every other build PL_CHAOS_POINT() is nothing at all: no call, no load, no code.
  *
- * The primitives in src/ include this header too: the one place they use anything of the core
- * beyond include/parking/lot.h (docs/design.md, "Chaos mode"). */
+ * The primitives in src/ include this header too: with os.h, one of the two core headers they use
+ * beyond <parking/lot.h> (docs/design.md, "The map" and "Chaos mode"); each of them says so here,
+ * once, rather than at every include. */
 #ifndef PARKING_CHAOS_H
 #define PARKING_CHAOS_H
 

@@ -24,6 +24,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <parking/lot.h>
+
 #if defined(PARKING_PARKER_POSIX)
 #include <pthread.h>
 #endif
@@ -72,6 +74,22 @@ void pl_parker_wake(pl_parker_t *p);
  * returns false only when the deadline has passed.  pl_os_wake_one: wake one sleeper on word. */
 bool pl_os_wait(uint32_t *word, uint32_t expected, uint64_t deadline);
 void pl_os_wake_one(uint32_t *word);
+
+/* For the OS waits that take a relative time-out: the time from now to @p deadline (not
+ * PL_FOREVER) in whole units of @p unit_ns, rounded up, so that a wait never ends before its
+ * deadline and is never 0 (which several of them read as "forever"), and clamped to @p max;
+ * false if the deadline has passed.  Rounding by division: remaining + unit - 1 could wrap. */
+static inline bool pl_parker_time_left(uint64_t deadline, uint64_t unit_ns, uint64_t max,
+                                       uint64_t *left)
+{
+    uint64_t now = pl_now();
+    if (now >= deadline)
+        return false;
+    uint64_t remaining = deadline - now; /* >= 1 ns */
+    uint64_t n = remaining / unit_ns + (remaining % unit_ns != 0);
+    *left = n > max ? max : n;
+    return true;
+}
 #endif
 
 #endif /* PARKING_PARKER_H */

@@ -57,14 +57,10 @@ bool pl_os_wait(uint32_t *word, uint32_t expected, uint64_t deadline)
     int rc;
 
     if (deadline != PL_FOREVER) {
-        uint64_t now = pl_now();
-        uint64_t remaining, us;
-        if (now >= deadline)
+        uint64_t us;
+        if (!pl_parker_time_left(deadline, 1000u, UINT32_MAX, &us))
             return false;
-        remaining = deadline - now; /* >= 1 ns */
-        /* Round up without overflow; the result is >= 1, never the "forever" 0. */
-        us = remaining / 1000u + (remaining % 1000u != 0);
-        timeout_us = us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
+        timeout_us = (uint32_t)us; /* >= 1: never the "forever" 0 */
     }
 
     rc = __ulock_wait(PL_ULOCK_OP, (void *)word, (uint64_t)expected, timeout_us);

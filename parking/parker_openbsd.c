@@ -47,11 +47,9 @@ bool pl_os_wait(uint32_t *word, uint32_t expected, uint64_t deadline)
     int rc;
 
     if (deadline != PL_FOREVER) {
-        uint64_t now = pl_now();
         uint64_t remaining;
-        if (now >= deadline)
+        if (!pl_parker_time_left(deadline, 1u, UINT64_MAX, &remaining))
             return false;
-        remaining = deadline - now; /* >= 1 ns */
         rel.tv_sec = (time_t)(remaining / 1000000000u);
         rel.tv_nsec = (long)(remaining % 1000000000u);
         timeout = &rel;

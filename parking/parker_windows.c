@@ -61,14 +61,10 @@ static bool os_wait(uint32_t *word, uint32_t expected, uint64_t deadline)
     if (deadline == PL_FOREVER) {
         timeout_ms = INFINITE;
     } else {
-        uint64_t now = pl_now();
-        uint64_t remaining, ms;
-        if (now >= deadline)
+        uint64_t ms;
+        if (!pl_parker_time_left(deadline, 1000000u, PL_WIN_MAX_FINITE_MS, &ms))
             return false;
-        remaining = deadline - now; /* >= 1 ns */
-        /* Round up without overflowing: remaining + 999999 could wrap for huge values. */
-        ms = remaining / 1000000u + (remaining % 1000000u != 0);
-        timeout_ms = ms > PL_WIN_MAX_FINITE_MS ? PL_WIN_MAX_FINITE_MS : (DWORD)ms;
+        timeout_ms = (DWORD)ms;
     }
 
     /* Compares *word with `expected` (4 bytes) and sleeps only while they are equal.  The

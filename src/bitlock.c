@@ -7,7 +7,6 @@
 
 #include "lock_algorithm.h"
 #include <parking/lot.h>
-/* The one core header besides lot.h: the chaos test hook (docs/design.md, "Chaos mode"). */
 #include "chaos.h"
 
 void pl_bitlock_bad_masks(const void *word, uint64_t lock_bit, uint64_t parked_bit,

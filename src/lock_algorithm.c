@@ -13,7 +13,6 @@
 #include <stdlib.h>
 
 #include <parking/lot.h>
-/* The one core header besides lot.h: the chaos test hook (docs/design.md, "Chaos mode"). */
 #include "chaos.h"
 #include "invariant.h"
 

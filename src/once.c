@@ -10,10 +10,8 @@
 
 #include "lock_algorithm.h"
 #include <parking/lot.h>
-/* The two core headers besides lot.h: the chaos test hook (docs/design.md, "Chaos mode") and
- * the OS seam, for the per-thread head of the runs below. */
 #include "chaos.h"
-#include "os.h"
+#include "os.h" /* the per-thread head of the runs below */
 #if defined(_MSC_VER)
 #include <intrin.h>
 #endif

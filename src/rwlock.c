@@ -32,7 +32,6 @@
 
 #include "lock_algorithm.h"
 #include <parking/lot.h>
-/* The one core header besides lot.h: the chaos test hook (docs/design.md, "Chaos mode"). */
 #include "chaos.h"
 
 #define PARKED PL_RWLOCK_PARKED_BIT

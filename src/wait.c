@@ -5,7 +5,6 @@
 #include <string.h>
 
 #include <parking/lot.h>
-/* The one core header besides lot.h: the chaos test hook (docs/design.md, "Chaos mode"). */
 #include "chaos.h"
 
 typedef struct wait_ctx {

@@ -29,10 +29,8 @@
  * waiter tests under the mutex.  None of these functions is async-signal-safe.
  *
  * Race detectors: ThreadSanitizer, Helgrind and DRD understand the waits' release and
- * re-acquisition of the mutex (the hooks of parking/annotate.h, compiled into the caller's code):
- * under -fsanitize=thread always; the Valgrind client requests with -DPARKING_VALGRIND=1, or by
- * default where valgrind.h is installed and NDEBUG is not defined.  In other builds they compile
- * to nothing.
+ * re-acquisition of the mutex, through the hooks of parking/annotate.h (which says in which builds
+ * they are compiled in).
  */
 #ifndef PARKING_COND_H
 #define PARKING_COND_H

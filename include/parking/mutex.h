@@ -22,10 +22,8 @@
  * Misuse that the byte can reveal (unlocking a mutex that is not locked) prints
  * `libparking: <function>(<address>): <what>` and aborts; the check is on the slow path.
  *
- * Race detectors: ThreadSanitizer, Helgrind and DRD understand this lock (the hooks of
- * parking/annotate.h, compiled into the caller's code): under -fsanitize=thread always; the
- * Valgrind client requests with -DPARKING_VALGRIND=1, or by default where valgrind.h is installed
- * and NDEBUG is not defined.  In other builds they compile to nothing.
+ * Race detectors: ThreadSanitizer, Helgrind and DRD understand this lock, through the hooks of
+ * parking/annotate.h (which says in which builds they are compiled in).
  */
 #ifndef PARKING_MUTEX_H
 #define PARKING_MUTEX_H

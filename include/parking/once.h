@@ -50,10 +50,8 @@
    @endverbatim
  *
  * Race detectors: ThreadSanitizer, Helgrind and DRD understand the edge from the initialiser to
- * every return (the hooks of parking/annotate.h, compiled into the caller's code): under
- * -fsanitize=thread always; the Valgrind client requests with -DPARKING_VALGRIND=1, or by default
- * where valgrind.h is installed and NDEBUG is not defined.  In other builds they compile to
- * nothing.
+ * every return, through the hooks of parking/annotate.h (which says in which builds they are
+ * compiled in).
  */
 #ifndef PARKING_ONCE_H
 #define PARKING_ONCE_H

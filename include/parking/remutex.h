@@ -26,10 +26,8 @@
  * pl_thread_id() or 0, written only by the holder and read by every locker (relaxed atomics);
  * `count` is the depth, touched only by the holder; `mutex` is the lock itself.
  *
- * Race detectors: ThreadSanitizer, Helgrind and DRD understand this lock (the hooks of
- * parking/annotate.h, compiled into the caller's code): under -fsanitize=thread always; the
- * Valgrind client requests with -DPARKING_VALGRIND=1, or by default where valgrind.h is installed
- * and NDEBUG is not defined.  In other builds they compile to nothing.
+ * Race detectors: ThreadSanitizer, Helgrind and DRD understand this lock, through the hooks of
+ * parking/annotate.h (which says in which builds they are compiled in).
  */
 #ifndef PARKING_REMUTEX_H
 #define PARKING_REMUTEX_H

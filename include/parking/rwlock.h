@@ -49,10 +49,8 @@
    bits 4..              number of readers (upgradable holder included)
    @endverbatim
  *
- * Race detectors: ThreadSanitizer, Helgrind and DRD understand this lock in every mode (the hooks
- * of parking/annotate.h, compiled into the caller's code): under -fsanitize=thread always; the
- * Valgrind client requests with -DPARKING_VALGRIND=1, or by default where valgrind.h is installed
- * and NDEBUG is not defined.  In other builds they compile to nothing.
+ * Race detectors: ThreadSanitizer, Helgrind and DRD understand this lock in every mode, through the
+ * hooks of parking/annotate.h (which says in which builds they are compiled in).
  */
 #ifndef PARKING_RWLOCK_H
 #define PARKING_RWLOCK_H

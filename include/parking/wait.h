@@ -29,9 +29,7 @@
  * and does not set it).
  *
  * Race detectors: ThreadSanitizer, Helgrind and DRD understand the edge from a wake to the wait it
- * ends (the hooks of parking/annotate.h, compiled into the caller's code): under -fsanitize=thread
- * always; the Valgrind client requests with -DPARKING_VALGRIND=1, or by default where valgrind.h
- * is installed and NDEBUG is not defined.  In other builds they compile to nothing.
+ * ends, through the hooks of parking/annotate.h (which says in which builds they are compiled in).
  */
 #ifndef PARKING_WAIT_H
 #define PARKING_WAIT_H
