@@ -223,20 +223,6 @@ static void *worker(void *arg)
     return NULL; /* the exit hook and the TLS teardown run under contention too */
 }
 
-static pl_filter_op_t count_queued(void *ctx, uintptr_t park_token)
-{
-    (void)park_token;
-    ++*(size_t *)ctx;
-    return PL_FILTER_SKIP;
-}
-
-static size_t queued_on_alloc_lock(void)
-{
-    size_t n = 0;
-    (void)pl_unpark_filter(&alloc_lock, count_queued, NULL, &n);
-    return n;
-}
-
 static void poll_until(uint64_t end, const char *what, unsigned *polls)
 {
     if (pl_now() > end)
@@ -265,7 +251,7 @@ static void scenario(int prime)
      * pthread_atfork would allocate and wait for the lock it holds. */
     while (atomic_load(&nested_allocations) == 0)
         poll_until(end, "no allocation from inside a park: the scenario did not arise", &polls);
-    while (queued_on_alloc_lock() < WORKERS)
+    while (tu_queued_quiet(&alloc_lock) < WORKERS)
         poll_until(end, "the workers never all queued on the allocator lock", &polls);
     pl_mutex_unlock(&alloc_lock);
     for (int i = 0; i < WORKERS; i++) {
@@ -320,17 +306,12 @@ END_TEST
 int main(void)
 {
     Suite *s = suite_create("alloc_lock");
-    TCase *tc = tcase_create("allocator guarded by pl_mutex_t");
-    tcase_set_timeout(tc, 120); /* per test: above the child's alarm */
+    /* 120 s per test: above the child's alarm. */
+    TCase *tc = tu_tcase(s, "allocator guarded by pl_mutex_t", 120);
 #if defined(GUARDED_MALLOC)
     tcase_add_test(tc, first_park_allocates_in_pthread_atfork);
     tcase_add_test(tc, first_park_allocates_in_pthread_setspecific);
     tcase_add_test(tc, first_park_allocates_in_both);
 #endif
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return tu_run_suite(s);
 }

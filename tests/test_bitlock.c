@@ -6,10 +6,10 @@
  * constant masks, the intended use, where the compiler folds those checks away.
  *
  * Knowing that a thread waits for a lock: all waiters of a bit lock park on the word's address
- * with their lock bit | parked bit as park token.  queued() scans that queue with pl_unpark_filter and a
- * filter that only counts (PL_FILTER_SKIP), so seeing a waiter there proves that the next
- * unlock's scan, which takes the same bucket lock, will find it.  No test sleeps to let a thread
- * "get there".
+ * with their lock bit | parked bit as park token.  tu_queued() scans that queue with
+ * pl_unpark_filter and a filter that only counts (PL_FILTER_SKIP), so seeing a waiter there
+ * proves that the next unlock's scan, which takes the same bucket lock, will find it.  No test
+ * sleeps to let a thread "get there".
  *
  * Check runs each test in a forked child (CK_FORK, the default), which the abort tests need. */
 #include "test_util.h"
@@ -21,12 +21,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
-
-static long ncpu(void)
-{
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n > 0 ? n : 1;
-}
 
 static uint64_t bit(unsigned i)
 {
@@ -131,26 +125,6 @@ static placement_t placement(const ops_t *o, int k)
     unsigned w = o->bits;
     placement_t all[3] = {{0, 1}, {w - 1, w - 2}, {w / 2 + 1, 2}};
     return all[k];
-}
-
-/* Number of waiters queued on the word now; their tokens go to tokens[0..max). */
-static size_t queued(const word_t *w, uintptr_t *tokens, size_t max)
-{
-    return tu_queued(w, tokens, max);
-}
-
-typedef struct queued_wait { const word_t *w; size_t n; } queued_wait_t;
-
-static bool queued_reached(void *ctx)
-{
-    queued_wait_t *q = ctx;
-    return queued(q->w, NULL, 0) >= q->n;
-}
-
-static void wait_queued(const word_t *w, size_t n)
-{
-    queued_wait_t q = {w, n};
-    ck_assert_msg(tu_wait_until(queued_reached, &q), "never saw %zu waiters queued", n);
 }
 
 /* ---- Single-threaded behaviour: every path that needs no second thread ---- */
@@ -345,16 +319,6 @@ static void waiter_start(waiter_t *x, const ops_t *o, word_t *w, uint64_t l, uin
     tu_spawn(&x->thread, waiter_main, x);
 }
 
-static bool flag_set(void *flag)
-{
-    return atomic_load((atomic_bool *)flag);
-}
-
-static void wait_flag(atomic_bool *flag, const char *what)
-{
-    ck_assert_msg(tu_wait_until(flag_set, flag), "timed out waiting for %s", what);
-}
-
 /* Lets a waiter that holds the lock unlock it, and joins it. */
 static void waiter_finish(waiter_t *x)
 {
@@ -373,12 +337,12 @@ START_TEST(other_thread_trylock_fails_while_held)
     o->lock(&w, l, p);
     waiter_t x;
     waiter_start(&x, o, &w, l, p, W_TRY, 0);
-    wait_flag(&x.done, "trylock");
+    tu_wait_flag(&x.done, "trylock");
     tu_join(x.thread);
     ck_assert(!x.result);
     o->unlock(&w, l, p);
     waiter_start(&x, o, &w, l, p, W_TRY, 0);
-    wait_flag(&x.got, "trylock of a free lock");
+    tu_wait_flag(&x.got, "trylock of a free lock");
     ck_assert(x.result);
     ck_assert(o->is_locked(&w, l, p));
     waiter_finish(&x);
@@ -411,7 +375,7 @@ START_TEST(timed_lock_times_out_never_early)
             ck_assert_uint_ge(x.returned_at - x.started_at, TIMEOUT_NS);
         /* The timed-out waiter was the last one: it cleared the parked bit on its way out. */
         ck_assert_uint_eq(o->raw(&w), pat | l);
-        ck_assert_uint_eq(queued(&w, NULL, 0), 0);
+        ck_assert_uint_eq(tu_queued(&w, NULL, 0), 0);
     }
     o->unlock(&w, l, p);
     ck_assert_uint_eq(o->raw(&w), pat);
@@ -430,16 +394,16 @@ START_TEST(timed_lock_succeeds_when_released)
         waiter_t x;
         wmode_t m = mode == 0 ? W_LOCK : mode == 1 ? W_UNTIL : W_FOR;
         waiter_start(&x, o, &w, l, p, m, mode == 1 ? pl_now() + TU_WAIT_NS : TU_WAIT_NS);
-        wait_queued(&w, 1);
+        tu_wait_queued(&w, 1);
         uintptr_t token = 0;
-        ck_assert_uint_eq(queued(&w, &token, 1), 1);
+        ck_assert_uint_eq(tu_queued(&w, &token, 1), 1);
         ck_assert_uint_eq(token, (uintptr_t)(l | p)); /* the park token: lock and parked bits */
         ck_assert_uint_eq(o->raw(&w), l | p);
         if (mode == 2)
             o->unlock_fair(&w, l, p);
         else
             o->unlock(&w, l, p);
-        wait_flag(&x.got, "the waiter to take the lock");
+        tu_wait_flag(&x.got, "the waiter to take the lock");
         ck_assert(x.result);
         ck_assert(o->is_locked(&w, l, p));
         waiter_finish(&x);
@@ -461,13 +425,13 @@ START_TEST(update_with_waiter_parked)
     o->lock(&w, l, p);
     waiter_t x;
     waiter_start(&x, o, &w, l, p, W_LOCK, 0);
-    wait_queued(&w, 1);
+    tu_wait_queued(&w, 1);
     ck_assert_uint_eq(o->update(&w, l, p, 0, others), others);
     ck_assert_uint_eq(o->raw(&w), others | l | p);
     ck_assert_uint_eq(o->update(&w, l, p, others, bit(3) & others), bit(3) & others);
     ck_assert_uint_eq(o->raw(&w), (bit(3) & others) | l | p);
     o->unlock(&w, l, p);
-    wait_flag(&x.got, "the waiter to take the lock");
+    tu_wait_flag(&x.got, "the waiter to take the lock");
     /* Not yet released by the waiter: update works while another thread holds it. */
     ck_assert_uint_eq(o->update(&w, l, p, others, others & 6), others & 6);
     waiter_finish(&x);
@@ -512,19 +476,19 @@ static void run_shared_parked_bit(const ops_t *o, uint64_t la, uint64_t lb, uint
     o->lock(&w, lb, p);
     waiter_t a, b;
     waiter_start(&b, o, &w, lb, p, W_LOCK, 0);
-    wait_queued(&w, 1);
+    tu_wait_queued(&w, 1);
     waiter_start(&a, o, &w, la, p, W_LOCK, 0);
-    wait_queued(&w, 2);
+    tu_wait_queued(&w, 2);
     o->unlock(&w, la, p);
-    wait_flag(&a.got, "A's waiter to take A");
-    ck_assert_uint_eq(queued(&w, NULL, 0), 1); /* B's waiter, still asleep */
+    tu_wait_flag(&a.got, "A's waiter to take A");
+    ck_assert_uint_eq(tu_queued(&w, NULL, 0), 1); /* B's waiter, still asleep */
     ck_assert_msg(o->raw(&w) & p, "A's unlock cleared the parked bit B's waiter relies on");
     waiter_finish(&a);
     o->unlock(&w, lb, p);
-    wait_flag(&b.got, "B's waiter to take B");
+    tu_wait_flag(&b.got, "B's waiter to take B");
     waiter_finish(&b);
     ck_assert_uint_eq(o->raw(&w), 0);
-    ck_assert_uint_eq(queued(&w, NULL, 0), 0);
+    ck_assert_uint_eq(tu_queued(&w, NULL, 0), 0);
 }
 
 START_TEST(shared_parked_bit_keeps_waiters)
@@ -549,23 +513,23 @@ static void run_wake_targets(const ops_t *o, uint64_t la, uint64_t pa, uint64_t 
     o->lock(&w, lb, pb);
     waiter_t b1, a, b2;
     waiter_start(&b1, o, &w, lb, pb, W_LOCK, 0);
-    wait_queued(&w, 1);
+    tu_wait_queued(&w, 1);
     waiter_start(&a, o, &w, la, pa, W_LOCK, 0);
-    wait_queued(&w, 2);
+    tu_wait_queued(&w, 2);
     waiter_start(&b2, o, &w, lb, pb, W_LOCK, 0);
-    wait_queued(&w, 3);
+    tu_wait_queued(&w, 3);
     uintptr_t tokens[4] = {0};
-    ck_assert_uint_eq(queued(&w, tokens, 4), 3);
+    ck_assert_uint_eq(tu_queued(&w, tokens, 4), 3);
     ck_assert_uint_eq(tokens[0], (uintptr_t)(lb | pb));
     ck_assert_uint_eq(tokens[1], (uintptr_t)(la | pa));
     ck_assert_uint_eq(tokens[2], (uintptr_t)(lb | pb));
     ck_assert_uint_eq(o->raw(&w), la | pa | lb | pb);
 
     o->unlock(&w, la, pa);
-    wait_flag(&a.got, "A's waiter to take A");
+    tu_wait_flag(&a.got, "A's waiter to take A");
     /* Both B waiters still queued, in order; A's parked bit cleared (its last waiter left), B's
      * not. */
-    ck_assert_uint_eq(queued(&w, tokens, 4), 2);
+    ck_assert_uint_eq(tu_queued(&w, tokens, 4), 2);
     ck_assert_uint_eq(tokens[0], (uintptr_t)(lb | pb));
     ck_assert_uint_eq(tokens[1], (uintptr_t)(lb | pb));
     ck_assert_uint_eq(o->raw(&w), la | lb | pb);
@@ -577,15 +541,15 @@ static void run_wake_targets(const ops_t *o, uint64_t la, uint64_t pa, uint64_t 
     o->unlock_fair(&w, lb, pb);
     ck_assert(o->is_locked(&w, lb, pb));
     ck_assert(!o->trylock(&w, lb, pb));
-    wait_flag(&b1.got, "the oldest B waiter to be handed B");
+    tu_wait_flag(&b1.got, "the oldest B waiter to be handed B");
     ck_assert(!atomic_load(&b2.got));
-    ck_assert_uint_eq(queued(&w, tokens, 4), 1);
+    ck_assert_uint_eq(tu_queued(&w, tokens, 4), 1);
     ck_assert_uint_eq(tokens[0], (uintptr_t)(lb | pb));
     waiter_finish(&b1); /* its unlock wakes b2 */
-    wait_flag(&b2.got, "the second B waiter");
+    tu_wait_flag(&b2.got, "the second B waiter");
     waiter_finish(&b2);
     ck_assert_uint_eq(o->raw(&w), 0);
-    ck_assert_uint_eq(queued(&w, NULL, 0), 0);
+    ck_assert_uint_eq(tu_queued(&w, NULL, 0), 0);
 }
 
 START_TEST(wake_targets_own_lock_byte)
@@ -617,20 +581,20 @@ START_TEST(timeout_with_other_lock_waiting)
     o->lock(&w, lb, pb);
     waiter_t b, a;
     waiter_start(&b, o, &w, lb, pb, W_LOCK, 0);
-    wait_queued(&w, 1);
+    tu_wait_queued(&w, 1);
     waiter_start(&a, o, &w, la, pa, W_FOR, TIMEOUT_NS);
     tu_join(a.thread);
     ck_assert(!a.result);
     ck_assert_uint_ge(a.returned_at - a.started_at, TIMEOUT_NS);
     uintptr_t token = 0;
-    ck_assert_uint_eq(queued(&w, &token, 1), 1);
+    ck_assert_uint_eq(tu_queued(&w, &token, 1), 1);
     ck_assert_uint_eq(token, (uintptr_t)(lb | pb));
     o->unlock(&w, la, pa);
     ck_assert_uint_eq(o->raw(&w), lb | pb); /* A fully clear, B untouched */
-    ck_assert_uint_eq(queued(&w, NULL, 0), 1);
+    ck_assert_uint_eq(tu_queued(&w, NULL, 0), 1);
     ck_assert(!atomic_load(&b.got));
     o->unlock(&w, lb, pb);
-    wait_flag(&b.got, "B's waiter");
+    tu_wait_flag(&b.got, "B's waiter");
     waiter_finish(&b);
     ck_assert_uint_eq(o->raw(&w), 0);
 }
@@ -718,7 +682,7 @@ static void *shared_thread(void *arg)
 
 static void run_shared(const ops_t *o, unsigned nlocks, const unsigned (*bits)[2])
 {
-    long n = ncpu() * 4;
+    long n = tu_ncpu() * 4;
     shared_t *s = calloc(1, sizeof *s);
     pthread_t *t = calloc((size_t)n, sizeof *t);
     ck_assert(s && t);
@@ -837,7 +801,7 @@ static void *excl_flipper(void *arg)
 START_TEST(exclusion_with_other_bits_in_use)
 {
     const ops_t *o = all_ops[_i];
-    long n = ncpu() * 4;
+    long n = tu_ncpu() * 4;
     excl_t *e = calloc(1, sizeof *e);
     pthread_t *t = calloc((size_t)n + 2, sizeof *t);
     ck_assert(e && t);
@@ -961,8 +925,7 @@ START_TEST(ptrlock_set_while_waiter_parked)
                           NULL, 0, 0, false};
         pthread_t t;
         tu_spawn(&t, ptr_waiter_main, &x);
-        ck_assert_msg(tu_wait_until(queued_reached, &(queued_wait_t){(const word_t *)&pl, 1}),
-                      "waiter never queued");
+        tu_wait_queued(&pl, 1);
         /* Parked bit set: get still returns the exact pointer, set keeps both bits. */
         ck_assert_uint_eq(pl.word & PL_PTRLOCK_BITS, PL_PTRLOCK_BITS);
         ck_assert_ptr_eq(pl_ptrlock_get(&pl), &objs[1]);
@@ -1062,7 +1025,7 @@ static void *ptr_reader(void *arg)
 
 START_TEST(ptrlock_exclusion_and_lockless_reads)
 {
-    long n = ncpu() * 4;
+    long n = tu_ncpu() * 4;
     ptr_stress_t *s = calloc(1, sizeof *s);
     pthread_t *t = calloc((size_t)n + 2, sizeof *t);
     ck_assert(s && t);
@@ -1217,28 +1180,6 @@ static void lock_bad_masks(void *w)
     pl_bitlock64_lock(w, l, 1);
 }
 
-START_TEST(abort_messages)
-{
-    uint32_t w32 = 0;
-    uint16_t w16 = 0;
-    uint64_t w64 = 0;
-    pl_ptrlock_t pl = PL_PTRLOCK_INIT;
-    char addr[64];
-    snprintf(addr, sizeof addr, "(%p)", (void *)&w32);
-    const char *m1[] = {"libparking: pl_bitlock32_unlock", addr, "not locked", NULL};
-    tu_expect_abort_message(unlock_unlocked_32, &w32, m1);
-    const char *m2[] = {"pl_bitlock16_update", "set_mask 0x3", NULL};
-    tu_expect_abort_message(update_touching, &w16, m2);
-    const char *m3[] = {"pl_ptrlock_set", "not 4-aligned", NULL};
-    tu_expect_abort_message(set_unaligned, &pl, m3);
-    const char *m4[] = {"pl_bitlock64_lock", "lock_bit 0x6", "single bit", NULL};
-    tu_expect_abort_message(lock_bad_masks, &w64, m4);
-    snprintf(addr, sizeof addr, "(%p)", (void *)&pl);
-    const char *m5[] = {"libparking: pl_ptrlock_set", addr, "not locked", NULL};
-    tu_expect_abort_message(set_unlocked, &pl, m5);
-}
-END_TEST
-
 /* What only a direct caller of the exported slow paths can get wrong (abort_slow_path_checks). */
 static union { uint64_t u64; unsigned char b[16]; } slow_buf;
 
@@ -1254,19 +1195,32 @@ static void slow_width(void *arg)
     (void)pl_bitlock_lock_slow(&slow_buf, 1, 0x100, 2, 0, "pl_x");
 }
 
-START_TEST(slow_path_messages)
+static uint16_t misuse_w16;
+static uint32_t misuse_w32;
+static uint64_t misuse_w64;
+static pl_ptrlock_t misuse_pl; /* zero: PL_PTRLOCK_INIT */
+
+static const tu_misuse_t misuses[] = {
+    {"unlock_unlocked_32", unlock_unlocked_32, &misuse_w32, {&misuse_w32},
+     {"libparking: pl_bitlock32_unlock", "(%p)", "not locked"}},
+    {"update_touching", update_touching, &misuse_w16, {NULL},
+     {"pl_bitlock16_update", "set_mask 0x3"}},
+    {"set_unaligned", set_unaligned, &misuse_pl, {NULL}, {"pl_ptrlock_set", "not 4-aligned"}},
+    {"lock_bad_masks", lock_bad_masks, &misuse_w64, {NULL},
+     {"pl_bitlock64_lock", "lock_bit 0x6", "single bit"}},
+    {"set_unlocked", set_unlocked, &misuse_pl, {&misuse_pl},
+     {"libparking: pl_ptrlock_set", "(%p)", "not locked"}},
+    {"slow_size", slow_size, NULL, {&slow_buf},
+     {"libparking: pl_x(%p): word size must be 1, 2, 4 or 8 bytes"}},
+    {"slow_align", slow_align, NULL, {&slow_buf.b[1]},
+     {"libparking: pl_x(%p): the word is not naturally aligned"}},
+    {"slow_width", slow_width, NULL, {&slow_buf},
+     {"libparking: pl_x(%p): lock_bit 0x100 or parked_bit 0x2 lies outside the 1-byte word"}},
+};
+
+START_TEST(abort_messages)
 {
-    char expect[160];
-    snprintf(expect, sizeof expect, "libparking: pl_x(%p): word size must be 1, 2, 4 or 8 bytes",
-             (void *)&slow_buf);
-    const char *m1[] = {expect, NULL};
-    tu_expect_abort_message(slow_size, NULL, m1);
-    snprintf(expect, sizeof expect, "libparking: pl_x(%p): the word is not naturally aligned",
-             (void *)&slow_buf.b[1]);
-    tu_expect_abort_message(slow_align, NULL, m1);
-    snprintf(expect, sizeof expect, "libparking: pl_x(%p): lock_bit 0x100 or parked_bit 0x2 lies "
-             "outside the 1-byte word", (void *)&slow_buf);
-    tu_expect_abort_message(slow_width, NULL, m1);
+    tu_expect_misuse(&misuses[_i]);
 }
 END_TEST
 
@@ -1276,48 +1230,37 @@ static Suite *bitlock_suite(void)
 {
     Suite *s = suite_create("bitlock");
 
-    TCase *tc = tcase_create("single_thread");
-    tcase_set_timeout(tc, 30);
+    TCase *tc = tu_tcase(s, "single_thread", 30);
     tcase_add_loop_test(tc, basic_paths_keep_other_bits, 0, N_OPS);
     tcase_add_loop_test(tc, update_semantics, 0, N_OPS);
     tcase_add_test(tc, constant_masks);
-    suite_add_tcase(s, tc);
 
-    tc = tcase_create("waiting");
-    tcase_set_timeout(tc, 60);
+    tc = tu_tcase(s, "waiting", 60);
     tcase_add_loop_test(tc, other_thread_trylock_fails_while_held, 0, N_OPS);
     tcase_add_loop_test(tc, timed_lock_times_out_never_early, 0, N_OPS);
     tcase_add_loop_test(tc, past_deadline_tries_once, 0, N_OPS);
     tcase_add_loop_test(tc, timed_lock_succeeds_when_released, 0, N_OPS);
     tcase_add_loop_test(tc, update_with_waiter_parked, 0, N_OPS);
-    suite_add_tcase(s, tc);
 
-    tc = tcase_create("shared_word");
-    tcase_set_timeout(tc, 120);
+    tc = tu_tcase(s, "shared_word", 120);
     tcase_add_test(tc, wake_targets_own_lock_byte);
     tcase_add_test(tc, wake_targets_own_lock_wide);
     tcase_add_test(tc, timeout_with_other_lock_waiting);
     tcase_add_test(tc, shared_parked_bit_keeps_waiters);
     tcase_add_test(tc, four_locks_in_one_byte);
     tcase_add_test(tc, four_locks_in_one_u64);
-    suite_add_tcase(s, tc);
 
-    tc = tcase_create("exclusion");
-    tcase_set_timeout(tc, 120);
+    tc = tu_tcase(s, "exclusion", 120);
     tcase_add_loop_test(tc, exclusion_with_other_bits_in_use, 0, N_OPS);
-    suite_add_tcase(s, tc);
 
-    tc = tcase_create("ptrlock");
-    tcase_set_timeout(tc, 120);
+    tc = tu_tcase(s, "ptrlock", 120);
     tcase_add_test(tc, ptrlock_layout_and_init);
     tcase_add_test(tc, ptrlock_round_trips);
     tcase_add_test(tc, ptrlock_set_while_waiter_parked);
     tcase_add_test(tc, ptrlock_timed_never_early);
     tcase_add_test(tc, ptrlock_exclusion_and_lockless_reads);
-    suite_add_tcase(s, tc);
 
-    tc = tcase_create("misuse");
-    tcase_set_timeout(tc, 60);
+    tc = tu_tcase(s, "misuse", 60);
     tcase_add_loop_test_raise_signal(tc, abort_unlock_of_unlocked, SIGABRT, 0, N_OPS);
     tcase_add_loop_test_raise_signal(tc, abort_unlock_fair_of_unlocked, SIGABRT, 0, N_OPS);
     tcase_add_loop_test_raise_signal(tc, abort_bad_masks, SIGABRT, 0, N_OPS * N_BAD * N_BAD_OPS);
@@ -1325,9 +1268,7 @@ static Suite *bitlock_suite(void)
     tcase_add_loop_test_raise_signal(tc, abort_update_touching_lock_bits, SIGABRT, 0, N_OPS * 4);
     tcase_add_loop_test_raise_signal(tc, abort_slow_path_checks, SIGABRT, 0, 4);
     tcase_add_loop_test_raise_signal(tc, abort_ptrlock, SIGABRT, 0, 5);
-    tcase_add_test(tc, abort_messages);
-    tcase_add_test(tc, slow_path_messages);
-    suite_add_tcase(s, tc);
+    tcase_add_loop_test(tc, abort_messages, 0, TU_LEN(misuses));
     return s;
 }
 

@@ -21,30 +21,7 @@
 #include <string.h>
 #include <sys/wait.h>
 
-static long ncpu(void)
-{
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n > 0 ? n : 1;
-}
-
-typedef struct queued_ctx {
-    const void *addr;
-    size_t n;
-} queued_ctx_t;
-
-static bool has_queued(void *vctx)
-{
-    queued_ctx_t *q = vctx;
-    return tu_queued(q->addr, NULL, 0) >= q->n;
-}
-
 /* Polls until at least n threads are queued on addr; fails the test after TU_WAIT_NS. */
-static void wait_queued(const void *addr, size_t n)
-{
-    queued_ctx_t q = {addr, n};
-    ck_assert_msg(tu_wait_until(has_queued, &q), "never saw %zu threads queued on %p", n, addr);
-}
-
 /* The park token of condition waiters (src/lock_algorithm.h, pl_cond_waiter_token): the
  * complement of the mutex's waiter token (its lock and parked bits), by which the unlock knows a requeued
  * condition waiter from a thread waiting in pl_mutex_lock. */
@@ -177,7 +154,7 @@ START_TEST(wait_for_huge_timeout_is_signalled)
     one_waiter_t w;
     pthread_t t;
     one_waiter_start(&w, &c, &m, UINT64_MAX - 1, NULL, &t); /* saturates to no deadline */
-    wait_queued(&c, 1);
+    tu_wait_queued(&c, 1);
     ck_assert(pl_cond_signal(&c));
     tu_join(t);
     ck_assert(w.result);
@@ -195,7 +172,7 @@ START_TEST(signal_under_mutex_requeues)
     one_waiter_t w;
     pthread_t t;
     one_waiter_start(&w, &c, &m, PL_FOREVER, &value, &t);
-    wait_queued(&c, 1);
+    tu_wait_queued(&c, 1);
     ck_assert_ptr_eq(c.mutex, &m);
     ck_assert_uint_eq(queued_with_mutex_token(&c), 1);
 
@@ -230,7 +207,7 @@ START_TEST(handoff_leaves_waiter_owning_mutex)
         pthread_t t;
         one_waiter_start(&w, &c, &m, PL_FOREVER, NULL, &t);
         atomic_store(&w.hold, true);
-        wait_queued(&c, 1);
+        tu_wait_queued(&c, 1);
         pl_mutex_lock(&m);
         ck_assert(pl_cond_signal(&c));
         ck_assert_uint_eq(queued_with_mutex_token(&m), 1);
@@ -279,12 +256,12 @@ START_TEST(plain_unlock_wakes_requeued_waiter_before_lockers)
         one_waiter_t w;
         pthread_t tw, tl;
         one_waiter_start(&w, &c, &m, PL_FOREVER, &value, &tw);
-        wait_queued(&c, 1);
+        tu_wait_queued(&c, 1);
         pl_mutex_lock(&m);
         ck_assert(pl_cond_signal(&c));
         locker_t l = {&m, false};
         tu_spawn(&tl, locker_main, &l);
-        wait_queued(&m, 2);
+        tu_wait_queued(&m, 2);
         /* FIFO on the mutex: the requeued waiter first, with its own token, then the locker. */
         uintptr_t tokens[2];
         ck_assert_uint_eq(tu_queued(&m, tokens, 2), 2);
@@ -475,7 +452,7 @@ START_TEST(signal_wakes_exactly_one)
     pthread_t t[SIG_WAITERS];
     for (int i = 0; i < SIG_WAITERS; i++)
         tu_spawn(&t[i], single_wait_main, k);
-    wait_queued(&k->c, SIG_WAITERS);
+    tu_wait_queued(&k->c, SIG_WAITERS);
     for (size_t n = 1; n <= SIG_WAITERS; n++) {
         /* Alternate the two paths: requeue (mutex held) and direct wake (mutex free). */
         bool hold = n % 2 == 0;
@@ -532,7 +509,7 @@ static void run_broadcast(bool hold_mutex)
     pthread_t t[BCAST_WAITERS];
     for (int i = 0; i < BCAST_WAITERS; i++)
         tu_spawn(&t[i], predicate_wait_main, k);
-    wait_queued(&k->c, BCAST_WAITERS);
+    tu_wait_queued(&k->c, BCAST_WAITERS);
     ck_assert_uint_eq(queued_with_mutex_token(&k->c), BCAST_WAITERS);
 
     size_t n;
@@ -544,7 +521,7 @@ static void run_broadcast(bool hold_mutex)
          * ahead of the others (cond.c): they spin for the mutex, which we hold, then queue on
          * it as lockers.  Nobody gets in while we hold it. */
         ck_assert_uint_eq(tu_queued(&k->c, NULL, 0), 0);
-        wait_queued(&k->m, BCAST_WAITERS);
+        tu_wait_queued(&k->m, BCAST_WAITERS);
         uintptr_t tokens[BCAST_WAITERS];
         ck_assert_uint_eq(tu_queued(&k->m, tokens, BCAST_WAITERS), BCAST_WAITERS);
         size_t requeued = 0;
@@ -740,7 +717,7 @@ static void *consumer_main(void *arg)
 
 START_TEST(producer_consumer_loses_nothing)
 {
-    size_t n = (size_t)ncpu() * 4; /* oversubscribed: n producers and n consumers */
+    size_t n = (size_t)tu_ncpu() * 4; /* oversubscribed: n producers and n consumers */
     pc_t *q = calloc(1, sizeof *q);
     ck_assert_ptr_nonnull(q);
     size_t total = n * PC_PER_PRODUCER;
@@ -783,7 +760,7 @@ START_TEST(reusable_with_another_mutex_after_last_waiter)
     one_waiter_t w;
     pthread_t t;
     one_waiter_start(&w, &c, &m2, PL_FOREVER, NULL, &t);
-    wait_queued(&c, 1);
+    tu_wait_queued(&c, 1);
     ck_assert_ptr_eq(c.mutex, &m2);
     ck_assert(pl_cond_signal(&c));
     tu_join(t);
@@ -791,7 +768,7 @@ START_TEST(reusable_with_another_mutex_after_last_waiter)
     ck_assert_ptr_null(c.mutex);
     /* And by broadcast, back with the first mutex. */
     one_waiter_start(&w, &c, &m1, PL_FOREVER, NULL, &t);
-    wait_queued(&c, 1);
+    tu_wait_queued(&c, 1);
     ck_assert_ptr_eq(c.mutex, &m1);
     ck_assert_uint_eq(pl_cond_broadcast(&c), 1);
     tu_join(t);
@@ -809,7 +786,7 @@ static void wait_with_second_mutex(void)
     static one_waiter_t w;
     pthread_t t;
     one_waiter_start(&w, &two_c, &two_m1, PL_FOREVER, NULL, &t);
-    wait_queued(&two_c, 1);
+    tu_wait_queued(&two_c, 1);
     pl_mutex_lock(&two_m2);
     pl_cond_wait(&two_c, &two_m2);
 }
@@ -825,15 +802,6 @@ static void second_mutex_wait(void *unused)
     (void)unused;
     wait_with_second_mutex();
 }
-
-START_TEST(two_mutexes_abort_message)
-{
-    char addr[32];
-    const char *needles[] = {"pl_cond_wait", tu_addr_text(&two_c, addr, sizeof addr),
-                             "two mutexes", NULL};
-    tu_expect_abort_message(second_mutex_wait, NULL, needles);
-}
-END_TEST
 
 START_TEST(wait_with_unlocked_mutex_aborts)
 {
@@ -858,17 +826,19 @@ static void wait_for_unlocked(void *arg)
     (void)pl_cond_wait_for(&unlocked_c, &unlocked_m, TU_S);
 }
 
-START_TEST(unlocked_mutex_abort_message)
+static const tu_misuse_t misuses[] = {
+    {"two_mutexes", second_mutex_wait, NULL, {&two_c}, {"pl_cond_wait", "%p", "two mutexes"}},
+    {"wait_unlocked", wait_unlocked, NULL, {&unlocked_c, &unlocked_m},
+     {"libparking: pl_cond_wait(%p): mutex %p is not locked by the caller"}},
+    {"wait_until_unlocked", wait_until_unlocked, NULL, {&unlocked_c, &unlocked_m},
+     {"libparking: pl_cond_wait_until(%p): mutex %p is not locked by the caller"}},
+    {"wait_for_unlocked", wait_for_unlocked, NULL, {&unlocked_c, &unlocked_m},
+     {"libparking: pl_cond_wait_for(%p): mutex %p is not locked by the caller"}},
+};
+
+START_TEST(misuse_messages)
 {
-    static void (*const fns[])(void *) = {wait_unlocked, wait_until_unlocked, wait_for_unlocked};
-    static const char *const names[] = {"pl_cond_wait", "pl_cond_wait_until", "pl_cond_wait_for"};
-    for (size_t i = 0; i < 3; i++) {
-        char expect[160];
-        snprintf(expect, sizeof expect, "libparking: %s(%p): mutex %p is not locked by the caller",
-                 names[i], (void *)&unlocked_c, (void *)&unlocked_m);
-        const char *needles[] = {expect, NULL};
-        tu_expect_abort_message(fns[i], NULL, needles);
-    }
+    tu_expect_misuse(&misuses[_i]);
 }
 END_TEST
 
@@ -902,9 +872,8 @@ static Suite *cond_suite(void)
 
     tc = tu_tcase(s, "misuse", 30);
     tcase_add_test_raise_signal(tc, two_mutexes_at_once_abort, SIGABRT);
-    tcase_add_test(tc, two_mutexes_abort_message);
     tcase_add_test_raise_signal(tc, wait_with_unlocked_mutex_aborts, SIGABRT);
-    tcase_add_test(tc, unlocked_mutex_abort_message);
+    tcase_add_loop_test(tc, misuse_messages, 0, TU_LEN(misuses));
     return s;
 }
 

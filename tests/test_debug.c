@@ -64,34 +64,6 @@ const char *__tsan_default_options(void)
 
 /* ---- Helpers ---- */
 
-static bool flag_set(void *flag)
-{
-    return atomic_load((atomic_bool *)flag);
-}
-
-static void wait_flag(atomic_bool *flag, const char *what)
-{
-    ck_assert_msg(tu_wait_until(flag_set, flag), "timed out waiting for %s", what);
-}
-
-typedef struct queued_ctx {
-    const void *addr;
-    size_t n;
-} queued_ctx_t;
-
-static bool has_queued(void *ctx)
-{
-    queued_ctx_t *q = ctx;
-    return tu_queued(q->addr, NULL, 0) >= q->n;
-}
-
-/* Waits until n threads are parked on addr. */
-static void wait_queued(const void *addr, size_t n)
-{
-    queued_ctx_t q = {addr, n};
-    ck_assert_msg(tu_wait_until(has_queued, &q), "nobody parked on %p", addr);
-}
-
 static char g_text[3][64];
 /* The address as the messages print it; three buffers, for three addresses in one needle list. */
 static const char *addr(int slot, const void *p)
@@ -191,7 +163,7 @@ static void holder_start(holder_t *h, void *lock, void (*take)(void *), void (*r
     atomic_init(&h->held, false);
     atomic_init(&h->release_now, false);
     tu_spawn(&h->thread, holder_main, h);
-    wait_flag(&h->held, "the holder");
+    tu_wait_flag(&h->held, "the holder");
 }
 
 static void holder_stop(holder_t *h)
@@ -216,15 +188,6 @@ static void relock_mutex(void *arg)
     pl_mutex_lock(&g_m);
     pl_mutex_lock(&g_m);
 }
-
-START_TEST(relock_mutex_aborts)
-{
-    const char *needles[] = {"libparking: pl_mutex_lock(", addr(0, &g_m),
-                             "): would deadlock: already held by this thread",
-                             "(taken by pl_mutex_lock at ", "test_debug", NULL};
-    tu_expect_abort_message(relock_mutex, NULL, needles);
-}
-END_TEST
 
 static void relock_wrlock(void *arg)
 {
@@ -260,28 +223,6 @@ static void uplock_twice(void *arg)
     pl_rwlock_uplock(&g_rw);
     pl_rwlock_uplock(&g_rw);
 }
-
-START_TEST(relock_rwlock_aborts)
-{
-    const char *rw = addr(0, &g_rw);
-    const char *n1[] = {"pl_rwlock_wrlock(", rw, "would deadlock: already held by this thread",
-                        "taken by pl_rwlock_wrlock", NULL};
-    tu_expect_abort_message(relock_wrlock, NULL, n1);
-    const char *n2[] = {"pl_rwlock_rdlock(", rw, "would deadlock: already held by this thread",
-                        "taken by pl_rwlock_wrlock", NULL};
-    tu_expect_abort_message(rdlock_under_wrlock, NULL, n2);
-    const char *n3[] = {"pl_rwlock_wrlock(", rw, "would deadlock: this thread holds a read lock",
-                        "taken by pl_rwlock_rdlock", "a writer waits until every reader", NULL};
-    tu_expect_abort_message(wrlock_under_rdlock, NULL, n3);
-    const char *n4[] = {"pl_rwlock_rdlock_recursive(", rw,
-                        "would deadlock: this thread holds it for writing", NULL};
-    tu_expect_abort_message(recursive_read_under_wrlock, NULL, n4);
-    const char *n5[] = {"pl_rwlock_uplock(", rw,
-                        "would deadlock: this thread already holds its upgradable lock",
-                        "taken by pl_rwlock_uplock", NULL};
-    tu_expect_abort_message(uplock_twice, NULL, n5);
-}
-END_TEST
 
 /* What is not a self-deadlock: try-locks fail, timed locks time out (documented), reentrant
  * and recursive-read relocks succeed, upgrade and downgrade change modes. */
@@ -365,32 +306,6 @@ static void cond_wait_other_threads_mutex(void *arg)
     pl_cond_wait_for(&c, &g_m, 1000);
 }
 
-START_TEST(unlock_by_non_owner_aborts)
-{
-    holder_t h;
-    const char *m = addr(0, &g_m), *rw = addr(1, &g_rw);
-    const char *n1[] = {"libparking: pl_mutex_unlock(", m, "): not the owner; held by thread ",
-                        "(taken by pl_mutex_lock at ", ", unlocked by thread ", NULL};
-    tu_expect_abort_message(unlock_other_threads_mutex, &h, n1);
-    const char *n2[] = {"libparking: pl_rwlock_wrunlock(", rw, "): not the owner; held by thread",
-                        "taken by pl_rwlock_wrlock", NULL};
-    tu_expect_abort_message(unlock_other_threads_wrlock, &h, n2);
-    const char *n3[] = {"libparking: pl_rwlock_rdunlock(", rw,
-                        "): not a reader: this thread holds no read lock on it; 1 other thread "
-                        "does, such as thread ",
-                        "taken by pl_rwlock_rdlock", NULL};
-    tu_expect_abort_message(rdunlock_other_threads_rdlock, &h, n3);
-    const char *n4[] = {"libparking: pl_rwlock_rdunlock(", rw,
-                        "): not a reader: this thread holds no read lock on it, and it is "
-                        "write-locked by thread ",
-                        NULL};
-    tu_expect_abort_message(rdunlock_other_threads_wrlock, &h, n4);
-    const char *n5[] = {"libparking: pl_cond_wait_for(", m, "): not the owner; held by thread ",
-                        NULL};
-    tu_expect_abort_message(cond_wait_other_threads_mutex, &h, n5);
-}
-END_TEST
-
 static void *lock_and_exit(void *m)
 {
     pl_mutex_lock(m);
@@ -406,14 +321,6 @@ static void unlock_exited_threads_mutex(void *arg)
     pl_mutex_unlock(&g_m);
 }
 
-START_TEST(unlock_of_exited_threads_lock_aborts)
-{
-    const char *needles[] = {"pl_mutex_unlock(", addr(0, &g_m), "not the owner; held by thread ",
-                             " (exited)", NULL};
-    tu_expect_abort_message(unlock_exited_threads_mutex, NULL, needles);
-}
-END_TEST
-
 /* An unlock of a lock that nobody holds is left to the lock's own check and message. */
 static void unlock_unlocked(void *arg)
 {
@@ -421,11 +328,55 @@ static void unlock_unlocked(void *arg)
     pl_mutex_unlock(&g_m);
 }
 
-START_TEST(unlock_of_free_lock_keeps_library_message)
+/* ---- The table of the misuses above: each aborts with its message ---- */
+
+static holder_t g_holder; /* the holder thread of the non-owner cases, in the forked child */
+
+#define HELD_BY_THIS_THREAD "would deadlock: already held by this thread"
+
+static const tu_misuse_t misuses[] = {
+    {"relock_mutex", relock_mutex, NULL, {&g_m},
+     {"libparking: pl_mutex_lock(", "%p", "): " HELD_BY_THIS_THREAD,
+      "(taken by pl_mutex_lock at ", "test_debug"}},
+    {"relock_wrlock", relock_wrlock, NULL, {&g_rw},
+     {"pl_rwlock_wrlock(", "%p", HELD_BY_THIS_THREAD, "taken by pl_rwlock_wrlock"}},
+    {"rdlock_under_wrlock", rdlock_under_wrlock, NULL, {&g_rw},
+     {"pl_rwlock_rdlock(", "%p", HELD_BY_THIS_THREAD, "taken by pl_rwlock_wrlock"}},
+    {"wrlock_under_rdlock", wrlock_under_rdlock, NULL, {&g_rw},
+     {"pl_rwlock_wrlock(", "%p", "would deadlock: this thread holds a read lock",
+      "taken by pl_rwlock_rdlock", "a writer waits until every reader"}},
+    {"recursive_read_under_wrlock", recursive_read_under_wrlock, NULL, {&g_rw},
+     {"pl_rwlock_rdlock_recursive(", "%p", "would deadlock: this thread holds it for writing"}},
+    {"uplock_twice", uplock_twice, NULL, {&g_rw},
+     {"pl_rwlock_uplock(", "%p", "would deadlock: this thread already holds its upgradable lock",
+      "taken by pl_rwlock_uplock"}},
+    {"unlock_other_threads_mutex", unlock_other_threads_mutex, &g_holder, {&g_m},
+     {"libparking: pl_mutex_unlock(", "%p", "): not the owner; held by thread ",
+      "(taken by pl_mutex_lock at ", ", unlocked by thread "}},
+    {"unlock_other_threads_wrlock", unlock_other_threads_wrlock, &g_holder, {&g_rw},
+     {"libparking: pl_rwlock_wrunlock(", "%p", "): not the owner; held by thread",
+      "taken by pl_rwlock_wrlock"}},
+    {"rdunlock_other_threads_rdlock", rdunlock_other_threads_rdlock, &g_holder, {&g_rw},
+     {"libparking: pl_rwlock_rdunlock(", "%p",
+      "): not a reader: this thread holds no read lock on it; 1 other thread does, such as "
+      "thread ",
+      "taken by pl_rwlock_rdlock"}},
+    {"rdunlock_other_threads_wrlock", rdunlock_other_threads_wrlock, &g_holder, {&g_rw},
+     {"libparking: pl_rwlock_rdunlock(", "%p",
+      "): not a reader: this thread holds no read lock on it, and it is write-locked by "
+      "thread "}},
+    {"cond_wait_other_threads_mutex", cond_wait_other_threads_mutex, &g_holder, {&g_m},
+     {"libparking: pl_cond_wait_for(", "%p", "): not the owner; held by thread "}},
+    {"unlock_exited_threads_mutex", unlock_exited_threads_mutex, NULL, {&g_m},
+     {"pl_mutex_unlock(", "%p", "not the owner; held by thread ", " (exited)"}},
+    /* An unlock of a free lock keeps the library's own message. */
+    {"unlock_unlocked", unlock_unlocked, NULL, {&g_m},
+     {"libparking: pl_mutex_unlock(", "%p", "): unlock of a lock that is not locked"}},
+};
+
+START_TEST(misuse_messages)
 {
-    const char *needles[] = {"libparking: pl_mutex_unlock(", addr(0, &g_m),
-                             "): unlock of a lock that is not locked", NULL};
-    tu_expect_abort_message(unlock_unlocked, NULL, needles);
+    tu_expect_misuse(&misuses[_i]);
 }
 END_TEST
 
@@ -808,7 +759,7 @@ static void *lock_a_then_b(void *arg)
     atomic_bool *have_a = arg;
     pl_mutex_lock(&g_a);
     atomic_store(have_a, true);
-    wait_queued(&g_a, 1); /* the other thread holds B and waits for A */
+    tu_wait_queued(&g_a, 1); /* the other thread holds B and waits for A */
     pl_mutex_lock(&g_b); /* deadlock */
     return NULL;
 }
@@ -816,8 +767,8 @@ static void *lock_a_then_b(void *arg)
 static void *watchdog(void *arg)
 {
     (void)arg;
-    wait_queued(&g_b, 1);
-    wait_queued(&g_a, 1);
+    tu_wait_queued(&g_b, 1);
+    tu_wait_queued(&g_a, 1);
     size_t n = pl_deadlock_check(stdout);
     fflush(stdout);
     _exit((int)n);
@@ -834,7 +785,7 @@ static void deadlock_with_watchdog(void *arg)
     atomic_init(&have_a, false);
     pthread_t t1;
     tu_spawn(&t1, lock_a_then_b, &have_a);
-    wait_flag(&have_a, "A");
+    tu_wait_flag(&have_a, "A");
     pl_mutex_lock(&g_b);
     pl_mutex_lock(&g_a); /* deadlock: the watchdog reports and ends the process */
     printf("unreachable\n");
@@ -869,8 +820,8 @@ static void *writer(void *arg)
 static void *rw_watchdog(void *arg)
 {
     (void)arg;
-    wait_queued((const char *)&g_rw + 1, 1); /* the writer waits for readers to leave */
-    wait_queued(&g_rw, 1);                   /* the nested reader waits behind it */
+    tu_wait_queued((const char *)&g_rw + 1, 1); /* the writer waits for readers to leave */
+    tu_wait_queued(&g_rw, 1);                   /* the nested reader waits behind it */
     size_t n = pl_deadlock_check(stdout);
     fflush(stdout);
     _exit((int)n);
@@ -883,7 +834,7 @@ static void nested_read_deadlock(void *arg)
     pl_rwlock_rdlock(&g_rw);
     tu_spawn(&d, rw_watchdog, NULL);
     tu_spawn(&w, writer, NULL);
-    wait_queued((const char *)&g_rw + 1, 1);
+    tu_wait_queued((const char *)&g_rw + 1, 1);
     pl_rwlock_rdlock(&g_rw);
     printf("unreachable\n");
 }
@@ -906,7 +857,7 @@ END_TEST
 static void *self_watchdog(void *arg)
 {
     (void)arg;
-    wait_queued(&g_m, 1);
+    tu_wait_queued(&g_m, 1);
     size_t n = pl_deadlock_check(stdout);
     fflush(stdout);
     _exit((int)n);
@@ -945,7 +896,7 @@ START_TEST(deadlock_check_zero_without_cycle)
     tu_spawn(&t[0], take_pair, &p0);
     pair_t p1 = {&g_b, &g_a};
     tu_spawn(&t[1], take_pair, &p1); /* holds B, waits for A */
-    wait_queued(&g_a, 2);
+    tu_wait_queued(&g_a, 2);
     ck_assert_uint_eq(pl_deadlock_check(stdout), 0);
     holder_stop(&h);
     tu_join(t[1]);
@@ -958,13 +909,9 @@ int main(void)
 {
     Suite *s = suite_create("debug");
     TCase *tc = tu_tcase(s, "self_deadlock", 60);
-    tcase_add_test(tc, relock_mutex_aborts);
-    tcase_add_test(tc, relock_rwlock_aborts);
     tcase_add_test(tc, relocks_that_are_fine);
-    tc = tu_tcase(s, "owner", 60);
-    tcase_add_test(tc, unlock_by_non_owner_aborts);
-    tcase_add_test(tc, unlock_of_exited_threads_lock_aborts);
-    tcase_add_test(tc, unlock_of_free_lock_keeps_library_message);
+    tc = tu_tcase(s, "misuse", 60);
+    tcase_add_loop_test(tc, misuse_messages, 0, TU_LEN(misuses));
     tc = tu_tcase(s, "lockdep", 60);
     tcase_add_test(tc, inversion_aborts);
     tcase_add_test(tc, inversion_through_chain_aborts);

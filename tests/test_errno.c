@@ -23,14 +23,6 @@ enum { SENTINEL = 12345 };
     ck_assert_msg(errno == SENTINEL, "%s: errno %d (%s), expected it kept", what, errno,          \
                   strerror(errno))
 
-/* Threads queued on addr now, without Check's assertions (for helper threads). */
-static size_t queued_on(const void *addr)
-{
-    tu_scan_t scan = {NULL, 0, 0};
-    (void)pl_unpark_filter(addr, tu_scan_filter, NULL, &scan);
-    return scan.n;
-}
-
 /* A thread that holds a mutex and/or a write lock until `release` is set or, with
  * release_when_queued, until a thread is queued on the lock (so that the caller really parks
  * and is really woken). */
@@ -54,7 +46,7 @@ static void *holder_main(void *arg)
     unsigned polls = 0;
     uint64_t limit = pl_now() + TU_WAIT_NS;
     while (!atomic_load(&h->release) && pl_now() < limit) {
-        if (h->release_when_queued && h->m != NULL && queued_on(h->m) > 0)
+        if (h->release_when_queued && h->m != NULL && tu_queued_quiet(h->m) > 0)
             break;
         tu_backoff(&polls);
     }
@@ -185,10 +177,7 @@ static void slow_init(void *arg)
     (void)arg;
     atomic_store(&once_running, true);
     /* Returns once the main thread waits for it, so that the main thread really parks. */
-    unsigned polls = 0;
-    uint64_t limit = pl_now() + TU_WAIT_NS;
-    while (queued_on(&once) == 0 && pl_now() < limit)
-        tu_backoff(&polls);
+    (void)tu_poll_queued(&once, 1);
 }
 
 static void *once_main(void *arg)

@@ -468,8 +468,7 @@ END_TEST
 static Suite *fork_suite(void)
 {
     Suite *s = suite_create("fork");
-    TCase *tc = tcase_create("fork");
-    tcase_set_timeout(tc, 120);
+    TCase *tc = tu_tcase(s, "fork", 120);
     tcase_add_test(tc, child_queue_is_empty);
     tcase_add_test(tc, fork_while_threads_hammer);
     tcase_add_test(tc, child_waits_on_cond_with_another_mutex);
@@ -481,7 +480,6 @@ static Suite *fork_suite(void)
 #else
     (void)application_atfork_handlers_use_our_locks;
 #endif
-    suite_add_tcase(s, tc);
     return s;
 }
 

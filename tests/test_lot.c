@@ -930,31 +930,24 @@ static void requeue_no_validate(void *arg)
     (void)pl_unpark_requeue(arg, key_b, NULL, NULL, NULL);
 }
 
+static const tu_misuse_t misuses[] = {
+    {"filter_null", filter_null, key_a, {key_a},
+     {"libparking: pl_unpark_filter(%p): filter callback is NULL"}},
+    {"requeue_same", requeue_same, key_a, {key_a},
+     {"libparking: pl_unpark_requeue(%p): source and destination are the same address"}},
+    {"requeue_no_validate", requeue_no_validate, key_a, {key_a},
+     {"libparking: pl_unpark_requeue(%p): validate callback is NULL"}},
+};
+
 START_TEST(misuse_aborts)
 {
-    switch (_i) {
-    case 0: filter_null(key_a); break;
-    case 1: requeue_same(key_a); break;
-    default: requeue_no_validate(key_a); break;
-    }
+    misuses[_i].fn(misuses[_i].arg);
 }
 END_TEST
 
 START_TEST(misuse_messages)
 {
-    static void (*const fns[])(void *) = {filter_null, requeue_same, requeue_no_validate};
-    static const char *const msgs[] = {
-        "pl_unpark_filter(%p): filter callback is NULL",
-        "pl_unpark_requeue(%p): source and destination are the same address",
-        "pl_unpark_requeue(%p): validate callback is NULL",
-    };
-    for (size_t i = 0; i < 3; i++) {
-        char what[128], expect[160];
-        snprintf(what, sizeof what, msgs[i], (void *)key_a);
-        snprintf(expect, sizeof expect, "libparking: %s", what);
-        const char *needles[] = {expect, NULL};
-        tu_expect_abort_message(fns[i], key_a, needles);
-    }
+    tu_expect_misuse(&misuses[_i]);
 }
 END_TEST
 
@@ -994,8 +987,8 @@ static Suite *lot_suite(void)
     tcase_add_test(tc, park_in_tls_destructor_key_after);
 
     tc = tu_tcase(s, "misuse", 10);
-    tcase_add_loop_test_raise_signal(tc, misuse_aborts, SIGABRT, 0, 3);
-    tcase_add_test(tc, misuse_messages);
+    tcase_add_loop_test_raise_signal(tc, misuse_aborts, SIGABRT, 0, TU_LEN(misuses));
+    tcase_add_loop_test(tc, misuse_messages, 0, TU_LEN(misuses));
     return s;
 }
 

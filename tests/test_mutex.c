@@ -11,12 +11,6 @@
 #include <string.h>
 #include <sys/wait.h>
 
-static long ncpu(void)
-{
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n > 0 ? n : 1;
-}
-
 /* Waits until some thread is queued on the mutex.  pl_mutex parks on its own address (the key
  * lot.h describes as "the lock"); unlike the parked bit, which is set before the waiter is
  * queued, being seen in the queue proves that an unlock's pl_unpark_one will find it. */
@@ -146,7 +140,7 @@ static void *excl_thread(void *arg)
 
 static void run_exclusion(bool mixed)
 {
-    long n = ncpu() * 4;
+    long n = tu_ncpu() * 4;
     excl_t *e = calloc(1, sizeof *e);
     pthread_t *t = calloc((size_t)n, sizeof *t);
     ck_assert(e && t);
@@ -313,7 +307,7 @@ START_TEST(unlock_fair_hands_off)
         pl_mutex_lock(&h.m);
         pthread_t th;
         tu_spawn(&th, handoff_waiter, &h);
-        ck_assert(tu_wait_until(mutex_has_waiter, &h.m));
+        tu_wait_queued(&h.m, 1);
         pl_mutex_unlock_fair(&h.m);
         bool barged = pl_mutex_trylock(&h.m); /* must fail: the lock belongs to the waiter */
         bool locked = barged || pl_mutex_is_locked(&h.m);
@@ -357,7 +351,7 @@ START_TEST(no_starvation)
     pl_mutex_lock(&h.m);
     pthread_t th;
     tu_spawn(&th, starved_waiter, &h);
-    ck_assert(tu_wait_until(mutex_has_waiter, &h.m));
+    tu_wait_queued(&h.m, 1);
     uint64_t deadline = pl_now() + 10 * TU_S;
     unsigned long rounds = 0;
     while (!atomic_load(&h.got) && pl_now() < deadline) {
@@ -373,17 +367,21 @@ END_TEST
 
 /* ---- Misuse aborts ---- */
 
+static pl_mutex_t misuse_m; /* unlocked; the same address in the child after fork */
+
+static void unlock_unlocked(void *m) { pl_mutex_unlock(m); }
+static void unlock_fair_unlocked(void *m) { pl_mutex_unlock_fair(m); }
+
+static const tu_misuse_t misuses[] = {
+    {"unlock", unlock_unlocked, &misuse_m, {&misuse_m},
+     {"libparking: pl_mutex_unlock(%p): unlock of a lock that is not locked"}},
+    {"unlock_fair", unlock_fair_unlocked, &misuse_m, {&misuse_m},
+     {"libparking: pl_mutex_unlock_fair(%p): unlock of a lock that is not locked"}},
+};
+
 START_TEST(unlock_unlocked_aborts)
 {
-    pl_mutex_t m = PL_MUTEX_INIT;
-    pl_mutex_unlock(&m);
-}
-END_TEST
-
-START_TEST(unlock_fair_unlocked_aborts)
-{
-    pl_mutex_t m = PL_MUTEX_INIT;
-    pl_mutex_unlock_fair(&m);
+    misuses[_i].fn(misuses[_i].arg);
 }
 END_TEST
 
@@ -394,20 +392,9 @@ START_TEST(unlock_with_only_parked_bit_aborts)
 }
 END_TEST
 
-static void unlock_unlocked(void *m) { pl_mutex_unlock(m); }
-static void unlock_fair_unlocked(void *m) { pl_mutex_unlock_fair(m); }
-
 START_TEST(unlock_abort_message)
 {
-    static pl_mutex_t m; /* same address in the child after fork */
-    char expect[128];
-    snprintf(expect, sizeof expect, "libparking: pl_mutex_unlock(%p): unlock of a lock that is "
-             "not locked", (void *)&m);
-    const char *needles[] = {expect, NULL};
-    tu_expect_abort_message(unlock_unlocked, &m, needles);
-    snprintf(expect, sizeof expect, "libparking: pl_mutex_unlock_fair(%p): unlock of a lock "
-             "that is not locked", (void *)&m);
-    tu_expect_abort_message(unlock_fair_unlocked, &m, needles);
+    tu_expect_misuse(&misuses[_i]);
 }
 END_TEST
 
@@ -514,10 +501,9 @@ static Suite *mutex_suite(void)
     tcase_add_test(tc, no_starvation);
 
     tc = tu_tcase(s, "misuse", 10);
-    tcase_add_test_raise_signal(tc, unlock_unlocked_aborts, SIGABRT);
-    tcase_add_test_raise_signal(tc, unlock_fair_unlocked_aborts, SIGABRT);
+    tcase_add_loop_test_raise_signal(tc, unlock_unlocked_aborts, SIGABRT, 0, TU_LEN(misuses));
     tcase_add_test_raise_signal(tc, unlock_with_only_parked_bit_aborts, SIGABRT);
-    tcase_add_test(tc, unlock_abort_message);
+    tcase_add_loop_test(tc, unlock_abort_message, 0, TU_LEN(misuses));
     return s;
 }
 

@@ -17,41 +17,6 @@
 #include <signal.h>
 #include <stdlib.h>
 
-static long ncpu(void)
-{
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n > 0 ? n : 1;
-}
-
-/* Counts the threads queued on addr without waking any; usable off the main thread (no Check
- * assertion inside). */
-static pl_filter_op_t count_filter(void *ctx, uintptr_t park_token)
-{
-    (void)park_token;
-    (*(size_t *)ctx)++;
-    return PL_FILTER_SKIP;
-}
-
-static size_t queued_on(const void *addr)
-{
-    size_t n = 0;
-    (void)pl_unpark_filter(addr, count_filter, NULL, &n);
-    return n;
-}
-
-/* Polls until n threads are queued on addr; false after TU_WAIT_NS. */
-static bool wait_queued(const void *addr, size_t n)
-{
-    uint64_t deadline = pl_now() + TU_WAIT_NS;
-    unsigned polls = 0;
-    while (queued_on(addr) < n) {
-        if (pl_now() > deadline)
-            return false;
-        tu_backoff(&polls);
-    }
-    return true;
-}
-
 /* ---- Layout and sequential behaviour ---- */
 
 static pl_once_t static_once; /* zero-initialised: not run */
@@ -165,7 +130,7 @@ static void slow_init(void *arg)
     race_t *r = arg;
     atomic_fetch_add(&r->runs, 1);
     /* Every other caller must reach the parking lot while we run (they spin only briefly). */
-    atomic_store(&r->saw_all_parked, wait_queued(&r->once, RACERS - 1));
+    atomic_store(&r->saw_all_parked, tu_poll_queued(&r->once, RACERS - 1));
     r->value = 42;
 }
 
@@ -195,7 +160,7 @@ START_TEST(runs_exactly_once_with_racing_callers)
     ck_assert(atomic_load(&r->saw_all_parked));
     ck_assert_int_eq(atomic_load(&r->bad_reads), 0);
     ck_assert_uint_eq(r->once.state, PL_ONCE_DONE_BIT); /* parked bit gone with the wake-up */
-    ck_assert_uint_eq(queued_on(&r->once), 0);
+    ck_assert_uint_eq(tu_queued_quiet(&r->once), 0);
     free(r);
 }
 END_TEST
@@ -237,7 +202,7 @@ static void *many_main(void *arg)
 
 START_TEST(many_onces_raced)
 {
-    size_t n = (size_t)ncpu() * 4;
+    size_t n = (size_t)tu_ncpu() * 4;
     many_t *m = calloc(1, sizeof *m);
     pthread_t *t = calloc(n, sizeof *t);
     ck_assert(m && t);
@@ -276,7 +241,7 @@ static bool flaky_init(void *arg)
     retry_t *r = arg;
     int attempt = atomic_fetch_add(&r->attempts, 1) + 1;
     if (attempt == 1)
-        atomic_store(&r->saw_waiters, wait_queued(&r->once, RETRY_THREADS - 1));
+        atomic_store(&r->saw_waiters, tu_poll_queued(&r->once, RETRY_THREADS - 1));
     if (attempt <= RETRY_FAILURES)
         return false;
     r->value = 7;
@@ -327,7 +292,7 @@ typedef struct lone {
 static bool fail_after_one_waiter(void *arg)
 {
     lone_t *l = arg;
-    atomic_store(&l->waiter_parked, wait_queued(&l->once, 1));
+    atomic_store(&l->waiter_parked, tu_poll_queued(&l->once, 1));
     atomic_fetch_add(&l->fails, 1);
     return false;
 }
@@ -361,35 +326,10 @@ END_TEST
 
 /* ---- Misuse ---- */
 
-START_TEST(null_fn_aborts)
-{
-    pl_once_t o = PL_ONCE_INIT;
-    pl_call_once(&o, NULL, NULL);
-}
-END_TEST
-
-START_TEST(null_try_fn_aborts)
-{
-    pl_once_t o = PL_ONCE_INIT;
-    (void)pl_call_once_try(&o, NULL, NULL);
-}
-END_TEST
+static pl_once_t null_fn_once; /* not run; the same address in the child */
 
 static void call_null_fn(void *arg) { pl_call_once(arg, NULL, NULL); }
 static void call_null_try_fn(void *arg) { (void)pl_call_once_try(arg, NULL, NULL); }
-
-START_TEST(null_fn_messages)
-{
-    static pl_once_t o; /* same address in the child */
-    char expect[128];
-    snprintf(expect, sizeof expect, "libparking: pl_call_once(%p): fn is NULL", (void *)&o);
-    const char *m1[] = {expect, NULL};
-    tu_expect_abort_message(call_null_fn, &o, m1);
-    snprintf(expect, sizeof expect, "libparking: pl_call_once_try(%p): fn is NULL", (void *)&o);
-    const char *m2[] = {expect, NULL};
-    tu_expect_abort_message(call_null_try_fn, &o, m2);
-}
-END_TEST
 
 /* Recursion: an initialiser that calls pl_call_once on its own once aborts instead of waiting
  * for itself forever. */
@@ -439,31 +379,29 @@ static void run_rec_try_then_plain(void *arg)
     (void)pl_call_once_try(&rec_a, rec_try_then_plain, NULL);
 }
 
-START_TEST(recursion_aborts)
+enum { REC_SELF = 2 }; /* the row nesting_deeper_than_the_table repeats */
+#define RECURSION(fn) "libparking: " fn "(%p): recursive call from its own initializer"
+
+static const tu_misuse_t misuses[] = {
+    {"null_fn", call_null_fn, &null_fn_once, {&null_fn_once},
+     {"libparking: pl_call_once(%p): fn is NULL"}},
+    {"null_try_fn", call_null_try_fn, &null_fn_once, {&null_fn_once},
+     {"libparking: pl_call_once_try(%p): fn is NULL"}},
+    [REC_SELF] = {"rec_self", run_rec_self, NULL, {&rec_a}, {RECURSION("pl_call_once")}},
+    {"rec_self_try", run_rec_self_try, NULL, {&rec_a}, {RECURSION("pl_call_once_try")}},
+    {"rec_via_b", run_rec_via_b, NULL, {&rec_a}, {RECURSION("pl_call_once")}},
+    {"rec_try_then_plain", run_rec_try_then_plain, NULL, {&rec_a}, {RECURSION("pl_call_once")}},
+};
+
+START_TEST(misuse_aborts)
 {
-    switch (_i) {
-    case 0: run_rec_self(NULL); break;
-    case 1: run_rec_self_try(NULL); break;
-    case 2: run_rec_via_b(NULL); break;
-    default: run_rec_try_then_plain(NULL); break;
-    }
+    misuses[_i].fn(misuses[_i].arg);
 }
 END_TEST
 
-START_TEST(recursion_messages)
+START_TEST(misuse_messages)
 {
-    char expect[160];
-    static void (*const run[])(void *) = {run_rec_self, run_rec_self_try, run_rec_via_b,
-                                          run_rec_try_then_plain};
-    static const char *const fn[] = {"pl_call_once", "pl_call_once_try", "pl_call_once",
-                                     "pl_call_once"};
-    for (size_t i = 0; i < sizeof run / sizeof run[0]; i++) {
-        snprintf(expect, sizeof expect,
-                 "libparking: %s(%p): recursive call from its own initializer", fn[i],
-                 (void *)&rec_a);
-        const char *needles[] = {expect, NULL};
-        tu_expect_abort_message(run[i], NULL, needles);
-    }
+    tu_expect_misuse(&misuses[_i]);
 }
 END_TEST
 
@@ -493,7 +431,7 @@ static void *wi_inner_runner(void *arg)
 static void *wi_releaser(void *arg)
 {
     (void)arg;
-    (void)wait_queued(&wi_inner, 1);
+    (void)tu_poll_queued(&wi_inner, 1);
     atomic_store(&wi_release, true);
     return NULL;
 }
@@ -540,14 +478,8 @@ START_TEST(nesting_deeper_than_the_table)
     pl_call_once(&deep[0], deep_init, (void *)(uintptr_t)0);
     for (size_t i = 0; i < DEEP; i++)
         ck_assert(pl_once_is_done(&deep[i]));
-    for (int round = 0; round < 3; round++) {
-        char expect[160];
-        snprintf(expect, sizeof expect,
-                 "libparking: pl_call_once(%p): recursive call from its own initializer",
-                 (void *)&rec_a);
-        const char *needles[] = {expect, NULL};
-        tu_expect_abort_message(run_rec_self, NULL, needles);
-    }
+    for (int round = 0; round < 3; round++)
+        tu_expect_misuse(&misuses[REC_SELF]);
 }
 END_TEST
 
@@ -592,7 +524,7 @@ static void reused_init(void *arg)
     reused_t *r = arg;
     atomic_fetch_add(&r->runs, 1);
     atomic_store(&r->running, true);
-    atomic_store(&r->saw_main, wait_queued(&r->once, 1));
+    atomic_store(&r->saw_main, tu_poll_queued(&r->once, 1));
 }
 
 static void *reused_runner(void *arg)
@@ -677,10 +609,10 @@ START_TEST(longjmp_leaves_the_once_running_and_callers_block)
 {
     pthread_t leaver, other;
     tu_spawn(&leaver, left_then_calls_again, NULL);
-    ck_assert(wait_queued(&left_once, 1));
+    tu_wait_queued(&left_once, 1);
     ck_assert(atomic_load(&left_jumped));
     tu_spawn(&other, calls_left_once, NULL);
-    ck_assert(wait_queued(&left_once, 2));
+    tu_wait_queued(&left_once, 2);
     ck_assert_uint_eq(left_once.state, PL_ONCE_RUNNING_BIT | PL_ONCE_PARKED_BIT);
 }
 END_TEST
@@ -823,7 +755,7 @@ START_TEST(reused_thread_identity_blocks)
     ck_assert_msg(same, "no thread got the identity of the one that exited");
 #endif
     if (same) {
-        ck_assert(wait_queued(&reuse_once, 1)); /* blocked, not aborted */
+        tu_wait_queued(&reuse_once, 1); /* blocked, not aborted */
         ck_assert_uint_eq(reuse_once.state, PL_ONCE_RUNNING_BIT | PL_ONCE_PARKED_BIT);
     }
 }
@@ -848,11 +780,8 @@ static Suite *once_suite(void)
     tcase_add_test(tc, failed_run_with_one_waiter_then_success);
 
     tc = tu_tcase(s, "misuse", 10);
-    tcase_add_test_raise_signal(tc, null_fn_aborts, SIGABRT);
-    tcase_add_test_raise_signal(tc, null_try_fn_aborts, SIGABRT);
-    tcase_add_test(tc, null_fn_messages);
-    tcase_add_loop_test_raise_signal(tc, recursion_aborts, SIGABRT, 0, 4);
-    tcase_add_test(tc, recursion_messages);
+    tcase_add_loop_test_raise_signal(tc, misuse_aborts, SIGABRT, 0, TU_LEN(misuses));
+    tcase_add_loop_test(tc, misuse_messages, 0, TU_LEN(misuses));
     tcase_add_test(tc, waiting_inside_an_initialiser_is_not_recursion);
     tcase_add_test(tc, nesting_deeper_than_the_table);
 

@@ -794,11 +794,9 @@ END_TEST
 static Suite *process_suite(void)
 {
     Suite *s = suite_create("process");
-    TCase *tc = tcase_create("signals");
-    tcase_set_timeout(tc, 60);
+    TCase *tc = tu_tcase(s, "signals", 60);
     tcase_add_test(tc, signals_do_not_break_waits);
     tcase_add_test(tc, signals_never_end_any_wait_early);
-    suite_add_tcase(s, tc);
 
     tc = tu_tcase(s, "thread_exit", 120);
     tcase_add_test(tc, threads_exit_the_moment_they_are_woken);
@@ -809,20 +807,16 @@ static Suite *process_suite(void)
     tcase_add_test(tc, now_is_clock_monotonic);
     tcase_add_test(tc, huge_timeouts_wait);
 
-    tc = tcase_create("scale");
-    tcase_set_timeout(tc, 240);
+    tc = tu_tcase(s, "scale", 240);
     tcase_add_test(tc, ten_thousand_parked_then_woken_in_random_order);
-    suite_add_tcase(s, tc);
 
 #if defined(COUNT_MALLOC)
     /* valgrind replaces malloc in the executable too, so the counter would never run (and
      * no_malloc_on_park_paths would pass for nothing): the plain build runs these. */
     if (!tu_under_valgrind()) {
-        tc = tcase_create("allocation");
-        tcase_set_timeout(tc, 60);
+        tc = tu_tcase(s, "allocation", 60);
         tcase_add_test(tc, counting_allocator_counts);
         tcase_add_test(tc, no_malloc_on_park_paths);
-        suite_add_tcase(s, tc);
     }
 #endif
     return s;

@@ -1,9 +1,9 @@
 /* Tests of pl_remutex_t and pl_thread_id: include/parking/remutex.h.
  *
  * Knowing that a thread waits: a pl_remutex_t parks its waiters on its inner pl_mutex_t's
- * address (&m->mutex).  queued() scans that queue with pl_unpark_filter and a filter that only
- * counts (PL_FILTER_SKIP); a waiter seen there will be found by the next unlock, which takes the
- * same bucket lock.  No test sleeps to let a thread "get there".
+ * address (&m->mutex).  tu_queued() scans that queue with pl_unpark_filter and a filter that
+ * only counts (PL_FILTER_SKIP); a waiter seen there will be found by the next unlock, which
+ * takes the same bucket lock.  No test sleeps to let a thread "get there".
  *
  * The depth-overflow tests write the `count` field directly (the header documents the fields
  * for white-box tests): reaching PL_REMUTEX_MAX_DEPTH (2^32 - 1) by locking would take minutes.
@@ -20,42 +20,11 @@
 #include <string.h>
 #include <sys/wait.h>
 
-static long ncpu(void)
-{
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n > 0 ? n : 1;
-}
-
-static size_t queued(pl_remutex_t *m)
-{
-    return tu_queued(&m->mutex, NULL, 0);
-}
-
-static bool has_waiter(void *m)
-{
-    return queued(m) > 0;
-}
-
-static void wait_waiter(pl_remutex_t *m)
-{
-    ck_assert_msg(tu_wait_until(has_waiter, m), "the waiter never queued");
-}
-
 /* Unlocked, unowned, depth 0, no parked bit: the state of PL_REMUTEX_INIT.  Only called when
  * no other thread uses m (or after joining them). */
 static bool all_zero(const pl_remutex_t *m)
 {
     return m->owner == 0 && m->count == 0 && m->mutex.state == 0;
-}
-
-static bool flag_set(void *flag)
-{
-    return atomic_load((atomic_bool *)flag);
-}
-
-static void wait_flag(atomic_bool *flag, const char *what)
-{
-    ck_assert_msg(tu_wait_until(flag_set, flag), "timed out waiting for %s", what);
 }
 
 /* ---- Layout, initialisation, identity ---- */
@@ -232,7 +201,7 @@ START_TEST(recursion_depth_n)
     /* Free again: another thread takes it, and recurses inside. */
     other_t o;
     other_start(&o, &m, 0, 0);
-    wait_flag(&o.got, "the other thread's trylock");
+    tu_wait_flag(&o.got, "the other thread's trylock");
     ck_assert(o.result && o.held_inside && o.nested_ok);
     ck_assert_uint_eq(o.count_inside, 1);
     ck_assert(!pl_remutex_is_held(&m)); /* held, but not by this thread */
@@ -303,10 +272,10 @@ START_TEST(waiter_gets_it_after_last_unlock)
         other_t o;
         int omode = mode == 4 ? 3 : mode; /* 1 until, 2 for, 3 lock (plain unlock), 4 lock (fair) */
         other_start(&o, &m, omode, omode == 1 ? pl_now() + TU_WAIT_NS : TU_WAIT_NS);
-        wait_waiter(&m);
+        tu_wait_queued(&m.mutex, 1);
         pl_remutex_unlock(&m);
         pl_remutex_unlock(&m);
-        ck_assert_uint_eq(queued(&m), 1); /* nested unlocks release nothing */
+        ck_assert_uint_eq(tu_queued(&m.mutex, NULL, 0), 1); /* nested unlocks release nothing */
         ck_assert(!atomic_load(&o.got));
         if (mode == 4) {
             pl_remutex_unlock_fair(&m);
@@ -317,7 +286,7 @@ START_TEST(waiter_gets_it_after_last_unlock)
             pl_remutex_unlock(&m);
         }
         ck_assert(!pl_remutex_is_held(&m));
-        wait_flag(&o.got, "the waiter");
+        tu_wait_flag(&o.got, "the waiter");
         ck_assert(o.result && o.held_inside && o.nested_ok);
         ck_assert_uint_eq(o.count_inside, 1);
         other_finish(&o);
@@ -389,7 +358,7 @@ static void *excl_thread(void *arg)
 
 START_TEST(exclusion_with_recursion)
 {
-    long n = ncpu() * 4;
+    long n = tu_ncpu() * 4;
     excl_t *e = calloc(1, sizeof *e);
     pthread_t *t = calloc((size_t)n, sizeof *t);
     ck_assert(e && t);
@@ -480,17 +449,20 @@ static void do_overflow(void *m)
     (void)pl_remutex_trylock(m);
 }
 
+static pl_remutex_t misuse_m; /* the same address in the child after fork */
+
+static const tu_misuse_t misuses[] = {
+    {"unlock", do_unlock, &misuse_m, {&misuse_m},
+     {"libparking: pl_remutex_unlock", "(%p)", "not locked"}},
+    {"unlock_other", do_unlock_other, &misuse_m, {&misuse_m},
+     {"pl_remutex_unlock", "(%p)", "does not hold"}},
+    {"overflow", do_overflow, &misuse_m, {&misuse_m},
+     {"pl_remutex_trylock", "(%p)", "recursion depth"}},
+};
+
 START_TEST(abort_messages)
 {
-    pl_remutex_t m = PL_REMUTEX_INIT;
-    char addr[64];
-    snprintf(addr, sizeof addr, "(%p)", (void *)&m);
-    const char *m1[] = {"libparking: pl_remutex_unlock", addr, "not locked", NULL};
-    tu_expect_abort_message(do_unlock, &m, m1);
-    const char *m2[] = {"pl_remutex_unlock", addr, "does not hold", NULL};
-    tu_expect_abort_message(do_unlock_other, &m, m2);
-    const char *m3[] = {"pl_remutex_trylock", addr, "recursion depth", NULL};
-    tu_expect_abort_message(do_overflow, &m, m3);
+    tu_expect_misuse(&misuses[_i]);
 }
 END_TEST
 
@@ -498,33 +470,25 @@ static Suite *remutex_suite(void)
 {
     Suite *s = suite_create("remutex");
 
-    TCase *tc = tcase_create("basics");
-    tcase_set_timeout(tc, 60);
+    TCase *tc = tu_tcase(s, "basics", 60);
     tcase_add_test(tc, layout_and_init);
     tcase_add_test(tc, thread_ids_distinct_and_stable);
     tcase_add_test(tc, recursion_depth_n);
     tcase_add_test(tc, depth_limit_exact);
-    suite_add_tcase(s, tc);
 
-    tc = tcase_create("timed");
-    tcase_set_timeout(tc, 60);
+    tc = tu_tcase(s, "timed", 60);
     tcase_add_test(tc, timed_lock_never_early);
     tcase_add_test(tc, waiter_gets_it_after_last_unlock);
-    suite_add_tcase(s, tc);
 
-    tc = tcase_create("exclusion");
-    tcase_set_timeout(tc, 120);
+    tc = tu_tcase(s, "exclusion", 120);
     tcase_add_test(tc, exclusion_with_recursion);
-    suite_add_tcase(s, tc);
 
-    tc = tcase_create("misuse");
-    tcase_set_timeout(tc, 60);
+    tc = tu_tcase(s, "misuse", 60);
     tcase_add_loop_test_raise_signal(tc, abort_unlock_not_locked, SIGABRT, 0, 2);
     tcase_add_test_raise_signal(tc, abort_unlock_once_too_often, SIGABRT);
     tcase_add_test_raise_signal(tc, abort_unlock_by_other_thread, SIGABRT);
     tcase_add_loop_test_raise_signal(tc, abort_depth_overflow, SIGABRT, 0, 4);
-    tcase_add_test(tc, abort_messages);
-    suite_add_tcase(s, tc);
+    tcase_add_loop_test(tc, abort_messages, 0, TU_LEN(misuses));
     return s;
 }
 

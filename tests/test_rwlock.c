@@ -27,36 +27,12 @@
 #define PARKED PL_RWLOCK_PARKED_BIT
 #define WPARKED PL_RWLOCK_WRITER_PARKED_BIT
 
-static long ncpu(void)
-{
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n > 0 ? n : 1;
-}
-
 static uintptr_t state_of(pl_rwlock_t *l)
 {
     return __atomic_load_n(&l->state, __ATOMIC_SEQ_CST);
 }
 
 /* ---- Queue observation ---- */
-
-typedef struct qwait {
-    const void *key;
-    size_t n;
-} qwait_t;
-
-static bool queued_at_least(void *ctx)
-{
-    qwait_t *q = ctx;
-    return tu_queued(q->key, NULL, 0) >= q->n;
-}
-
-static void wait_queued(const void *key, size_t n)
-{
-    qwait_t q = {key, n};
-    ck_assert_msg(tu_wait_until(queued_at_least, &q), "never saw %zu waiters queued on %p", n,
-                  key);
-}
 
 /* ---- Locker threads: one operation, recorded; optionally held until released ---- */
 
@@ -333,7 +309,7 @@ START_TEST(pending_writer_blocks_readers_recursive_read_enters)
     locker_t w;
     locker_start(&w, &l, OP_WR, 0, true); /* writer B */
     /* B owns the writer bit and is parked on the second key waiting for us. */
-    wait_queued(WRITER_KEY(&l), 1);
+    tu_wait_queued(WRITER_KEY(&l), 1);
     ck_assert_uint_eq(state_of(&l), ONE | WRITER | WPARKED);
     ck_assert(!atomic_load(&w.done));
 
@@ -368,7 +344,7 @@ START_TEST(recursive_read_blocks_while_writer_holds)
     pl_rwlock_wrlock(&l);
     locker_t r;
     locker_start(&r, &l, OP_RD_REC, 0, false);
-    wait_queued(MAIN_KEY(&l), 1);
+    tu_wait_queued(MAIN_KEY(&l), 1);
     ck_assert(!atomic_load(&r.done));
     pl_rwlock_wrunlock(&l);
     ck_assert(locker_finish(&r));
@@ -403,7 +379,7 @@ static void *stream_reader(void *arg)
 
 START_TEST(writer_not_starved_by_reader_stream)
 {
-    long n = ncpu() * 4 - 1;
+    long n = tu_ncpu() * 4 - 1;
     stream_t *s = calloc(1, sizeof *s);
     pthread_t *t = calloc((size_t)n, sizeof *t);
     ck_assert(s && t);
@@ -459,13 +435,13 @@ static void run_crowd(bool fair)
 {
     crowd_t *c = calloc(1, sizeof *c);
     ck_assert_ptr_nonnull(c);
-    c->n = (size_t)ncpu() * 4;
+    c->n = (size_t)tu_ncpu() * 4;
     pthread_t *t = calloc(c->n, sizeof *t);
     ck_assert_ptr_nonnull(t);
     pl_rwlock_wrlock(&c->l);
     for (size_t i = 0; i < c->n; i++)
         tu_spawn(&t[i], crowd_reader, c);
-    wait_queued(MAIN_KEY(&c->l), c->n);
+    tu_wait_queued(MAIN_KEY(&c->l), c->n);
     if (fair) {
         pl_rwlock_wrunlock_fair(&c->l);
         /* Handed off: the readers' shares are in the word before any of them runs. */
@@ -506,7 +482,7 @@ START_TEST(unlock_stops_at_first_writer)
     op_t ops[4] = {OP_RD, OP_WR, OP_RD, OP_WR};
     for (int i = 0; i < 4; i++) {
         locker_start(&k[i], &l, ops[i], 0, true);
-        wait_queued(MAIN_KEY(&l), (size_t)i + 1);
+        tu_wait_queued(MAIN_KEY(&l), (size_t)i + 1);
     }
     uintptr_t tokens[4];
     ck_assert_uint_eq(tu_queued(MAIN_KEY(&l), tokens, 4), 4);
@@ -522,7 +498,7 @@ START_TEST(unlock_stops_at_first_writer)
     wait_done(&k[0]);
     ck_assert(k[0].result);
     ck_assert(!pl_rwlock_tryrdlock(&l)); /* W1 owns the writer bit */
-    wait_queued(WRITER_KEY(&l), 1);      /* W1 waits for R1 */
+    tu_wait_queued(WRITER_KEY(&l), 1);      /* W1 waits for R1 */
     ck_assert(locker_finish(&k[0]));
     wait_done(&k[1]);
     ck_assert(pl_rwlock_is_write_locked(&l));
@@ -545,7 +521,7 @@ START_TEST(unlock_takes_one_upgradable_and_all_readers)
     op_t ops[5] = {OP_UP, OP_WR, OP_RD, OP_UP, OP_RD};
     for (int i = 0; i < 5; i++) {
         locker_start(&k[i], &l, ops[i], 0, true);
-        wait_queued(MAIN_KEY(&l), (size_t)i + 1);
+        tu_wait_queued(MAIN_KEY(&l), (size_t)i + 1);
     }
     pl_rwlock_wrunlock_fair(&l);
     ck_assert_uint_eq(state_of(&l), 3 * ONE | UPG | PARKED);
@@ -576,7 +552,7 @@ START_TEST(wrunlock_fair_hands_off_to_writer)
         pl_rwlock_wrlock(&l);
         locker_t w;
         locker_start(&w, &l, OP_WR, 0, true);
-        wait_queued(MAIN_KEY(&l), 1);
+        tu_wait_queued(MAIN_KEY(&l), 1);
         pl_rwlock_wrunlock_fair(&l);
         bool barged = pl_rwlock_trywrlock(&l);
         if (barged)
@@ -603,7 +579,7 @@ START_TEST(upunlock_fair_hands_off)
         locker_t w;
         /* Alternate: a writer or an upgradable waiter blocked by our upgradable bit. */
         locker_start(&w, &l, round % 2 ? OP_WR : OP_UP, 0, true);
-        wait_queued(MAIN_KEY(&l), 1);
+        tu_wait_queued(MAIN_KEY(&l), 1);
         pl_rwlock_upunlock_fair(&l);
         bool barged = pl_rwlock_tryuplock(&l);
         if (barged)
@@ -622,7 +598,7 @@ START_TEST(rdunlock_fair_hands_writer_the_lock)
     pl_rwlock_rdlock(&l);
     locker_t w;
     locker_start(&w, &l, OP_WR, 0, true);
-    wait_queued(WRITER_KEY(&l), 1);
+    tu_wait_queued(WRITER_KEY(&l), 1);
     pl_rwlock_rdunlock_fair(&l);
     ck_assert(!pl_rwlock_tryrdlock(&l));
     ck_assert(!pl_rwlock_trywrlock(&l));
@@ -640,7 +616,7 @@ START_TEST(downgrade_lets_readers_in)
     pl_rwlock_wrlock(&l);
     locker_t r, u;
     locker_start(&r, &l, OP_RD, 0, true);
-    wait_queued(MAIN_KEY(&l), 1);
+    tu_wait_queued(MAIN_KEY(&l), 1);
     pl_rwlock_downgrade(&l);
     wait_done(&r); /* entered while we still hold our read lock */
     ck_assert_uint_eq(pl_rwlock_reader_count(&l), 2);
@@ -651,9 +627,9 @@ START_TEST(downgrade_lets_readers_in)
     /* Write -> upgradable: the reader gets in, the upgradable waiter stays queued. */
     pl_rwlock_wrlock(&l);
     locker_start(&u, &l, OP_UP, 0, true);
-    wait_queued(MAIN_KEY(&l), 1);
+    tu_wait_queued(MAIN_KEY(&l), 1);
     locker_start(&r, &l, OP_RD, 0, true);
-    wait_queued(MAIN_KEY(&l), 2);
+    tu_wait_queued(MAIN_KEY(&l), 2);
     pl_rwlock_downgrade_to_upgradable(&l);
     wait_done(&r);
     uintptr_t token;
@@ -674,10 +650,10 @@ START_TEST(downgrade_upgradable_lets_writer_take_its_turn)
     pl_rwlock_uplock(&l);
     locker_t w;
     locker_start(&w, &l, OP_WR, 0, true);
-    wait_queued(MAIN_KEY(&l), 1); /* blocked by our upgradable bit */
+    tu_wait_queued(MAIN_KEY(&l), 1); /* blocked by our upgradable bit */
     pl_rwlock_downgrade_upgradable(&l);
     /* Woken, the writer takes the writer bit and now waits for us, a plain reader. */
-    wait_queued(WRITER_KEY(&l), 1);
+    tu_wait_queued(WRITER_KEY(&l), 1);
     ck_assert(!pl_rwlock_tryrdlock(&l));
     ck_assert(!atomic_load(&w.done));
     pl_rwlock_rdunlock(&l);
@@ -719,7 +695,7 @@ START_TEST(upgrade_waits_for_readers_and_blocks_new_ones)
     pl_rwlock_rdlock(&r->l);
     pthread_t t;
     tu_spawn(&t, upgrader, r);
-    wait_queued(WRITER_KEY(&r->l), 1); /* upgraded to the writer bit, waiting for us */
+    tu_wait_queued(WRITER_KEY(&r->l), 1); /* upgraded to the writer bit, waiting for us */
     ck_assert(!atomic_load(&r->upgraded));
     ck_assert(!pl_rwlock_tryrdlock(&r->l));
     ck_assert(!pl_rwlock_tryuplock(&r->l));
@@ -792,7 +768,7 @@ START_TEST(timed_locks_succeed_when_freed_before_deadline)
         locker_t k;
         locker_start(&k, &l, cases[c].op, is_for ? 60 * TU_S : deadline, true);
         /* A writer facing readers waits on the second key; everyone else on the main one. */
-        wait_queued(cases[c].held == 'r' ? WRITER_KEY(&l) : MAIN_KEY(&l), 1);
+        tu_wait_queued(cases[c].held == 'r' ? WRITER_KEY(&l) : MAIN_KEY(&l), 1);
         ck_assert(!atomic_load(&k.done));
         unlock_mode(&l, cases[c].held);
         wait_done(&k);
@@ -896,7 +872,7 @@ START_TEST(huge_timeouts_wait)
             pl_rwlock_wrlock(&l);
             locker_t k;
             locker_start(&k, &l, ops[j], timeouts[i], false);
-            wait_queued(MAIN_KEY(&l), 1);
+            tu_wait_queued(MAIN_KEY(&l), 1);
             pl_rwlock_wrunlock(&l);
             tu_join(k.thread);
             ck_assert(k.result);
@@ -914,9 +890,9 @@ START_TEST(writer_timeout_releases_held_back_readers)
     pl_rwlock_rdlock(&l);
     locker_t w, r;
     locker_start(&w, &l, OP_WR_FOR, TU_S, true);
-    wait_queued(WRITER_KEY(&l), 1);
+    tu_wait_queued(WRITER_KEY(&l), 1);
     locker_start(&r, &l, OP_RD, 0, true);
-    wait_queued(MAIN_KEY(&l), 1); /* blocked by the pending writer */
+    tu_wait_queued(MAIN_KEY(&l), 1); /* blocked by the pending writer */
     wait_done(&w);
     ck_assert(!w.result);
     wait_done(&r); /* the writer's give-up woke it */
@@ -964,10 +940,10 @@ START_TEST(upgrade_timeout_keeps_upgradable)
     up_timeout_t u = {&l, false, false, false, false};
     pthread_t t;
     tu_spawn(&t, upgrade_for_thread, &u);
-    wait_queued(WRITER_KEY(&l), 1); /* upgrading: holds the writer bit, waits for us */
+    tu_wait_queued(WRITER_KEY(&l), 1); /* upgrading: holds the writer bit, waits for us */
     locker_t r;
     locker_start(&r, &l, OP_RD, 0, true);
-    wait_queued(MAIN_KEY(&l), 1);
+    tu_wait_queued(MAIN_KEY(&l), 1);
     ck_assert(tu_wait_until(upgrade_tried, &u));
     ck_assert(!u.upgraded);
     ck_assert(u.still_upgradable);
@@ -1164,7 +1140,7 @@ static void *mix_thread(void *arg)
 
 START_TEST(exclusion_mixed_modes)
 {
-    long n = ncpu() * 4;
+    long n = tu_ncpu() * 4;
     mix_t *m = calloc(1, sizeof *m);
     pthread_t *t = calloc((size_t)n, sizeof *t);
     mix_arg_t *args = calloc((size_t)n, sizeof *args);
@@ -1188,149 +1164,6 @@ END_TEST
 
 /* ---- Misuse aborts ---- */
 
-START_TEST(rdunlock_unlocked_aborts)
-{
-    pl_rwlock_t l = PL_RWLOCK_INIT;
-    pl_rwlock_rdunlock(&l);
-}
-END_TEST
-
-START_TEST(rdunlock_write_locked_aborts)
-{
-    pl_rwlock_t l = PL_RWLOCK_INIT;
-    pl_rwlock_wrlock(&l);
-    pl_rwlock_rdunlock_fair(&l);
-}
-END_TEST
-
-START_TEST(wrunlock_unlocked_aborts)
-{
-    pl_rwlock_t l = PL_RWLOCK_INIT;
-    pl_rwlock_wrunlock(&l);
-}
-END_TEST
-
-START_TEST(wrunlock_read_locked_aborts)
-{
-    pl_rwlock_t l = PL_RWLOCK_INIT;
-    pl_rwlock_rdlock(&l);
-    pl_rwlock_wrunlock(&l);
-}
-END_TEST
-
-START_TEST(wrunlock_fair_upgradable_locked_aborts)
-{
-    pl_rwlock_t l = PL_RWLOCK_INIT;
-    pl_rwlock_uplock(&l);
-    pl_rwlock_wrunlock_fair(&l);
-}
-END_TEST
-
-START_TEST(wrunlock_parked_bit_only_aborts)
-{
-    pl_rwlock_t l = {PARKED};
-    pl_rwlock_wrunlock(&l);
-}
-END_TEST
-
-START_TEST(upunlock_unlocked_aborts)
-{
-    pl_rwlock_t l = PL_RWLOCK_INIT;
-    pl_rwlock_upunlock(&l);
-}
-END_TEST
-
-START_TEST(upunlock_read_locked_aborts)
-{
-    pl_rwlock_t l = PL_RWLOCK_INIT;
-    pl_rwlock_rdlock(&l);
-    pl_rwlock_upunlock(&l);
-}
-END_TEST
-
-START_TEST(upunlock_fair_write_locked_aborts)
-{
-    pl_rwlock_t l = PL_RWLOCK_INIT;
-    pl_rwlock_wrlock(&l);
-    pl_rwlock_upunlock_fair(&l);
-}
-END_TEST
-
-START_TEST(upgrade_without_upgradable_aborts)
-{
-    pl_rwlock_t l = PL_RWLOCK_INIT;
-    pl_rwlock_rdlock(&l);
-    pl_rwlock_upgrade(&l);
-}
-END_TEST
-
-START_TEST(tryupgrade_unlocked_aborts)
-{
-    pl_rwlock_t l = PL_RWLOCK_INIT;
-    (void)pl_rwlock_tryupgrade(&l);
-}
-END_TEST
-
-START_TEST(upgrade_for_write_locked_aborts)
-{
-    pl_rwlock_t l = PL_RWLOCK_INIT;
-    pl_rwlock_wrlock(&l);
-    (void)pl_rwlock_upgrade_for(&l, TU_MS);
-}
-END_TEST
-
-START_TEST(downgrade_read_locked_aborts)
-{
-    pl_rwlock_t l = PL_RWLOCK_INIT;
-    pl_rwlock_rdlock(&l);
-    pl_rwlock_downgrade(&l);
-}
-END_TEST
-
-START_TEST(downgrade_to_upgradable_unlocked_aborts)
-{
-    pl_rwlock_t l = PL_RWLOCK_INIT;
-    pl_rwlock_downgrade_to_upgradable(&l);
-}
-END_TEST
-
-START_TEST(downgrade_upgradable_read_locked_aborts)
-{
-    pl_rwlock_t l = PL_RWLOCK_INIT;
-    pl_rwlock_rdlock(&l);
-    pl_rwlock_downgrade_upgradable(&l);
-}
-END_TEST
-
-/* Reader count overflow: a word whose reader field is full (all ones). */
-START_TEST(rdlock_overflow_aborts)
-{
-    pl_rwlock_t l = {PL_RWLOCK_READERS_MASK};
-    pl_rwlock_rdlock(&l);
-}
-END_TEST
-
-START_TEST(tryrdlock_overflow_aborts)
-{
-    pl_rwlock_t l = {PL_RWLOCK_READERS_MASK};
-    (void)pl_rwlock_tryrdlock(&l);
-}
-END_TEST
-
-START_TEST(rdlock_recursive_overflow_aborts)
-{
-    pl_rwlock_t l = {PL_RWLOCK_READERS_MASK | PARKED};
-    pl_rwlock_rdlock_recursive(&l);
-}
-END_TEST
-
-START_TEST(uplock_overflow_aborts)
-{
-    pl_rwlock_t l = {PL_RWLOCK_READERS_MASK};
-    (void)pl_rwlock_uplock_for(&l, TU_MS);
-}
-END_TEST
-
 START_TEST(overflow_is_not_a_false_alarm)
 {
     /* One below full still works: the checks fire only on a real overflow. */
@@ -1342,98 +1175,143 @@ START_TEST(overflow_is_not_a_false_alarm)
 }
 END_TEST
 
-typedef void (*misuse_fn)(pl_rwlock_t *l);
+static pl_rwlock_t misuse_l; /* the same address in the child after fork */
 
-static void m_rdunlock(pl_rwlock_t *l) { pl_rwlock_rdunlock(l); }
-static void m_wrunlock(pl_rwlock_t *l) { pl_rwlock_wrunlock(l); }
-static void m_wrunlock_fair(pl_rwlock_t *l) { pl_rwlock_wrunlock_fair(l); }
-static void m_upunlock(pl_rwlock_t *l) { pl_rwlock_upunlock(l); }
-static void m_upgrade(pl_rwlock_t *l) { pl_rwlock_upgrade(l); }
-static void m_downgrade(pl_rwlock_t *l) { pl_rwlock_downgrade(l); }
-static void m_downgrade_upgradable(pl_rwlock_t *l) { pl_rwlock_downgrade_upgradable(l); }
-static void m_overflow(pl_rwlock_t *l)
+static void m_rdunlock(void *arg) { pl_rwlock_rdunlock(arg); }
+static void m_wrunlock(void *arg) { pl_rwlock_wrunlock(arg); }
+static void m_wrunlock_fair(void *arg) { pl_rwlock_wrunlock_fair(arg); }
+static void m_upunlock(void *arg) { pl_rwlock_upunlock(arg); }
+static void m_upgrade(void *arg) { pl_rwlock_upgrade(arg); }
+static void m_downgrade(void *arg) { pl_rwlock_downgrade(arg); }
+static void m_downgrade_upgradable(void *arg) { pl_rwlock_downgrade_upgradable(arg); }
+static void m_overflow(void *arg)
 {
+    pl_rwlock_t *l = arg;
     l->state = PL_RWLOCK_READERS_MASK;
     pl_rwlock_rdlock(l);
 }
-static void m_overflow_try(pl_rwlock_t *l)
+static void m_overflow_try(void *arg)
 {
+    pl_rwlock_t *l = arg;
     l->state = PL_RWLOCK_READERS_MASK;
     (void)pl_rwlock_tryrdlock(l);
 }
-static void m_overflow_recursive(pl_rwlock_t *l)
+static void m_overflow_recursive(void *arg)
 {
+    pl_rwlock_t *l = arg;
     l->state = PL_RWLOCK_READERS_MASK | PARKED;
     pl_rwlock_rdlock_recursive(l);
 }
-static void m_overflow_uplock(pl_rwlock_t *l)
+static void m_overflow_uplock(void *arg)
 {
+    pl_rwlock_t *l = arg;
     l->state = PL_RWLOCK_READERS_MASK;
     (void)pl_rwlock_uplock_for(l, TU_MS);
 }
-static void m_upunlock_fair(pl_rwlock_t *l) { pl_rwlock_upunlock_fair(l); }
-static void m_tryupgrade(pl_rwlock_t *l) { (void)pl_rwlock_tryupgrade(l); }
-static void m_upgrade_for(pl_rwlock_t *l)
+static void m_upunlock_fair(void *arg) { pl_rwlock_upunlock_fair(arg); }
+static void m_tryupgrade(void *arg) { (void)pl_rwlock_tryupgrade(arg); }
+static void m_upgrade_for(void *arg)
 {
-    pl_rwlock_wrlock(l);
-    (void)pl_rwlock_upgrade_for(l, TU_MS);
+    pl_rwlock_wrlock(arg);
+    (void)pl_rwlock_upgrade_for(arg, TU_MS);
 }
-static void m_downgrade_to_upgradable(pl_rwlock_t *l) { pl_rwlock_downgrade_to_upgradable(l); }
-static void m_rdunlock_write_locked(pl_rwlock_t *l)
+static void m_downgrade_to_upgradable(void *arg) { pl_rwlock_downgrade_to_upgradable(arg); }
+static void m_rdunlock_write_locked(void *arg)
 {
-    pl_rwlock_wrlock(l);
-    pl_rwlock_rdunlock(l);
+    pl_rwlock_wrlock(arg);
+    pl_rwlock_rdunlock(arg);
 }
-static void m_wrunlock_read_locked(pl_rwlock_t *l)
+static void m_wrunlock_read_locked(void *arg)
 {
-    pl_rwlock_rdlock(l);
+    pl_rwlock_rdlock(arg);
+    pl_rwlock_wrunlock(arg);
+}
+static void m_rdunlock_fair_write_locked(void *arg)
+{
+    pl_rwlock_wrlock(arg);
+    pl_rwlock_rdunlock_fair(arg);
+}
+static void m_wrunlock_fair_upgradable_locked(void *arg)
+{
+    pl_rwlock_uplock(arg);
+    pl_rwlock_wrunlock_fair(arg);
+}
+static void m_wrunlock_parked_bit_only(void *arg)
+{
+    pl_rwlock_t *l = arg;
+    l->state = PARKED;
     pl_rwlock_wrunlock(l);
 }
-
-typedef struct misuse_call {
-    misuse_fn fn;
-    pl_rwlock_t *l;
-} misuse_call_t;
-
-static void call_misuse(void *arg)
+static void m_upunlock_read_locked(void *arg)
 {
-    misuse_call_t *c = arg;
-    c->fn(c->l);
+    pl_rwlock_rdlock(arg);
+    pl_rwlock_upunlock(arg);
+}
+static void m_upunlock_fair_write_locked(void *arg)
+{
+    pl_rwlock_wrlock(arg);
+    pl_rwlock_upunlock_fair(arg);
+}
+static void m_upgrade_read_locked(void *arg)
+{
+    pl_rwlock_rdlock(arg);
+    pl_rwlock_upgrade(arg);
+}
+static void m_downgrade_read_locked(void *arg)
+{
+    pl_rwlock_rdlock(arg);
+    pl_rwlock_downgrade(arg);
+}
+static void m_downgrade_upgradable_read_locked(void *arg)
+{
+    pl_rwlock_rdlock(arg);
+    pl_rwlock_downgrade_upgradable(arg);
 }
 
-/* Checks that fn(&lock) aborts saying "libparking: <name>(<address>): ...<what>...". */
-static void expect_message(misuse_fn fn, const char *name, const char *what)
+/* fn(&misuse_l) aborts saying "libparking: <name>(<address>): " and, anywhere after, what. */
+#define MISUSE(fn, name, what)                                                                  \
+    {name, fn, &misuse_l, {&misuse_l}, {"libparking: " name "(%p): ", what}}
+
+static const tu_misuse_t misuses[] = {
+    MISUSE(m_rdunlock, "pl_rwlock_rdunlock", "no readers"),
+    MISUSE(m_wrunlock, "pl_rwlock_wrunlock", "not write-locked"),
+    MISUSE(m_wrunlock_fair, "pl_rwlock_wrunlock_fair", "not write-locked"),
+    MISUSE(m_upunlock, "pl_rwlock_upunlock", "no upgradable holder"),
+    MISUSE(m_upgrade, "pl_rwlock_upgrade", "no upgradable holder"),
+    MISUSE(m_downgrade, "pl_rwlock_downgrade", "not write-locked"),
+    MISUSE(m_downgrade_upgradable, "pl_rwlock_downgrade_upgradable", "no upgradable holder"),
+    MISUSE(m_overflow, "pl_rwlock_rdlock", "reader count overflow"),
+    /* The other entry points of each check, and the mode mismatches. */
+    MISUSE(m_overflow_try, "pl_rwlock_tryrdlock", "reader count overflow"),
+    MISUSE(m_overflow_recursive, "pl_rwlock_rdlock_recursive", "reader count overflow"),
+    MISUSE(m_overflow_uplock, "pl_rwlock_uplock_for", "reader count overflow"),
+    MISUSE(m_upunlock_fair, "pl_rwlock_upunlock_fair", "no upgradable holder"),
+    MISUSE(m_tryupgrade, "pl_rwlock_tryupgrade", "no upgradable holder"),
+    MISUSE(m_upgrade_for, "pl_rwlock_upgrade_for", "no upgradable holder"),
+    MISUSE(m_downgrade_to_upgradable, "pl_rwlock_downgrade_to_upgradable", "not write-locked"),
+    MISUSE(m_rdunlock_write_locked, "pl_rwlock_rdunlock", "no readers"),
+    MISUSE(m_wrunlock_read_locked, "pl_rwlock_wrunlock", "not write-locked"),
+    MISUSE(m_rdunlock_fair_write_locked, "pl_rwlock_rdunlock", "no readers"),
+    MISUSE(m_wrunlock_fair_upgradable_locked, "pl_rwlock_wrunlock_fair", "not write-locked"),
+    MISUSE(m_wrunlock_parked_bit_only, "pl_rwlock_wrunlock", "not write-locked"),
+    MISUSE(m_upunlock_read_locked, "pl_rwlock_upunlock", "no upgradable holder"),
+    MISUSE(m_upunlock_fair_write_locked, "pl_rwlock_upunlock_fair", "no upgradable holder"),
+    MISUSE(m_upgrade_read_locked, "pl_rwlock_upgrade", "no upgradable holder"),
+    MISUSE(m_downgrade_read_locked, "pl_rwlock_downgrade", "not write-locked"),
+    MISUSE(m_downgrade_upgradable_read_locked, "pl_rwlock_downgrade_upgradable",
+           "no upgradable holder"),
+};
+
+/* Each misuse aborts (SIGABRT, in Check's forked child); misuse_messages checks the text. */
+START_TEST(misuse_aborts)
 {
-    static pl_rwlock_t l; /* same address in the child after fork */
-    char expect[128];
-    snprintf(expect, sizeof expect, "libparking: %s(%p): ", name, (void *)&l);
-    const char *needles[] = {expect, what, NULL};
-    misuse_call_t call = {fn, &l};
-    tu_expect_abort_message(call_misuse, &call, needles);
+    misuses[_i].fn(misuses[_i].arg);
 }
+END_TEST
 
 START_TEST(misuse_messages)
 {
-    expect_message(m_rdunlock, "pl_rwlock_rdunlock", "no readers");
-    expect_message(m_wrunlock, "pl_rwlock_wrunlock", "not write-locked");
-    expect_message(m_wrunlock_fair, "pl_rwlock_wrunlock_fair", "not write-locked");
-    expect_message(m_upunlock, "pl_rwlock_upunlock", "no upgradable holder");
-    expect_message(m_upgrade, "pl_rwlock_upgrade", "no upgradable holder");
-    expect_message(m_downgrade, "pl_rwlock_downgrade", "not write-locked");
-    expect_message(m_downgrade_upgradable, "pl_rwlock_downgrade_upgradable",
-                   "no upgradable holder");
-    expect_message(m_overflow, "pl_rwlock_rdlock", "reader count overflow");
-    /* The other entry points of each check, and the mode mismatches. */
-    expect_message(m_overflow_try, "pl_rwlock_tryrdlock", "reader count overflow");
-    expect_message(m_overflow_recursive, "pl_rwlock_rdlock_recursive", "reader count overflow");
-    expect_message(m_overflow_uplock, "pl_rwlock_uplock_for", "reader count overflow");
-    expect_message(m_upunlock_fair, "pl_rwlock_upunlock_fair", "no upgradable holder");
-    expect_message(m_tryupgrade, "pl_rwlock_tryupgrade", "no upgradable holder");
-    expect_message(m_upgrade_for, "pl_rwlock_upgrade_for", "no upgradable holder");
-    expect_message(m_downgrade_to_upgradable, "pl_rwlock_downgrade_to_upgradable",
-                   "not write-locked");
-    expect_message(m_rdunlock_write_locked, "pl_rwlock_rdunlock", "no readers");
-    expect_message(m_wrunlock_read_locked, "pl_rwlock_wrunlock", "not write-locked");
+    tu_expect_misuse(&misuses[_i]);
 }
 END_TEST
 
@@ -1479,27 +1357,9 @@ static Suite *rwlock_suite(void)
     tcase_add_test(tc, exclusion_mixed_modes);
 
     tc = tu_tcase(s, "misuse", 10);
-    tcase_add_test_raise_signal(tc, rdunlock_unlocked_aborts, SIGABRT);
-    tcase_add_test_raise_signal(tc, rdunlock_write_locked_aborts, SIGABRT);
-    tcase_add_test_raise_signal(tc, wrunlock_unlocked_aborts, SIGABRT);
-    tcase_add_test_raise_signal(tc, wrunlock_read_locked_aborts, SIGABRT);
-    tcase_add_test_raise_signal(tc, wrunlock_fair_upgradable_locked_aborts, SIGABRT);
-    tcase_add_test_raise_signal(tc, wrunlock_parked_bit_only_aborts, SIGABRT);
-    tcase_add_test_raise_signal(tc, upunlock_unlocked_aborts, SIGABRT);
-    tcase_add_test_raise_signal(tc, upunlock_read_locked_aborts, SIGABRT);
-    tcase_add_test_raise_signal(tc, upunlock_fair_write_locked_aborts, SIGABRT);
-    tcase_add_test_raise_signal(tc, upgrade_without_upgradable_aborts, SIGABRT);
-    tcase_add_test_raise_signal(tc, tryupgrade_unlocked_aborts, SIGABRT);
-    tcase_add_test_raise_signal(tc, upgrade_for_write_locked_aborts, SIGABRT);
-    tcase_add_test_raise_signal(tc, downgrade_read_locked_aborts, SIGABRT);
-    tcase_add_test_raise_signal(tc, downgrade_to_upgradable_unlocked_aborts, SIGABRT);
-    tcase_add_test_raise_signal(tc, downgrade_upgradable_read_locked_aborts, SIGABRT);
-    tcase_add_test_raise_signal(tc, rdlock_overflow_aborts, SIGABRT);
-    tcase_add_test_raise_signal(tc, tryrdlock_overflow_aborts, SIGABRT);
-    tcase_add_test_raise_signal(tc, rdlock_recursive_overflow_aborts, SIGABRT);
-    tcase_add_test_raise_signal(tc, uplock_overflow_aborts, SIGABRT);
+    tcase_add_loop_test_raise_signal(tc, misuse_aborts, SIGABRT, 0, TU_LEN(misuses));
     tcase_add_test(tc, overflow_is_not_a_false_alarm);
-    tcase_add_test(tc, misuse_messages);
+    tcase_add_loop_test(tc, misuse_messages, 0, TU_LEN(misuses));
     return s;
 }
 

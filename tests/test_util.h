@@ -38,6 +38,13 @@
 /* Small stacks: 1,000 live threads and 100,000 short-lived ones stay cheap. */
 #define TU_STACK_SIZE ((size_t)128 * 1024)
 
+/* Online CPUs, at least 1: the oversubscribed stress tests run a multiple of it. */
+static inline long tu_ncpu(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? n : 1;
+}
+
 static inline void tu_spawn(pthread_t *t, void *(*fn)(void *), void *arg)
 {
     pthread_attr_t attr;
@@ -98,6 +105,17 @@ static inline bool tu_wait_count(atomic_size_t *counter, size_t n)
     return true;
 }
 
+static inline bool tu_flag_set(void *flag)
+{
+    return atomic_load((atomic_bool *)flag);
+}
+
+/* Fails the test unless *flag becomes true within TU_WAIT_NS. */
+static inline void tu_wait_flag(atomic_bool *flag, const char *what)
+{
+    ck_assert_msg(tu_wait_until(tu_flag_set, flag), "timed out waiting for %s", what);
+}
+
 /* ---- Queue inspection: pl_unpark_filter with SKIP for every thread wakes nobody. ---- */
 
 typedef struct tu_scan {
@@ -130,6 +148,54 @@ static inline size_t tu_queued(const void *addr, uintptr_t *tokens, size_t max)
     ck_assert_uint_eq(r.unparked, 0);
     ck_assert(r.have_more == (s.n != 0));
     return s.n;
+}
+
+typedef struct tu_queued_ctx {
+    const void *addr;
+    size_t n;
+} tu_queued_ctx_t;
+
+static inline bool tu_has_queued(void *ctx)
+{
+    tu_queued_ctx_t *q = ctx;
+    return tu_queued(q->addr, NULL, 0) >= q->n;
+}
+
+/* Fails the test unless n threads are queued on addr within TU_WAIT_NS.  Main thread only. */
+static inline void tu_wait_queued(const void *addr, size_t n)
+{
+    tu_queued_ctx_t q = {addr, n};
+    ck_assert_msg(tu_wait_until(tu_has_queued, &q), "never saw %zu threads queued on %p", n,
+                  addr);
+}
+
+static inline pl_filter_op_t tu_count_filter(void *ctx, uintptr_t park_token)
+{
+    (void)park_token;
+    (*(size_t *)ctx)++;
+    return PL_FILTER_SKIP;
+}
+
+/* tu_queued(addr, NULL, 0) without a Check assertion inside: usable off the main thread. */
+static inline size_t tu_queued_quiet(const void *addr)
+{
+    size_t n = 0;
+    (void)pl_unpark_filter(addr, tu_count_filter, NULL, &n);
+    return n;
+}
+
+/* Polls until n threads are queued on addr; false after TU_WAIT_NS.  Asserts nothing: any
+ * thread may call it. */
+static inline bool tu_poll_queued(const void *addr, size_t n)
+{
+    uint64_t deadline = pl_now() + TU_WAIT_NS;
+    unsigned polls = 0;
+    while (tu_queued_quiet(addr) < n) {
+        if (pl_now() > deadline)
+            return false;
+        tu_backoff(&polls);
+    }
+    return true;
 }
 
 /* ---- Parker fixture: one thread in pl_park(addr, counting validate, ..., deadline). ---- */
@@ -236,6 +302,36 @@ static inline const char *tu_addr_text(const void *addr, char *buf, size_t size)
     snprintf(buf, size, "%p", addr);
     return buf;
 }
+
+/* One row of a misuse table: fn(arg) must abort, printing every needle.  The needles are
+ * printf formats given addr[0] and addr[1], so "%p" stands for the address the library prints. */
+#define TU_MISUSE_NEEDLES 12
+
+typedef struct tu_misuse {
+    const char *name; /* names the case when it fails */
+    void (*fn)(void *arg);
+    void *arg;
+    const void *addr[2];
+    const char *needles[TU_MISUSE_NEEDLES]; /* NULL-terminated */
+} tu_misuse_t;
+
+/* tu_expect_abort_message for one row, its needles formatted first. */
+static inline void tu_expect_misuse(const tu_misuse_t *m)
+{
+    char text[TU_MISUSE_NEEDLES][256];
+    const char *needles[TU_MISUSE_NEEDLES + 1];
+    size_t n = 0;
+    for (; n < TU_MISUSE_NEEDLES && m->needles[n]; n++) {
+        snprintf(text[n], sizeof text[n], m->needles[n], m->addr[0], m->addr[1]);
+        needles[n] = text[n];
+    }
+    needles[n] = NULL;
+    ck_assert_msg(n > 0, "misuse case %s has no needle", m->name);
+    tu_expect_abort_message(m->fn, m->arg, needles);
+}
+
+/* Number of rows of a table (an array, not a pointer), as a loop test's end. */
+#define TU_LEN(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
 /* ---- Heavy sizes under slow runtimes (valgrind) ---- */
 

@@ -14,23 +14,6 @@
 #include <errno.h>
 #include <stdlib.h>
 
-typedef struct queued_ctx {
-    const void *addr;
-    size_t n;
-} queued_ctx_t;
-
-static bool has_queued(void *vctx)
-{
-    queued_ctx_t *q = vctx;
-    return tu_queued(q->addr, NULL, 0) >= q->n;
-}
-
-static void wait_queued(const void *addr, size_t n)
-{
-    queued_ctx_t q = {addr, n};
-    ck_assert_msg(tu_wait_until(has_queued, &q), "never saw %zu threads queued on %p", n, addr);
-}
-
 /* One value of each width, aligned for the largest. */
 typedef union word {
     uint8_t u8;
@@ -128,7 +111,7 @@ START_TEST(wait_each_size_woken_by_store_and_wake)
         store_value(&word, size, initial);
         waiter_t w;
         waiter_start(&w, &word, size, initial, PL_FOREVER);
-        wait_queued(&word, 1);
+        tu_wait_queued(&word, 1);
         ck_assert(!atomic_load(&w.done));
         uint64_t next = top_byte_differs(initial, size);
         store_value(&word, size, next);
@@ -210,7 +193,7 @@ START_TEST(wake_before_deadline_returns_zero)
     uint16_t word = 1;
     waiter_t w;
     waiter_start(&w, &word, 2, 1, pl_now() + 10 * TU_S);
-    wait_queued(&word, 1);
+    tu_wait_queued(&word, 1);
     ck_assert_uint_eq(pl_wake_all(&word), 1); /* a wake with no change: a "spurious" return */
     tu_join(w.thread);
     ck_assert_int_eq(w.rc, 0);
@@ -261,8 +244,8 @@ START_TEST(wake_counts)
     for (int i = 0; i < COUNT_WAITERS; i++)
         waiter_start(&w[i], &word, 8, 77, PL_FOREVER);
     waiter_start(&bystander, &other, 8, 77, PL_FOREVER);
-    wait_queued(&word, COUNT_WAITERS);
-    wait_queued(&other, 1);
+    tu_wait_queued(&word, COUNT_WAITERS);
+    tu_wait_queued(&other, 1);
 
     ck_assert_uint_eq(pl_wake_one(&word), 1);
     ck_assert_uint_eq(tu_queued(&word, NULL, 0), COUNT_WAITERS - 1);
