@@ -1291,7 +1291,7 @@ static const tu_misuse_t misuses[] = {
     MISUSE(m_downgrade_to_upgradable, "pl_rwlock_downgrade_to_upgradable", "not write-locked"),
     MISUSE(m_rdunlock_write_locked, "pl_rwlock_rdunlock", "no readers"),
     MISUSE(m_wrunlock_read_locked, "pl_rwlock_wrunlock", "not write-locked"),
-    MISUSE(m_rdunlock_fair_write_locked, "pl_rwlock_rdunlock", "no readers"),
+    MISUSE(m_rdunlock_fair_write_locked, "pl_rwlock_rdunlock_fair", "no readers"),
     MISUSE(m_wrunlock_fair_upgradable_locked, "pl_rwlock_wrunlock_fair", "not write-locked"),
     MISUSE(m_wrunlock_parked_bit_only, "pl_rwlock_wrunlock", "not write-locked"),
     MISUSE(m_upunlock_read_locked, "pl_rwlock_upunlock", "no upgradable holder"),
