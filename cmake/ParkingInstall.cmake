@@ -65,12 +65,17 @@ configure_package_config_file(
   "${PROJECT_BINARY_DIR}/parkingConfig.cmake"
   INSTALL_DESTINATION "${PARKING_INSTALL_CMAKEDIR}")
 
-# The SONAME is libparking.so.<major>, so the package promises the same: any version with the
-# same major number is accepted (while the major is 0, that includes every 0.x).
+# The package promises what the SONAME does (PARKING_SOVERSION, CMakeLists.txt): the same major
+# version, and while that is 0, the same minor too (every 0.x may break the ABI).
+if(PROJECT_VERSION_MAJOR EQUAL 0)
+  set(_parking_compatibility SameMinorVersion)
+else()
+  set(_parking_compatibility SameMajorVersion)
+endif()
 write_basic_package_version_file(
   "${PROJECT_BINARY_DIR}/parkingConfigVersion.cmake"
   VERSION "${PROJECT_VERSION}"
-  COMPATIBILITY SameMajorVersion)
+  COMPATIBILITY ${_parking_compatibility})
 
 install(FILES "${PROJECT_BINARY_DIR}/parkingConfig.cmake"
               "${PROJECT_BINARY_DIR}/parkingConfigVersion.cmake"

@@ -80,6 +80,11 @@ unset PKG_CONFIG_PATH
 read -r cflags <<<"$(pkg-config --cflags parking)" # (trims the trailing blank)
 [[ $cflags == "-I$prefix/include" ]] || fail "pkg-config --cflags parking: $cflags"
 [[ $(pkg-config --variable=libdir parking) == "$libdir" ]] || fail "pkg-config libdir"
+# The documented compile line (README, docs/getting-started.md) is
+# `cc -std=c11 -O2 app.c $(pkg-config --cflags --libs parking) -o app`, with no -pthread of
+# its own: the .pc must supply it.
+libs=" $(pkg-config --libs parking) "
+[[ $libs == *" -pthread "* ]] || fail "pkg-config --libs parking lacks -pthread:$libs"
 mkdir -p "$work/make"
 make -s -C "$here/make" O="$work/make" CC="$cc" >"$work/make.log" 2>&1 ||
     { cat "$work/make.log" >&2; fail "make failed"; }

@@ -5,8 +5,9 @@
 # (pkg-config and find_package with no extra search path), and purges both packages again.
 # Registered by tests/consumers/CMakeLists.txt (test parking-debian-packages).
 #
-# The install part runs only as root, with dpkg, when neither package is installed already
-# (it would be removed afterwards), and unless PARKING_SKIP_DEB_INSTALL=1; otherwise the script
+# The install part runs only as root, with dpkg, when neither package nor any other libparking
+# is installed already (the packages are removed afterwards; another install would be found
+# first), and unless PARKING_SKIP_DEB_INSTALL=1; otherwise the script
 # says that it skipped it and passes on the strength of the package checks.
 #
 # usage: run-deb.sh <build dir> <work dir> <version> <C compiler>
@@ -86,6 +87,19 @@ pc=$(find "$work/dev-tree" -name parking.pc)
 grep -qx 'prefix=/usr' "$pc" || { cat "$pc" >&2; fail "parking.pc does not say prefix=/usr"; }
 
 # --- the install into the system ------------------------------------------------------------
+# other_install: where a libparking not from the packages is installed, if one is (the README's
+# install into /usr/local, say).  It comes first in the loader's and pkg-config's search paths,
+# so the consumers below would build and run against it instead of the packages.
+other_install() {
+    local cache where
+    cache=$(ldconfig -p 2>/dev/null) || true
+    where=$(sed -n '/libparking\.so\.[0-9.]* /{s/.*=> //p;q;}' <<<"$cache")
+    [[ -n $where ]] ||
+        where=$(env -u PKG_CONFIG_PATH -u PKG_CONFIG_LIBDIR \
+                    pkg-config --variable=pcfiledir parking 2>/dev/null) || true
+    echo "$where"
+}
+
 why_not=""
 if [[ ${PARKING_SKIP_DEB_INSTALL:-0} == 1 ]]; then
     why_not="PARKING_SKIP_DEB_INSTALL=1"
@@ -95,6 +109,8 @@ elif ! command -v dpkg >/dev/null 2>&1; then
     why_not="no dpkg"
 elif dpkg-query -W -f='${Status}\n' libparking$sover libparking-dev 2>/dev/null | grep -q installed; then
     why_not="libparking$sover or libparking-dev is already installed on this system (left alone)"
+elif other=$(other_install) && [[ -n $other ]]; then
+    why_not="another libparking is installed ($other; left alone)"
 fi
 if [[ -n $why_not ]]; then
     echo "run-deb: SKIPPED dpkg -i into the system: $why_not; the packages were built and inspected"
@@ -109,7 +125,9 @@ step "dpkg -i"
 dpkg -i "$runtime" "$dev" >"$work/dpkg.log" 2>&1 || { cat "$work/dpkg.log" >&2; fail "dpkg -i failed"; }
 so=$(dpkg -L libparking$sover | grep "/$soname_re$")
 [[ -n $so ]] || fail "libparking$sover installed no $soname"
-ldconfig -p | grep -q "$soname_re " || fail "ldconfig does not know $soname"
+# (Not `ldconfig -p | grep -q`: grep's early exit can end ldconfig with SIGPIPE, which pipefail
+# turns into a failure when the cache lists many libraries after libparking.)
+grep -q "$soname_re " <<<"$(ldconfig -p)" || fail "ldconfig does not know $soname"
 # loaded_from <program output>: the file that provided pl_version, resolved
 loaded_from() { realpath "$(sed -n 's/^library: //p' <<<"$1")"; }
 
