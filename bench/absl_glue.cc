@@ -13,10 +13,7 @@ static absl::CondVar *cv(void *c) { return static_cast<absl::CondVar *>(c); }
 
 extern "C" {
 
-void pb_absl_setup(void)
-{
-    absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
-}
+void pb_absl_setup(void) { absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore); }
 
 size_t pb_absl_mutex_bytes(void) { return sizeof(absl::Mutex); }
 size_t pb_absl_mutex_align(void) { return alignof(absl::Mutex); }

@@ -16,8 +16,8 @@ size_t pb_absl_mutex_bytes(void);
 size_t pb_absl_mutex_align(void);
 size_t pb_absl_condvar_bytes(void);
 
-void pb_absl_mutex_init(void *m);      /* placement new */
-void pb_absl_mutex_destroy(void *m);   /* explicit destructor call */
+void pb_absl_mutex_init(void *m);    /* placement new */
+void pb_absl_mutex_destroy(void *m); /* explicit destructor call */
 void pb_absl_lock(void *m);
 void pb_absl_unlock(void *m);
 int pb_absl_trylock(void *m);

@@ -21,29 +21,43 @@ static void abm_destroy(void *lock)
 }
 
 PB_MUTEX_KERNELS(abm, pb_absl_lock, pb_absl_unlock)
-PB_RWLOCK_KERNELS(abrw, pb_absl_reader_lock, pb_absl_reader_unlock, pb_absl_lock,
-                  pb_absl_unlock)
+PB_RWLOCK_KERNELS(abrw, pb_absl_reader_lock, pb_absl_reader_unlock, pb_absl_lock, pb_absl_unlock)
 
 static void abrw_init(void *lock) { pb_absl_mutex_init(lock); }
 
 /* Sizes come from the C++ side at run time, hence not const. */
 static pb_mutex_ops_t abm = {
-    .name = "absl::Mutex", .role = PB_PEER,
-    .init = abm_init, .destroy = abm_destroy, .lock = pb_absl_lock, .unlock = pb_absl_unlock,
-    .pairs = abm_pairs, .speed = abm_speed, .many = abm_many,
+    .name = "absl::Mutex",
+    .role = PB_PEER,
+    .init = abm_init,
+    .destroy = abm_destroy,
+    .lock = pb_absl_lock,
+    .unlock = pb_absl_unlock,
+    .pairs = abm_pairs,
+    .speed = abm_speed,
+    .many = abm_many,
 };
 
 static pb_rwlock_ops_t abrw = {
-    .name = "absl::Mutex (ReaderLock)", .role = PB_PEER,
-    .init = abrw_init, .destroy = abm_destroy, .run = abrw_rw,
+    .name = "absl::Mutex (ReaderLock)",
+    .role = PB_PEER,
+    .init = abrw_init,
+    .destroy = abm_destroy,
+    .run = abrw_rw,
 };
 
 static pb_cond_ops_t abc = {
-    .name = "absl::CondVar+Mutex", .role = PB_PEER,
-    .mutex_init = abrw_init, .mutex_destroy = abm_destroy,
-    .cond_init = pb_absl_condvar_init, .cond_destroy = pb_absl_condvar_destroy,
-    .lock = pb_absl_lock, .unlock = pb_absl_unlock,
-    .wait = pb_absl_wait, .signal = pb_absl_signal, .broadcast = pb_absl_signal_all,
+    .name = "absl::CondVar+Mutex",
+    .role = PB_PEER,
+    .mutex_init = abrw_init,
+    .mutex_destroy = abm_destroy,
+    .cond_init = pb_absl_condvar_init,
+    .cond_destroy = pb_absl_condvar_destroy,
+    .lock = pb_absl_lock,
+    .unlock = pb_absl_unlock,
+    .wait = pb_absl_wait,
+    .signal = pb_absl_signal,
+    .broadcast = pb_absl_signal_all,
 };
 
 void pb_absl_register(void)

@@ -4,12 +4,12 @@
 #include "bench.h"
 
 #ifdef __linux__
-#include <errno.h>
-#include <linux/futex.h>
-#include <stdint.h>
-#include <string.h>
-#include <sys/syscall.h>
-#include <unistd.h>
+#  include <errno.h>
+#  include <linux/futex.h>
+#  include <stdint.h>
+#  include <string.h>
+#  include <sys/syscall.h>
+#  include <unistd.h>
 
 static void fx_init(void *ev) { memset(ev, 0, PB_EVENT_BYTES); }
 static void fx_destroy(void *ev) { (void)ev; }
@@ -34,9 +34,12 @@ static void fx_set_and_wake(void *ev, uint32_t value)
 }
 
 static const pb_event_ops_t fx = {
-    .name = "raw futex", .role = PB_PEER,
-    .init = fx_init, .destroy = fx_destroy,
-    .wait_while = fx_wait_while, .set_and_wake = fx_set_and_wake,
+    .name = "raw futex",
+    .role = PB_PEER,
+    .init = fx_init,
+    .destroy = fx_destroy,
+    .wait_while = fx_wait_while,
+    .set_and_wake = fx_set_and_wake,
 };
 
 void pb_futex_register(void) { pb_register_event(&fx); }

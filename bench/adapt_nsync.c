@@ -27,10 +27,17 @@ static void nsm_unlock(void *lock) { nsync_mu_unlock(lock); }
 PB_MUTEX_KERNELS(nsm, nsm_lock, nsm_unlock)
 
 static const pb_mutex_ops_t nsm = {
-    .name = "nsync_mu", .role = PB_PEER,
-    .bytes = sizeof(nsync_mu), .align = _Alignof(nsync_mu),
-    .init = nsm_init, .destroy = nsm_destroy, .lock = nsm_lock, .unlock = nsm_unlock,
-    .pairs = nsm_pairs, .speed = nsm_speed, .many = nsm_many,
+    .name = "nsync_mu",
+    .role = PB_PEER,
+    .bytes = sizeof(nsync_mu),
+    .align = _Alignof(nsync_mu),
+    .init = nsm_init,
+    .destroy = nsm_destroy,
+    .lock = nsm_lock,
+    .unlock = nsm_unlock,
+    .pairs = nsm_pairs,
+    .speed = nsm_speed,
+    .many = nsm_many,
 };
 
 static void nsrw_init(void *lock) { nsync_mu_init(lock); }
@@ -39,9 +46,13 @@ static void nsrw_rdunlock(void *l) { nsync_mu_runlock(l); }
 PB_RWLOCK_KERNELS(nsrw, nsrw_rdlock, nsrw_rdunlock, nsm_lock, nsm_unlock)
 
 static const pb_rwlock_ops_t nsrw = {
-    .name = "nsync_mu (reader lock)", .role = PB_PEER,
-    .bytes = sizeof(nsync_mu), .align = _Alignof(nsync_mu),
-    .init = nsrw_init, .destroy = nsm_destroy, .run = nsrw_rw,
+    .name = "nsync_mu (reader lock)",
+    .role = PB_PEER,
+    .bytes = sizeof(nsync_mu),
+    .align = _Alignof(nsync_mu),
+    .init = nsrw_init,
+    .destroy = nsm_destroy,
+    .run = nsrw_rw,
 };
 
 static void nsc_mutex_init(void *mutex) { nsync_mu_init(mutex); }
@@ -53,12 +64,19 @@ static void nsc_signal(void *cond) { nsync_cv_signal(cond); }
 static void nsc_broadcast(void *cond) { nsync_cv_broadcast(cond); }
 
 static const pb_cond_ops_t nsc = {
-    .name = "nsync_cv+nsync_mu", .role = PB_PEER,
-    .bytes = sizeof(nsync_cv), .mutex_bytes = sizeof(nsync_mu),
-    .mutex_init = nsc_mutex_init, .mutex_destroy = nsm_destroy,
-    .cond_init = nsc_cond_init, .cond_destroy = nsc_cond_destroy,
-    .lock = nsm_lock, .unlock = nsm_unlock,
-    .wait = nsc_wait, .signal = nsc_signal, .broadcast = nsc_broadcast,
+    .name = "nsync_cv+nsync_mu",
+    .role = PB_PEER,
+    .bytes = sizeof(nsync_cv),
+    .mutex_bytes = sizeof(nsync_mu),
+    .mutex_init = nsc_mutex_init,
+    .mutex_destroy = nsm_destroy,
+    .cond_init = nsc_cond_init,
+    .cond_destroy = nsc_cond_destroy,
+    .lock = nsm_lock,
+    .unlock = nsm_unlock,
+    .wait = nsc_wait,
+    .signal = nsc_signal,
+    .broadcast = nsc_broadcast,
 };
 
 void pb_nsync_register(void)

@@ -36,10 +36,17 @@ static void plm_unlock(void *lock) { pl_mutex_unlock(lock); }
 PB_MUTEX_KERNELS(plm, plm_lock, plm_unlock)
 
 static const pb_mutex_ops_t plm = {
-    .name = "pl_mutex_t", .role = PB_OURS,
-    .bytes = sizeof(pl_mutex_t), .align = _Alignof(pl_mutex_t),
-    .init = plm_init, .destroy = plm_destroy, .lock = plm_lock, .unlock = plm_unlock,
-    .pairs = plm_pairs, .speed = plm_speed, .many = plm_many,
+    .name = "pl_mutex_t",
+    .role = PB_OURS,
+    .bytes = sizeof(pl_mutex_t),
+    .align = _Alignof(pl_mutex_t),
+    .init = plm_init,
+    .destroy = plm_destroy,
+    .lock = plm_lock,
+    .unlock = plm_unlock,
+    .pairs = plm_pairs,
+    .speed = plm_speed,
+    .many = plm_many,
 };
 
 /* ---- pl_rwlock_t ---- */
@@ -61,9 +68,13 @@ static void plrw_wrunlock(void *l) { pl_rwlock_wrunlock(l); }
 PB_RWLOCK_KERNELS(plrw, plrw_rdlock, plrw_rdunlock, plrw_wrlock, plrw_wrunlock)
 
 static const pb_rwlock_ops_t plrw = {
-    .name = "pl_rwlock_t", .role = PB_OURS,
-    .bytes = sizeof(pl_rwlock_t), .align = _Alignof(pl_rwlock_t),
-    .init = plrw_init, .destroy = plrw_destroy, .run = plrw_rw,
+    .name = "pl_rwlock_t",
+    .role = PB_OURS,
+    .bytes = sizeof(pl_rwlock_t),
+    .align = _Alignof(pl_rwlock_t),
+    .init = plrw_init,
+    .destroy = plrw_destroy,
+    .run = plrw_rw,
 };
 
 /* ---- pl_cond_t with pl_mutex_t ---- */
@@ -83,12 +94,19 @@ static void plc_signal(void *cond) { (void)pl_cond_signal(cond); }
 static void plc_broadcast(void *cond) { (void)pl_cond_broadcast(cond); }
 
 static const pb_cond_ops_t plc = {
-    .name = "pl_cond_t+pl_mutex_t", .role = PB_OURS,
-    .bytes = sizeof(pl_cond_t), .mutex_bytes = sizeof(pl_mutex_t),
-    .mutex_init = plc_mutex_init, .mutex_destroy = plm_destroy,
-    .cond_init = plc_cond_init, .cond_destroy = plc_cond_destroy,
-    .lock = plm_lock, .unlock = plm_unlock,
-    .wait = plc_wait, .signal = plc_signal, .broadcast = plc_broadcast,
+    .name = "pl_cond_t+pl_mutex_t",
+    .role = PB_OURS,
+    .bytes = sizeof(pl_cond_t),
+    .mutex_bytes = sizeof(pl_mutex_t),
+    .mutex_init = plc_mutex_init,
+    .mutex_destroy = plm_destroy,
+    .cond_init = plc_cond_init,
+    .cond_destroy = plc_cond_destroy,
+    .lock = plm_lock,
+    .unlock = plm_unlock,
+    .wait = plc_wait,
+    .signal = plc_signal,
+    .broadcast = plc_broadcast,
 };
 
 /* ---- pl_wait / pl_wake_one on the word itself ---- */
@@ -111,9 +129,12 @@ static void plw_set_and_wake(void *ev, uint32_t value)
 }
 
 static const pb_event_ops_t plw = {
-    .name = "pl_wait/pl_wake_one", .role = PB_OURS,
-    .init = plw_init, .destroy = plw_destroy,
-    .wait_while = plw_wait_while, .set_and_wake = plw_set_and_wake,
+    .name = "pl_wait/pl_wake_one",
+    .role = PB_OURS,
+    .init = plw_init,
+    .destroy = plw_destroy,
+    .wait_while = plw_wait_while,
+    .set_and_wake = plw_set_and_wake,
 };
 
 /* ---- pl_once_t ---- */
@@ -149,8 +170,12 @@ static uint64_t plo_fast(uint64_t n)
 }
 
 static const pb_once_ops_t plo = {
-    .name = "pl_call_once", .role = PB_OURS, .bytes = sizeof(pl_once_t),
-    .alloc = plo_alloc, .call = plo_call, .fast = plo_fast,
+    .name = "pl_call_once",
+    .role = PB_OURS,
+    .bytes = sizeof(pl_once_t),
+    .alloc = plo_alloc,
+    .call = plo_call,
+    .fast = plo_fast,
 };
 
 void pb_parking_register(void)

@@ -8,12 +8,12 @@
 #include "kernels.h"
 
 /* Return codes are checked everywhere: a failing call must end the run, not post a number. */
-#define PB_CHECK(call)                                                     \
-    do {                                                                   \
-        int rc_ = (call);                                                  \
-        if (rc_ != 0)                                                      \
-            pb_fatal("%s failed: %s", #call, strerror(rc_));               \
-    } while (0)
+#define PB_CHECK(call)                                                                             \
+  do {                                                                                             \
+    int rc_ = (call);                                                                              \
+    if (rc_ != 0)                                                                                  \
+      pb_fatal("%s failed: %s", #call, strerror(rc_));                                             \
+  } while (0)
 
 /* ---- pthread_mutex_t ---- */
 
@@ -43,17 +43,31 @@ static void ptm_unlock(void *lock) { pthread_mutex_unlock(lock); }
 PB_MUTEX_KERNELS(ptm, ptm_lock, ptm_unlock)
 
 static const pb_mutex_ops_t ptm = {
-    .name = "pthread_mutex_t", .role = PB_BASELINE,
-    .bytes = sizeof(pthread_mutex_t), .align = _Alignof(pthread_mutex_t),
-    .init = ptm_init, .destroy = ptm_destroy, .lock = ptm_lock, .unlock = ptm_unlock,
-    .pairs = ptm_pairs, .speed = ptm_speed, .many = ptm_many,
+    .name = "pthread_mutex_t",
+    .role = PB_BASELINE,
+    .bytes = sizeof(pthread_mutex_t),
+    .align = _Alignof(pthread_mutex_t),
+    .init = ptm_init,
+    .destroy = ptm_destroy,
+    .lock = ptm_lock,
+    .unlock = ptm_unlock,
+    .pairs = ptm_pairs,
+    .speed = ptm_speed,
+    .many = ptm_many,
 };
 
 static const pb_mutex_ops_t ptm_adaptive = {
-    .name = "pthread_mutex_t (adaptive)", .role = PB_PEER,
-    .bytes = sizeof(pthread_mutex_t), .align = _Alignof(pthread_mutex_t),
-    .init = ptm_init_adaptive, .destroy = ptm_destroy, .lock = ptm_lock, .unlock = ptm_unlock,
-    .pairs = ptm_pairs, .speed = ptm_speed, .many = ptm_many,
+    .name = "pthread_mutex_t (adaptive)",
+    .role = PB_PEER,
+    .bytes = sizeof(pthread_mutex_t),
+    .align = _Alignof(pthread_mutex_t),
+    .init = ptm_init_adaptive,
+    .destroy = ptm_destroy,
+    .lock = ptm_lock,
+    .unlock = ptm_unlock,
+    .pairs = ptm_pairs,
+    .speed = ptm_speed,
+    .many = ptm_many,
 };
 
 /* ---- pthread_rwlock_t (default attributes: readers preferred, glibc's default) ---- */
@@ -66,9 +80,13 @@ static void ptrw_unlock(void *l) { pthread_rwlock_unlock(l); }
 PB_RWLOCK_KERNELS(ptrw, ptrw_rdlock, ptrw_unlock, ptrw_wrlock, ptrw_unlock)
 
 static const pb_rwlock_ops_t ptrw = {
-    .name = "pthread_rwlock_t", .role = PB_BASELINE,
-    .bytes = sizeof(pthread_rwlock_t), .align = _Alignof(pthread_rwlock_t),
-    .init = ptrw_init, .destroy = ptrw_destroy, .run = ptrw_rw,
+    .name = "pthread_rwlock_t",
+    .role = PB_BASELINE,
+    .bytes = sizeof(pthread_rwlock_t),
+    .align = _Alignof(pthread_rwlock_t),
+    .init = ptrw_init,
+    .destroy = ptrw_destroy,
+    .run = ptrw_rw,
 };
 
 /* ---- pthread_cond_t with pthread_mutex_t ---- */
@@ -82,12 +100,19 @@ static void ptc_signal(void *cond) { PB_CHECK(pthread_cond_signal(cond)); }
 static void ptc_broadcast(void *cond) { PB_CHECK(pthread_cond_broadcast(cond)); }
 
 static const pb_cond_ops_t ptc = {
-    .name = "pthread_cond_t+mutex", .role = PB_BASELINE,
-    .bytes = sizeof(pthread_cond_t), .mutex_bytes = sizeof(pthread_mutex_t),
-    .mutex_init = ptc_mutex_init, .mutex_destroy = ptm_destroy,
-    .cond_init = ptc_cond_init, .cond_destroy = ptc_cond_destroy,
-    .lock = ptm_lock, .unlock = ptm_unlock,
-    .wait = ptc_wait, .signal = ptc_signal, .broadcast = ptc_broadcast,
+    .name = "pthread_cond_t+mutex",
+    .role = PB_BASELINE,
+    .bytes = sizeof(pthread_cond_t),
+    .mutex_bytes = sizeof(pthread_mutex_t),
+    .mutex_init = ptc_mutex_init,
+    .mutex_destroy = ptm_destroy,
+    .cond_init = ptc_cond_init,
+    .cond_destroy = ptc_cond_destroy,
+    .lock = ptm_lock,
+    .unlock = ptm_unlock,
+    .wait = ptc_wait,
+    .signal = ptc_signal,
+    .broadcast = ptc_broadcast,
 };
 
 /* ---- an event: a word guarded by a mutex, waited for on a condvar ---- */
@@ -135,9 +160,12 @@ static void ptev_set_and_wake(void *ev, uint32_t value)
 }
 
 static const pb_event_ops_t ptev = {
-    .name = "pthread mutex+cond event", .role = PB_BASELINE,
-    .init = ptev_init, .destroy = ptev_destroy,
-    .wait_while = ptev_wait_while, .set_and_wake = ptev_set_and_wake,
+    .name = "pthread mutex+cond event",
+    .role = PB_BASELINE,
+    .init = ptev_init,
+    .destroy = ptev_destroy,
+    .wait_while = ptev_wait_while,
+    .set_and_wake = ptev_set_and_wake,
 };
 
 /* ---- pthread_once ---- */
@@ -171,8 +199,12 @@ static uint64_t pto_fast(uint64_t n)
 }
 
 static const pb_once_ops_t pto = {
-    .name = "pthread_once", .role = PB_BASELINE, .bytes = sizeof(pthread_once_t),
-    .alloc = pto_alloc, .call = pto_call, .fast = pto_fast,
+    .name = "pthread_once",
+    .role = PB_BASELINE,
+    .bytes = sizeof(pthread_once_t),
+    .alloc = pto_alloc,
+    .call = pto_call,
+    .fast = pto_fast,
 };
 
 void pb_pthread_register(void)

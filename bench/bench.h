@@ -28,12 +28,12 @@ typedef enum pb_role { PB_OURS, PB_BASELINE, PB_PEER } pb_role_t;
 /* Arguments of the LockSpeedTest thread body (kernels.h). */
 typedef struct pb_speed_arg {
     void *lock;
-    double *shared_value;       /* beside the lock, on its cache line */
-    uint64_t *shared_counter;   /* plain count of critical sections, checked after the run */
+    double *shared_value;     /* beside the lock, on its cache line */
+    uint64_t *shared_counter; /* plain count of critical sections, checked after the run */
     unsigned in, out;
-    const int *stop;          /* set (relaxed atomic store) when the run ends */
-    uint64_t ops;               /* out: critical sections done by this thread */
-    double sink;                /* out: keeps the private work alive */
+    const int *stop; /* set (relaxed atomic store) when the run ends */
+    uint64_t ops;    /* out: critical sections done by this thread */
+    double sink;     /* out: keeps the private work alive */
 } pb_speed_arg_t;
 
 /* Arguments of the many-locks thread body: `count` entries of `stride` bytes, the lock at
@@ -42,20 +42,20 @@ typedef struct pb_many_arg {
     unsigned char *base;
     size_t stride, counter_offset, count;
     uint64_t seed;
-    const int *stop;          /* set (relaxed atomic store) when the run ends */
-    uint64_t ops;               /* out */
+    const int *stop; /* set (relaxed atomic store) when the run ends */
+    uint64_t ops;    /* out */
 } pb_many_arg_t;
 
 /* Arguments of the rwlock thread body.  The shared data is a pair of words that writers
  * increment one after the other; a reader that sees them differ caught a writer inside. */
 typedef struct pb_rw_arg {
     void *lock;
-    uint64_t *pair;             /* pair[0] == pair[1] outside write sections */
-    unsigned read_per_mille;    /* 900 or 990 */
+    uint64_t *pair;          /* pair[0] == pair[1] outside write sections */
+    unsigned read_per_mille; /* 900 or 990 */
     uint64_t seed;
-    const int *stop;          /* set (relaxed atomic store) when the run ends */
-    uint64_t reads, writes;     /* out */
-    uint64_t torn;              /* out: reads that saw pair[0] != pair[1] (must stay 0) */
+    const int *stop;        /* set (relaxed atomic store) when the run ends */
+    uint64_t reads, writes; /* out */
+    uint64_t torn;          /* out: reads that saw pair[0] != pair[1] (must stay 0) */
     double sink;
 } pb_rw_arg_t;
 
@@ -91,12 +91,12 @@ typedef struct pb_rwlock_ops {
 typedef struct pb_cond_ops {
     const char *name;
     pb_role_t role;
-    size_t bytes;               /* sizeof the condition variable (the mutex is listed apart) */
+    size_t bytes; /* sizeof the condition variable (the mutex is listed apart) */
     size_t mutex_bytes;
     void (*mutex_init)(void *mutex);
-    void (*mutex_destroy)(void *mutex);  /* aborts unless unlocked and clean */
+    void (*mutex_destroy)(void *mutex); /* aborts unless unlocked and clean */
     void (*cond_init)(void *cond);
-    void (*cond_destroy)(void *cond);    /* aborts unless nobody waits */
+    void (*cond_destroy)(void *cond); /* aborts unless nobody waits */
     void (*lock)(void *mutex);
     void (*unlock)(void *mutex);
     void (*wait)(void *cond, void *mutex);
@@ -114,7 +114,7 @@ typedef struct pb_event_ops {
     void (*destroy)(void *ev);
     /* Returns the word's new value once it differs from expected (acquire). */
     uint32_t (*wait_while)(void *ev, uint32_t expected);
-    void (*set_and_wake)(void *ev, uint32_t value);     /* word = value; wake one waiter */
+    void (*set_and_wake)(void *ev, uint32_t value); /* word = value; wake one waiter */
 } pb_event_ops_t;
 
 /* One-time initialisation: `fast` calls a done once n times (inline where the API allows);
@@ -123,13 +123,16 @@ typedef struct pb_once_ops {
     const char *name;
     pb_role_t role;
     size_t bytes;
-    void *(*alloc)(size_t count);                     /* count fresh onces */
+    void *(*alloc)(size_t count); /* count fresh onces */
     void (*call)(void *onces, size_t index, void (*fn)(void));
-    uint64_t (*fast)(uint64_t n);                     /* returns a checksum */
+    uint64_t (*fast)(uint64_t n); /* returns a checksum */
 } pb_once_ops_t;
 
 /* contenders.c: the registry.  Each list is in table order, ours first. */
-typedef struct pb_list { const void *const *items; size_t count; } pb_list_t;
+typedef struct pb_list {
+    const void *const *items;
+    size_t count;
+} pb_list_t;
 extern pb_list_t pb_mutexes, pb_rwlocks, pb_conds, pb_events, pb_onces;
 /* Registers the optional peers found at build time and prints what is skipped and why. */
 /* Registers the contenders whose role bit (1 << pb_role_t) is in `roles`. */
@@ -155,22 +158,22 @@ void pb_absl_register(void);
 /* ---- measurement (measure.c) ---- */
 
 typedef struct pb_result {
-    double value;      /* in the case's unit */
-    double fairness;   /* min/max per-thread ops, or -1 when it does not apply */
-    double extra;      /* a second figure (the case's extra_label), or -1 */
+    double value;    /* in the case's unit */
+    double fairness; /* min/max per-thread ops, or -1 when it does not apply */
+    double extra;    /* a second figure (the case's extra_label), or -1 */
 } pb_result_t;
 
 /* One configuration of one workload, measured for every contender of its family. */
 typedef struct pb_case {
-    const char *workload;     /* --workload name, e.g. "contended" */
-    const char *title;        /* table heading (a new heading starts when it changes) */
-    char config[40];          /* e.g. "(1,0)", "90% reads", "2P:2C", "" */
-    unsigned threads;         /* 0 when not a thread-count sweep */
-    const char *unit;         /* e.g. "ns/op", "ops/s" */
+    const char *workload; /* --workload name, e.g. "contended" */
+    const char *title;    /* table heading (a new heading starts when it changes) */
+    char config[40];      /* e.g. "(1,0)", "90% reads", "2P:2C", "" */
+    unsigned threads;     /* 0 when not a thread-count sweep */
+    const char *unit;     /* e.g. "ns/op", "ops/s" */
     bool lower_is_better;
-    const char *extra_label;  /* column for pb_result_t.extra, or NULL */
-    double target;            /* our speed ratio to the baseline the docs aim at, 0 = none */
-    double fairness_target;   /* 0 = none */
+    const char *extra_label; /* column for pb_result_t.extra, or NULL */
+    double target;           /* our speed ratio to the baseline the docs aim at, 0 = none */
+    double fairness_target;  /* 0 = none */
 } pb_case_t;
 
 typedef struct pb_entry {
@@ -184,8 +187,7 @@ typedef void (*pb_run_fn)(void *ctx, size_t k, uint64_t duration_ns, pb_result_t
 
 /* Interleaves `reps` repetitions of every contender (A B C A B C ...), then reports the medians.
  * In a dry run (the plan), only counts. */
-void pb_measure(const pb_case_t *cs, const pb_entry_t *entries, size_t n, pb_run_fn fn,
-                void *ctx);
+void pb_measure(const pb_case_t *cs, const pb_entry_t *entries, size_t n, pb_run_fn fn, void *ctx);
 void pb_measure_setup(unsigned reps, unsigned duration_ms, bool progress);
 void pb_measure_begin_plan(void);
 void pb_measure_end_plan(double *seconds, unsigned *runs);
@@ -255,20 +257,31 @@ static inline uint64_t pb_random(uint64_t *state)
 
 /* ---- workloads (wl_*.c) ---- */
 
-typedef struct pb_inout { unsigned in, out; } pb_inout_t;
-typedef struct pb_pc { unsigned producers, consumers; } pb_pc_t;
+typedef struct pb_inout {
+    unsigned in, out;
+} pb_inout_t;
+typedef struct pb_pc {
+    unsigned producers, consumers;
+} pb_pc_t;
 
 /* What to run: filled by main.c from the preset and the options. */
 typedef struct pb_suite {
-    unsigned threads[16];         size_t nthreads;       /* contended */
-    pb_inout_t inouts[4];         size_t ninouts;
-    unsigned many_threads[16];    size_t nmany_threads;
-    unsigned rw_threads[16];      size_t nrw_threads;
-    unsigned read_per_mille[4];   size_t nread;
-    pb_pc_t queues[8];            size_t nqueues;
-    unsigned waiters[8];          size_t nwaiters;        /* broadcast */
+    unsigned threads[16];
+    size_t nthreads; /* contended */
+    pb_inout_t inouts[4];
+    size_t ninouts;
+    unsigned many_threads[16];
+    size_t nmany_threads;
+    unsigned rw_threads[16];
+    size_t nrw_threads;
+    unsigned read_per_mille[4];
+    size_t nread;
+    pb_pc_t queues[8];
+    size_t nqueues;
+    unsigned waiters[8];
+    size_t nwaiters; /* broadcast */
     unsigned once_threads;
-    size_t many_locks;            /* locks in the many-locks array */
+    size_t many_locks; /* locks in the many-locks array */
 } pb_suite_t;
 
 void pb_wl_uncontended(const pb_suite_t *s);

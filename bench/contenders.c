@@ -6,7 +6,7 @@
 
 /* Set by CMake to the reason when the peers are left out on purpose (sanitizer builds). */
 #ifndef PB_PEERS_NOTE
-#define PB_PEERS_NOTE ""
+#  define PB_PEERS_NOTE ""
 #endif
 
 enum { MAX_PER_FAMILY = 8 };
@@ -42,10 +42,7 @@ static void add(family_t *f, pb_list_t *list, const void *item, pb_role_t role, 
     list->count = f->count;
 }
 
-void pb_register_mutex(const pb_mutex_ops_t *m)
-{
-    add(&mutexes, &pb_mutexes, m, m->role, m->name);
-}
+void pb_register_mutex(const pb_mutex_ops_t *m) { add(&mutexes, &pb_mutexes, m, m->role, m->name); }
 
 void pb_register_rwlock(const pb_rwlock_ops_t *r)
 {

@@ -21,8 +21,8 @@
 typedef void (*pb_lock_fn)(void *lock);
 
 /* n times { lock; ++*counter; unlock } (uncontended workload). */
-PB_ALWAYS_INLINE void pb_pairs_kernel(void *lock, uint64_t *counter, uint64_t n,
-                                      pb_lock_fn lock_fn, pb_lock_fn unlock_fn)
+PB_ALWAYS_INLINE void pb_pairs_kernel(void *lock, uint64_t *counter, uint64_t n, pb_lock_fn lock_fn,
+                                      pb_lock_fn unlock_fn)
 {
     for (uint64_t i = 0; i < n; i++) {
         lock_fn(lock);
@@ -39,8 +39,7 @@ PB_ALWAYS_INLINE void pb_pairs_kernel(void *lock, uint64_t *counter, uint64_t n,
 
 /* LockSpeedTest (WebKit, Rust parking_lot): lock; `in` steps on the shared value; unlock;
  * `out` steps on a private one; until *stop. */
-PB_ALWAYS_INLINE void pb_speed_kernel(pb_speed_arg_t *a, pb_lock_fn lock_fn,
-                                      pb_lock_fn unlock_fn)
+PB_ALWAYS_INLINE void pb_speed_kernel(pb_speed_arg_t *a, pb_lock_fn lock_fn, pb_lock_fn unlock_fn)
 {
     void *lock = a->lock;
     double *shared = a->shared_value;
@@ -125,16 +124,16 @@ PB_ALWAYS_INLINE void pb_rw_kernel(pb_rw_arg_t *a, pb_lock_fn rdlock, pb_lock_fn
 }
 
 /* Instantiates prefix##_pairs, prefix##_speed and prefix##_many for one mutex. */
-#define PB_MUTEX_KERNELS(prefix, lock_fn, unlock_fn)                                          \
-    static void prefix##_pairs(void *lock, uint64_t *counter, uint64_t n)                     \
-    {                                                                                         \
-        pb_pairs_kernel(lock, counter, n, lock_fn, unlock_fn);                                \
-    }                                                                                         \
-    static void prefix##_speed(pb_speed_arg_t *a) { pb_speed_kernel(a, lock_fn, unlock_fn); } \
-    static void prefix##_many(pb_many_arg_t *a) { pb_many_kernel(a, lock_fn, unlock_fn); }
+#define PB_MUTEX_KERNELS(prefix, lock_fn, unlock_fn)                                               \
+  static void prefix##_pairs(void *lock, uint64_t *counter, uint64_t n)                            \
+  {                                                                                                \
+    pb_pairs_kernel(lock, counter, n, lock_fn, unlock_fn);                                         \
+  }                                                                                                \
+  static void prefix##_speed(pb_speed_arg_t *a) { pb_speed_kernel(a, lock_fn, unlock_fn); }        \
+  static void prefix##_many(pb_many_arg_t *a) { pb_many_kernel(a, lock_fn, unlock_fn); }
 
 /* Instantiates prefix##_rw for one rwlock. */
-#define PB_RWLOCK_KERNELS(prefix, rdlock, rdunlock, wrlock, wrunlock) \
-    static void prefix##_rw(pb_rw_arg_t *a) { pb_rw_kernel(a, rdlock, rdunlock, wrlock, wrunlock); }
+#define PB_RWLOCK_KERNELS(prefix, rdlock, rdunlock, wrlock, wrunlock)                              \
+  static void prefix##_rw(pb_rw_arg_t *a) { pb_rw_kernel(a, rdlock, rdunlock, wrlock, wrunlock); }
 
 #endif /* PL_BENCH_KERNELS_H */

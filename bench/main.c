@@ -9,118 +9,161 @@
 #include "bench.h"
 
 enum {
-    W_UNCONTENDED = 1 << 0, W_CONTENDED = 1 << 1, W_MANY = 1 << 2, W_RWLOCK = 1 << 3,
-    W_QUEUE = 1 << 4, W_BROADCAST = 1 << 5, W_PINGPONG = 1 << 6, W_WAIT = 1 << 7,
-    W_ONCE = 1 << 8, W_ALL = (1 << 9) - 1,
+    W_UNCONTENDED = 1 << 0,
+    W_CONTENDED = 1 << 1,
+    W_MANY = 1 << 2,
+    W_RWLOCK = 1 << 3,
+    W_QUEUE = 1 << 4,
+    W_BROADCAST = 1 << 5,
+    W_PINGPONG = 1 << 6,
+    W_WAIT = 1 << 7,
+    W_ONCE = 1 << 8,
+    W_ALL = (1 << 9) - 1,
 };
 
-static const struct { const char *name; unsigned mask; } workload_names[] = {
-    {"uncontended", W_UNCONTENDED}, {"contended", W_CONTENDED}, {"many", W_MANY},
-    {"rwlock", W_RWLOCK}, {"queue", W_QUEUE}, {"broadcast", W_BROADCAST},
-    {"pingpong", W_PINGPONG}, {"wait", W_WAIT}, {"once", W_ONCE},
+static const struct {
+    const char *name;
+    unsigned mask;
+} workload_names[] = {
+    {"uncontended", W_UNCONTENDED},
+    {"contended", W_CONTENDED},
+    {"many", W_MANY},
+    {"rwlock", W_RWLOCK},
+    {"queue", W_QUEUE},
+    {"broadcast", W_BROADCAST},
+    {"pingpong", W_PINGPONG},
+    {"wait", W_WAIT},
+    {"once", W_ONCE},
     {"mutex", W_UNCONTENDED | W_CONTENDED | W_MANY},
-    {"condvar", W_QUEUE | W_BROADCAST | W_PINGPONG}, {"all", W_ALL},
+    {"condvar", W_QUEUE | W_BROADCAST | W_PINGPONG},
+    {"all", W_ALL},
 };
 
 typedef enum preset { QUICK, FULL, SMOKE } preset_t;
 
 typedef struct options {
     preset_t preset;
-    unsigned duration_ms, reps;       /* 0: the preset's */
+    unsigned duration_ms, reps; /* 0: the preset's */
     unsigned threads[16];
-    size_t nthreads;                  /* 0: the preset's */
+    size_t nthreads; /* 0: the preset's */
     pb_pc_t queues[8];
-    size_t nqueues;                   /* 0: the preset's */
+    size_t nqueues; /* 0: the preset's */
     pb_inout_t inouts[4];
-    size_t ninouts;                   /* 0: the preset's */
+    size_t ninouts; /* 0: the preset's */
     unsigned waiters[8];
-    size_t nwaiters;                  /* 0: the preset's */
+    size_t nwaiters; /* 0: the preset's */
     unsigned workloads;
     unsigned roles;
     const char *csv, *plots;
 } options_t;
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
-#define SET(dst, ndst, ...)                                        \
-    do {                                                           \
-        static const __typeof__((dst)[0]) v_[] = {__VA_ARGS__};    \
-        memcpy(dst, v_, sizeof v_);                                \
-        ndst = COUNT(v_);                                          \
-    } while (0)
+#define SET(dst, ndst, ...)                                                                        \
+  do {                                                                                             \
+    static const __typeof__((dst)[0]) v_[] = {__VA_ARGS__};                                        \
+    memcpy(dst, v_, sizeof v_);                                                                    \
+    ndst = COUNT(v_);                                                                              \
+  } while (0)
 
 static void usage(FILE *f)
 {
     fputs(
-"Usage: pl-bench [OPTION]...\n"
-"Benchmarks libparking's locks against pthread (the baseline of every ratio) and, when they\n"
-"were found at build time, Google nsync and Abseil.  Abseil runs with its deadlock detection\n"
-"turned off (absl::OnDeadlockCycle::kIgnore), as in Abseil's release builds.\n"
-"\n"
-"Workloads (--workload names; mutex = the first three, condvar = queue,broadcast,pingpong)\n"
-"  uncontended  One thread locks and unlocks one mutex, lock calls inlined as in user code.\n"
-"               ns/op: nanoseconds per lock+unlock pair (lower is better).\n"
-"  contended    LockSpeedTest (WebKit, Rust parking_lot): T threads loop { lock; `in` steps\n"
-"               of dependent arithmetic on shared data; unlock; `out` steps on private data }.\n"
-"               (in,out) = (1,0): pure hand-off; (10,40): moderate; (1,100): light.\n"
-"               ops/s: critical sections per second, all threads.  fairness: min/max of the\n"
-"               per-thread counts (1 = even, 0 = a thread starved).\n"
-"  many         1,000,000 locks in one array of { lock; uint32_t counter } (fresh zeroed\n"
-"               pages); T threads lock random entries.  ops/s, bytes per lock, and MiB: the\n"
-"               array's resident memory after the run (mincore).\n"
-"  rwlock       T threads, each operation a read (90% or 99%) or a write of a shared pair of\n"
-"               words, with work inside and outside the lock.  ops/s (reads + writes).\n"
-"               pl_rwlock_t vs pthread_rwlock_t, nsync/Abseil reader locks.\n"
-"  queue        Condvar: bounded 16-slot FIFO, P producers : C consumers, two condvars.\n"
-"               items/s through the queue.\n"
-"  broadcast    Condvar: the main thread bumps a generation and broadcasts to N waiters;\n"
-"               each wakes, takes the mutex, checks the generation and waits again; the last\n"
-"               one signals the main thread.  rounds/s.\n"
-"  pingpong     Condvar: two threads hand a turn back and forth.  trips/s (round trips).\n"
-"  wait         Wait-on-address (pl_wait/pl_wake_one) vs a pthread mutex+condvar event and a\n"
-"               raw futex: two threads take turns on one word (trips/s), and the cost of a\n"
-"               set-and-wake with nobody waiting (ns/call, lower is better).\n"
-"  once         pl_call_once vs pthread_once: a call on a done once (ns/call, lower is\n"
-"               better), and T threads racing through fresh onces with a ~1 us initialiser\n"
-"               (onces/s).\n"
-"\n"
-"Figures and method\n"
-"  Every contender runs in this process, interleaved across repetitions (A B C A B C ...);\n"
-"  tables show the median of the repetitions.  vs pthread: speed relative to the pthread\n"
-"  baseline of the family (> 1 = faster; for ns figures, pthread's time / ours).  spread:\n"
-"  (max - min) / median of the repetitions.  Every run checks its counters (critical\n"
-"  sections, items, wake-ups, initialiser runs) and aborts on a mismatch: a broken lock never\n"
-"  posts a number.  An idle extra thread lives throughout (glibc's single-thread shortcuts\n"
-"  stay off); nothing is pinned.  The summary lists, per configuration, our ratio, the best\n"
-"  peer's, and the target of docs/benchmarks.md.\n"
-"\n"
-"Presets\n"
-"  --quick     (default) 300 ms runs, 3 reps: contended T=1,4,16; many T=2; rwlock T=4,16;\n"
-"              queue 1P:1C, 2P:2C, 4P:4C; broadcast to 16; once with 4 threads.  Drops from\n"
-"              --full: T=2,8,32 (contended), the many/rwlock sweeps, queues 1P:4C and 4P:1C,\n"
-"              broadcasts to 4 and 64.  About 2 minutes on 2 cores.\n"
-"  --full      800 ms runs, 3 reps: T=1,2,4,8,16,32 for contended, many and rwlock; queues\n"
-"              1P:1C, 2P:2C, 4P:4C, 1P:4C, 4P:1C; broadcast to 4, 16, 64.  About 10 minutes\n"
-"              with every peer.\n"
-"  --smoke     every workload once (1 rep, 20 ms runs, few configurations): about 10 s; a\n"
-"              check that every contender still passes its verification, not a measurement.\n"
-"\n"
-"Options (given after or before a preset, they override it)\n"
-"  --workload NAME[,NAME]  run only these workloads (default all)\n"
-"  --threads LIST          thread counts for contended, many and rwlock, e.g. 1,2,4\n"
-"  --inouts LIST           (in,out) steps for contended, as IN:OUT, e.g. 1:0,10:40\n"
-"  --queues LIST           producer:consumer counts for queue, e.g. 2:2,4:1\n"
-"  --waiters LIST          waiter counts for broadcast, e.g. 4,64\n"
-"  --duration-ms N         length of one run\n"
-"  --reps N                repetitions per contender and configuration (median reported)\n"
-"  --contenders LIST       roles to run: ours, pthread (the baseline), peers (default all);\n"
-"                          e.g. ours,pthread for tuning runs, ours alone under strace/perf\n"
-"                          (without pthread the ratios are not computed)\n"
-"  --csv FILE              also write one row per contender and configuration\n"
-"  --plots DIR             write PNG plots (ops/s against threads, a line per contender) of\n"
-"                          every thread sweep into DIR with gnuplot, if installed\n"
-"  -h, --help              this text\n"
-"A progress line goes to stderr while it runs, when stderr is a terminal.\n",
-          f);
+        "Usage: pl-bench [OPTION]...\n"
+        "Benchmarks libparking's locks against pthread (the baseline of every ratio) and, when "
+        "they\n"
+        "were found at build time, Google nsync and Abseil.  Abseil runs with its deadlock "
+        "detection\n"
+        "turned off (absl::OnDeadlockCycle::kIgnore), as in Abseil's release builds.\n"
+        "\n"
+        "Workloads (--workload names; mutex = the first three, condvar = "
+        "queue,broadcast,pingpong)\n"
+        "  uncontended  One thread locks and unlocks one mutex, lock calls inlined as in user "
+        "code.\n"
+        "               ns/op: nanoseconds per lock+unlock pair (lower is better).\n"
+        "  contended    LockSpeedTest (WebKit, Rust parking_lot): T threads loop { lock; `in` "
+        "steps\n"
+        "               of dependent arithmetic on shared data; unlock; `out` steps on private "
+        "data }.\n"
+        "               (in,out) = (1,0): pure hand-off; (10,40): moderate; (1,100): light.\n"
+        "               ops/s: critical sections per second, all threads.  fairness: min/max of "
+        "the\n"
+        "               per-thread counts (1 = even, 0 = a thread starved).\n"
+        "  many         1,000,000 locks in one array of { lock; uint32_t counter } (fresh zeroed\n"
+        "               pages); T threads lock random entries.  ops/s, bytes per lock, and MiB: "
+        "the\n"
+        "               array's resident memory after the run (mincore).\n"
+        "  rwlock       T threads, each operation a read (90% or 99%) or a write of a shared pair "
+        "of\n"
+        "               words, with work inside and outside the lock.  ops/s (reads + writes).\n"
+        "               pl_rwlock_t vs pthread_rwlock_t, nsync/Abseil reader locks.\n"
+        "  queue        Condvar: bounded 16-slot FIFO, P producers : C consumers, two condvars.\n"
+        "               items/s through the queue.\n"
+        "  broadcast    Condvar: the main thread bumps a generation and broadcasts to N waiters;\n"
+        "               each wakes, takes the mutex, checks the generation and waits again; the "
+        "last\n"
+        "               one signals the main thread.  rounds/s.\n"
+        "  pingpong     Condvar: two threads hand a turn back and forth.  trips/s (round trips).\n"
+        "  wait         Wait-on-address (pl_wait/pl_wake_one) vs a pthread mutex+condvar event and "
+        "a\n"
+        "               raw futex: two threads take turns on one word (trips/s), and the cost of "
+        "a\n"
+        "               set-and-wake with nobody waiting (ns/call, lower is better).\n"
+        "  once         pl_call_once vs pthread_once: a call on a done once (ns/call, lower is\n"
+        "               better), and T threads racing through fresh onces with a ~1 us "
+        "initialiser\n"
+        "               (onces/s).\n"
+        "\n"
+        "Figures and method\n"
+        "  Every contender runs in this process, interleaved across repetitions (A B C A B C "
+        "...);\n"
+        "  tables show the median of the repetitions.  vs pthread: speed relative to the pthread\n"
+        "  baseline of the family (> 1 = faster; for ns figures, pthread's time / ours).  spread:\n"
+        "  (max - min) / median of the repetitions.  Every run checks its counters (critical\n"
+        "  sections, items, wake-ups, initialiser runs) and aborts on a mismatch: a broken lock "
+        "never\n"
+        "  posts a number.  An idle extra thread lives throughout (glibc's single-thread "
+        "shortcuts\n"
+        "  stay off); nothing is pinned.  The summary lists, per configuration, our ratio, the "
+        "best\n"
+        "  peer's, and the target of docs/benchmarks.md.\n"
+        "\n"
+        "Presets\n"
+        "  --quick     (default) 300 ms runs, 3 reps: contended T=1,4,16; many T=2; rwlock "
+        "T=4,16;\n"
+        "              queue 1P:1C, 2P:2C, 4P:4C; broadcast to 16; once with 4 threads.  Drops "
+        "from\n"
+        "              --full: T=2,8,32 (contended), the many/rwlock sweeps, queues 1P:4C and "
+        "4P:1C,\n"
+        "              broadcasts to 4 and 64.  About 2 minutes on 2 cores.\n"
+        "  --full      800 ms runs, 3 reps: T=1,2,4,8,16,32 for contended, many and rwlock; "
+        "queues\n"
+        "              1P:1C, 2P:2C, 4P:4C, 1P:4C, 4P:1C; broadcast to 4, 16, 64.  About 10 "
+        "minutes\n"
+        "              with every peer.\n"
+        "  --smoke     every workload once (1 rep, 20 ms runs, few configurations): about 10 s; a\n"
+        "              check that every contender still passes its verification, not a "
+        "measurement.\n"
+        "\n"
+        "Options (given after or before a preset, they override it)\n"
+        "  --workload NAME[,NAME]  run only these workloads (default all)\n"
+        "  --threads LIST          thread counts for contended, many and rwlock, e.g. 1,2,4\n"
+        "  --inouts LIST           (in,out) steps for contended, as IN:OUT, e.g. 1:0,10:40\n"
+        "  --queues LIST           producer:consumer counts for queue, e.g. 2:2,4:1\n"
+        "  --waiters LIST          waiter counts for broadcast, e.g. 4,64\n"
+        "  --duration-ms N         length of one run\n"
+        "  --reps N                repetitions per contender and configuration (median reported)\n"
+        "  --contenders LIST       roles to run: ours, pthread (the baseline), peers (default "
+        "all);\n"
+        "                          e.g. ours,pthread for tuning runs, ours alone under "
+        "strace/perf\n"
+        "                          (without pthread the ratios are not computed)\n"
+        "  --csv FILE              also write one row per contender and configuration\n"
+        "  --plots DIR             write PNG plots (ops/s against threads, a line per contender) "
+        "of\n"
+        "                          every thread sweep into DIR with gnuplot, if installed\n"
+        "  -h, --help              this text\n"
+        "A progress line goes to stderr while it runs, when stderr is a terminal.\n",
+        f);
 }
 
 static unsigned parse_uint(const char *opt, const char *s, unsigned min, unsigned max)
@@ -129,8 +172,8 @@ static unsigned parse_uint(const char *opt, const char *s, unsigned min, unsigne
     errno = 0;
     unsigned long v = strtoul(s, &end, 10);
     if (errno || end == s || *end || *s == '-' || v < min || v > max) {
-        fprintf(stderr, "pl-bench: %s: expected an integer in [%u, %u], got '%s'\n", opt, min,
-                max, s);
+        fprintf(stderr, "pl-bench: %s: expected an integer in [%u, %u], got '%s'\n", opt, min, max,
+                s);
         exit(2);
     }
     return (unsigned)v;
@@ -224,8 +267,13 @@ static void parse_workloads(options_t *o, char *list)
 
 static void parse_roles(options_t *o, char *list)
 {
-    static const struct { const char *name; pb_role_t role; } names[] = {
-        {"ours", PB_OURS}, {"pthread", PB_BASELINE}, {"peers", PB_PEER},
+    static const struct {
+        const char *name;
+        pb_role_t role;
+    } names[] = {
+        {"ours", PB_OURS},
+        {"pthread", PB_BASELINE},
+        {"peers", PB_PEER},
     };
     o->roles = 0;
     for (char *item; (item = next_item(&list));) {
@@ -243,8 +291,21 @@ static void parse_roles(options_t *o, char *list)
 
 static void parse_options(options_t *o, int argc, char **argv)
 {
-    enum { O_QUICK = 256, O_FULL, O_SMOKE, O_WORKLOAD, O_THREADS, O_DURATION, O_REPS, O_CSV,
-           O_PLOTS, O_CONTENDERS, O_QUEUES, O_WAITERS, O_INOUTS };
+    enum {
+        O_QUICK = 256,
+        O_FULL,
+        O_SMOKE,
+        O_WORKLOAD,
+        O_THREADS,
+        O_DURATION,
+        O_REPS,
+        O_CSV,
+        O_PLOTS,
+        O_CONTENDERS,
+        O_QUEUES,
+        O_WAITERS,
+        O_INOUTS
+    };
     static const struct option longopts[] = {
         {"quick", no_argument, NULL, O_QUICK},
         {"full", no_argument, NULL, O_FULL},
@@ -293,8 +354,7 @@ static void parse_options(options_t *o, int argc, char **argv)
 }
 
 /* The preset's suite, then the explicit options on top. */
-static void build_suite(const options_t *o, pb_suite_t *s, unsigned *duration_ms,
-                        unsigned *reps)
+static void build_suite(const options_t *o, pb_suite_t *s, unsigned *duration_ms, unsigned *reps)
 {
     memset(s, 0, sizeof *s);
     SET(s->inouts, s->ninouts, {1, 0}, {10, 40}, {1, 100});
@@ -353,15 +413,24 @@ static void build_suite(const options_t *o, pb_suite_t *s, unsigned *duration_ms
 
 static void run_suite(const pb_suite_t *s, unsigned w)
 {
-    if (w & W_UNCONTENDED) pb_wl_uncontended(s);
-    if (w & W_CONTENDED) pb_wl_contended(s);
-    if (w & W_MANY) pb_wl_many(s);
-    if (w & W_RWLOCK) pb_wl_rwlock(s);
-    if (w & W_QUEUE) pb_wl_queue(s);
-    if (w & W_BROADCAST) pb_wl_broadcast(s);
-    if (w & W_PINGPONG) pb_wl_pingpong(s);
-    if (w & W_WAIT) pb_wl_wait(s);
-    if (w & W_ONCE) pb_wl_once(s);
+    if (w & W_UNCONTENDED)
+        pb_wl_uncontended(s);
+    if (w & W_CONTENDED)
+        pb_wl_contended(s);
+    if (w & W_MANY)
+        pb_wl_many(s);
+    if (w & W_RWLOCK)
+        pb_wl_rwlock(s);
+    if (w & W_QUEUE)
+        pb_wl_queue(s);
+    if (w & W_BROADCAST)
+        pb_wl_broadcast(s);
+    if (w & W_PINGPONG)
+        pb_wl_pingpong(s);
+    if (w & W_WAIT)
+        pb_wl_wait(s);
+    if (w & W_ONCE)
+        pb_wl_once(s);
 }
 
 int main(int argc, char **argv)
@@ -376,8 +445,9 @@ int main(int argc, char **argv)
 
     static const char *const preset_names[] = {"quick", "full", "smoke"};
     printf("pl-bench --%s: %ld online CPUs, %u ms per run, %u rep%s per contender and "
-           "configuration\n", preset_names[o.preset], sysconf(_SC_NPROCESSORS_ONLN),
-           duration_ms, reps, reps == 1 ? "" : "s");
+           "configuration\n",
+           preset_names[o.preset], sysconf(_SC_NPROCESSORS_ONLN), duration_ms, reps,
+           reps == 1 ? "" : "s");
     pb_contenders_setup(o.roles);
 
     pb_measure_setup(reps, duration_ms, isatty(STDERR_FILENO));

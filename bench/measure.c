@@ -62,19 +62,16 @@ static void show_progress(const pb_case_t *cs, const pb_entry_t *e, unsigned rep
     /* Remaining time: the planned total scaled by how far we are, which folds in the set-up
      * costs seen so far. */
     double elapsed = (double)(pb_now_ns() - started_ns) / 1e9;
-    double left = done ? elapsed * (double)(planned - done) / (double)done
-                       : planned_seconds;
+    double left = done ? elapsed * (double)(planned - done) / (double)done : planned_seconds;
     char where[64] = "";
     if (cs->threads)
         snprintf(where, sizeof where, " T=%u", cs->threads);
-    fprintf(stderr, "\r\033[K[%u/%u, ~%.0f s left] %s%s%s%s: %s rep %u/%u", done + 1, planned,
-            left, cs->workload, cs->config[0] ? " " : "", cs->config, where, e->name, rep + 1,
-            reps);
+    fprintf(stderr, "\r\033[K[%u/%u, ~%.0f s left] %s%s%s%s: %s rep %u/%u", done + 1, planned, left,
+            cs->workload, cs->config[0] ? " " : "", cs->config, where, e->name, rep + 1, reps);
     fflush(stderr);
 }
 
-void pb_measure(const pb_case_t *cs, const pb_entry_t *entries, size_t n, pb_run_fn fn,
-                void *ctx)
+void pb_measure(const pb_case_t *cs, const pb_entry_t *entries, size_t n, pb_run_fn fn, void *ctx)
 {
     if (n > MAX_ENTRIES)
         pb_fatal("too many contenders (%zu)", n);

@@ -13,7 +13,7 @@
 
 /* Everything reported, kept for the summary and the plots. */
 typedef struct record {
-    size_t first, count;       /* rows[first .. first + count) */
+    size_t first, count; /* rows[first .. first + count) */
 } record_t;
 
 typedef struct row {
@@ -21,10 +21,10 @@ typedef struct row {
     pb_role_t role;
     size_t bytes;
     pb_summary_t s;
-    double ratio;              /* speed relative to the baseline, > 1: faster */
+    double ratio; /* speed relative to the baseline, > 1: faster */
 } row_t;
 
-static pb_case_t *cases;           /* cases[i] goes with records[i] */
+static pb_case_t *cases; /* cases[i] goes with records[i] */
 static size_t cap_cases;
 static record_t *records;
 static size_t nrecords, cap_records;
@@ -41,7 +41,8 @@ bool pb_report_open_csv(const char *path)
         return false;
     }
     fputs("workload,config,threads,contender,role,lock_bytes,unit,median,min,max,spread_pct,"
-          "fairness,extra_label,extra,vs_pthread,reps,duration_ms\n", csv);
+          "fairness,extra_label,extra,vs_pthread,reps,duration_ms\n",
+          csv);
     return true;
 }
 
@@ -118,7 +119,7 @@ void pb_report_case(const pb_case_t *cs, const pb_entry_t *entries, size_t n,
         r->role = entries[k].role;
         r->bytes = entries[k].bytes;
         r->s = *s;
-        r->ratio = base == n            ? NAN
+        r->ratio = base == n             ? NAN
                    : cs->lower_is_better ? sums[base].median / s->median
                                          : s->median / sums[base].median;
         double spread = 100.0 * (s->max - s->min) / s->median;
@@ -137,12 +138,12 @@ void pb_report_case(const pb_case_t *cs, const pb_entry_t *entries, size_t n,
                cs->config[0] ? cs->config : "-", threads, fig, fair, extra, ratio, spread);
         if (csv)
             /* Configs such as "(1,0)" hold commas: text fields are quoted (RFC 4180). */
-            fprintf(csv, "%s,\"%s\",%u,\"%s\",%s,%zu,%s,%.6g,%.6g,%.6g,%.2f,%.4f,%s,%.6g,%.4f,%u,"
-                         "%u\n",
+            fprintf(csv,
+                    "%s,\"%s\",%u,\"%s\",%s,%zu,%s,%.6g,%.6g,%.6g,%.2f,%.4f,%s,%.6g,%.4f,%u,"
+                    "%u\n",
                     cs->workload, cs->config, cs->threads, r->name, role_name(r->role), r->bytes,
                     cs->unit, s->median, s->min, s->max, spread, s->fairness,
-                    cs->extra_label ? cs->extra_label : "", s->extra, r->ratio, reps,
-                    duration_ms);
+                    cs->extra_label ? cs->extra_label : "", s->extra, r->ratio, reps, duration_ms);
     }
     fflush(stdout);
     if (csv)
@@ -255,8 +256,8 @@ static bool plot_one(const char *dir, size_t first_case)
         return false;
     fprintf(g, "set terminal pngcairo size 720,420 font ',10'\n");
     fprintf(g, "set output '%s/%s.png'\n", dir, name);
-    fprintf(g, "set title \"%s %s (median of each configuration)\" noenhanced\n",
-            c0->workload, c0->config);
+    fprintf(g, "set title \"%s %s (median of each configuration)\" noenhanced\n", c0->workload,
+            c0->config);
     fprintf(g, "set xlabel 'threads'\nset ylabel '%s'\n", c0->unit);
     fprintf(g, "set logscale x 2\nset xtics (");
     for (size_t j = 0; j < m; j++)
@@ -265,8 +266,8 @@ static bool plot_one(const char *dir, size_t first_case)
     fprintf(g, "set format y '%%.2s%%c'\n");
     fprintf(g, "plot");
     for (size_t k = 0; k < r0->count; k++)
-        fprintf(g, "%s '%s/%s.dat' using 1:%zu with linespoints lw 2 title '%s'",
-                k ? "," : "", dir, name, k + 2, rows[r0->first + k].name);
+        fprintf(g, "%s '%s/%s.dat' using 1:%zu with linespoints lw 2 title '%s'", k ? "," : "", dir,
+                name, k + 2, rows[r0->first + k].name);
     fputc('\n', g);
     fclose(g);
     char cmd[1200];

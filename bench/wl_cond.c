@@ -30,7 +30,9 @@ static size_t cond_entries(pb_entry_t *e)
 }
 
 /* Storage for a mutex or a condvar of any family, each on its own cache lines. */
-typedef struct obj { _Alignas(128) unsigned char bytes[128]; } obj_t;
+typedef struct obj {
+    _Alignas(128) unsigned char bytes[128];
+} obj_t;
 
 static void check_fits(const pb_cond_ops_t *c)
 {
@@ -53,8 +55,8 @@ typedef struct queue {
 
 typedef struct q_slot {
     _Alignas(128) queue_t *q;
-    unsigned index;            /* producer number, for the item tags */
-    uint64_t items, sum;       /* out */
+    unsigned index;      /* producer number, for the item tags */
+    uint64_t items, sum; /* out */
 } q_slot_t;
 
 /* An item: producer number in the top 16 bits, sequence number below. */
@@ -168,9 +170,10 @@ static void run_queue(void *ctx, size_t k, uint64_t duration_ns, pb_result_t *ou
         got += slots[i].items, got_sum += slots[i].sum;
     if (made != got || made_sum != got_sum || q->count != 0)
         pb_fatal("%s queue %uP:%uC: %llu items produced, %llu consumed (sums %llx, %llx), %u "
-                 "left: items were lost or duplicated", c->name, pc->producers, pc->consumers,
-                 (unsigned long long)made, (unsigned long long)got,
-                 (unsigned long long)made_sum, (unsigned long long)got_sum, q->count);
+                 "left: items were lost or duplicated",
+                 c->name, pc->producers, pc->consumers, (unsigned long long)made,
+                 (unsigned long long)got, (unsigned long long)made_sum, (unsigned long long)got_sum,
+                 q->count);
     c->cond_destroy(&q->not_full);
     c->cond_destroy(&q->not_empty);
     c->mutex_destroy(&q->mutex);
@@ -212,7 +215,7 @@ typedef struct bcast {
 
 typedef struct b_slot {
     _Alignas(128) bcast_t *b;
-    uint64_t rounds;           /* out */
+    uint64_t rounds; /* out */
 } b_slot_t;
 
 static void *bcast_waiter(void *p)
@@ -232,8 +235,8 @@ static void *bcast_waiter(void *p)
          * generation can only have moved by one. */
         if (b->generation != seen + 1)
             pb_fatal("%s broadcast: a waiter saw generation %llu after %llu: a wake-up was "
-                     "lost", c->name, (unsigned long long)b->generation,
-                     (unsigned long long)seen);
+                     "lost",
+                     c->name, (unsigned long long)b->generation, (unsigned long long)seen);
         seen = b->generation;
         rounds++;
         if (++b->acks == b->waiters)
@@ -307,7 +310,8 @@ void pb_wl_broadcast(const pb_suite_t *s)
         pb_case_t cs = {
             .workload = "broadcast",
             .title = "condvar: broadcast to N waiters, all wake and check in (rounds/s)",
-            .unit = "rounds/s", .target = 1.0,
+            .unit = "rounds/s",
+            .target = 1.0,
         };
         snprintf(cs.config, sizeof cs.config, "%u waiters", waiters);
         pb_measure(&cs, e, n, run_broadcast, &waiters);
@@ -327,7 +331,7 @@ typedef struct pingpong {
 typedef struct pp_slot {
     _Alignas(128) pingpong_t *pp;
     unsigned me;
-    uint64_t handoffs;         /* out */
+    uint64_t handoffs; /* out */
 } pp_slot_t;
 
 static void *pp_thread(void *p)
@@ -389,7 +393,8 @@ static void run_pingpong(void *ctx, size_t k, uint64_t duration_ns, pb_result_t 
     uint64_t a = slots[0].handoffs, b = slots[1].handoffs;
     if (!(a == b || a == b + 1) || pp->turn != (unsigned)((a + b) & 1))
         pb_fatal("%s ping-pong: hand-offs %llu and %llu, turn %u: a hand-off was lost or "
-                 "doubled", c->name, (unsigned long long)a, (unsigned long long)b, pp->turn);
+                 "doubled",
+                 c->name, (unsigned long long)a, (unsigned long long)b, pp->turn);
     c->cond_destroy(&pp->cond[1]);
     c->cond_destroy(&pp->cond[0]);
     c->mutex_destroy(&pp->mutex);
@@ -405,7 +410,8 @@ void pb_wl_pingpong(const pb_suite_t *s)
     pb_case_t cs = {
         .workload = "pingpong",
         .title = "condvar: ping-pong hand-off between two threads (round trips/s)",
-        .unit = "trips/s", .target = 1.1,
+        .unit = "trips/s",
+        .target = 1.1,
     };
     (void)s;
     pb_measure(&cs, e, n, run_pingpong, NULL);

@@ -88,8 +88,8 @@ static void run_many(void *ctx, size_t k, uint64_t duration_ns, pb_result_t *out
     }
     if (counted != total)
         pb_fatal("%s, many locks, %u threads: the counters add up to %llu but the threads "
-                 "report %llu: a lock let two threads in at once", m->name, n,
-                 (unsigned long long)counted, (unsigned long long)total);
+                 "report %llu: a lock let two threads in at once",
+                 m->name, n, (unsigned long long)counted, (unsigned long long)total);
     pb_unmap(base, bytes);
     pb_gate_free(gate);
     free(slots);
@@ -112,7 +112,9 @@ void pb_wl_many(const pb_suite_t *s)
             .workload = "many",
             .title = "many locks: random entries of one array of { lock; uint32_t counter } "
                      "(ops/s; MiB = resident memory of the array)",
-            .threads = s->many_threads[t], .unit = "ops/s", .extra_label = "MiB",
+            .threads = s->many_threads[t],
+            .unit = "ops/s",
+            .extra_label = "MiB",
             .target = 4.0,
         };
         if (s->many_locks % 1000000 == 0)

@@ -88,7 +88,9 @@ void pb_wl_uncontended(const pb_suite_t *s)
     pb_case_t cs = {
         .workload = "uncontended",
         .title = "uncontended lock+unlock, 1 thread (ns per pair, lower is better)",
-        .unit = "ns/op", .lower_is_better = true, .target = 1.0 / 0.75,
+        .unit = "ns/op",
+        .lower_is_better = true,
+        .target = 1.0 / 0.75,
     };
     (void)s;
     pb_measure(&cs, e, n, run_uncontended, NULL);
@@ -157,8 +159,8 @@ static void run_contended(void *ctx, size_t k, uint64_t duration_ns, pb_result_t
     }
     if (*c.counter != total)
         pb_fatal("%s, %u threads, (in,out)=(%u,%u): critical-section counter is %llu but the "
-                 "threads report %llu: the lock let two threads in at once", m->name, n,
-                 sc->io.in, sc->io.out, (unsigned long long)*c.counter,
+                 "threads report %llu: the lock let two threads in at once",
+                 m->name, n, sc->io.in, sc->io.out, (unsigned long long)*c.counter,
                  (unsigned long long)total);
     cell_free(m, &c);
     pb_gate_free(gate);
@@ -179,7 +181,8 @@ void pb_wl_contended(const pb_suite_t *s)
                 .workload = "contended",
                 .title = "contended throughput, LockSpeedTest (critical sections/s, all "
                          "threads; fairness = min/max per-thread ops)",
-                .threads = s->threads[t], .unit = "ops/s",
+                .threads = s->threads[t],
+                .unit = "ops/s",
             };
             snprintf(cs.config, sizeof cs.config, "(%u,%u)", io.in, io.out);
             if (io.in == 1 && io.out == 0) {

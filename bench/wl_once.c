@@ -47,8 +47,8 @@ static void run_fast(void *ctx, size_t k, uint64_t duration_ns, pb_result_t *out
 /* pthread_once's initialiser takes no argument: the caller names its once in a thread-local,
  * which only the thread that runs the initialiser reads. */
 static _Thread_local size_t current;
-static uint32_t *runs;     /* initialiser runs per once */
-static uint64_t *results;  /* what each initialiser wrote */
+static uint32_t *runs;    /* initialiser runs per once */
+static uint64_t *results; /* what each initialiser wrote */
 
 static void initialiser(void)
 {
@@ -119,14 +119,18 @@ void pb_wl_once(const pb_suite_t *s)
     pb_case_t fast = {
         .workload = "once",
         .title = "once: call on a done once (ns per call, lower is better)",
-        .config = "done", .unit = "ns/call", .lower_is_better = true,
+        .config = "done",
+        .unit = "ns/call",
+        .lower_is_better = true,
     };
     pb_measure(&fast, e, n, run_fast, NULL);
     unsigned threads = s->once_threads;
     pb_case_t first = {
         .workload = "once",
         .title = "once: T threads race through fresh onces, ~1 us initialiser (onces/s)",
-        .config = "first call", .threads = threads, .unit = "onces/s",
+        .config = "first call",
+        .threads = threads,
+        .unit = "onces/s",
     };
     pb_measure(&first, e, n, run_contended, &threads);
 }

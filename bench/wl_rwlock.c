@@ -83,9 +83,10 @@ static void run_rw(void *ctx, size_t k, uint64_t duration_ns, pb_result_t *out)
     }
     if (torn || pair[0] != writes || pair[1] != writes)
         pb_fatal("%s, %u threads, %u/1000 reads: %llu torn reads, words %llu/%llu for %llu "
-                 "writes: the lock let a writer in with others", r->name, n,
-                 rc->read_per_mille, (unsigned long long)torn, (unsigned long long)pair[0],
-                 (unsigned long long)pair[1], (unsigned long long)writes);
+                 "writes: the lock let a writer in with others",
+                 r->name, n, rc->read_per_mille, (unsigned long long)torn,
+                 (unsigned long long)pair[0], (unsigned long long)pair[1],
+                 (unsigned long long)writes);
     r->destroy(cell);
     free(cell);
     pb_gate_free(gate);
@@ -108,7 +109,9 @@ void pb_wl_rwlock(const pb_suite_t *s)
             pb_case_t cs = {
                 .workload = "rwlock",
                 .title = "rwlock: random reads and writes (ops/s, all threads)",
-                .threads = s->rw_threads[t], .unit = "ops/s", .target = 1.3,
+                .threads = s->rw_threads[t],
+                .unit = "ops/s",
+                .target = 1.3,
             };
             snprintf(cs.config, sizeof cs.config, "%u%% reads", s->read_per_mille[i] / 10);
             pb_measure(&cs, e, pb_rwlocks.count, run_rw, &ctx);

@@ -30,7 +30,7 @@ typedef struct ev_run {
     void *obj;
     pb_gate_t *gate;
     int stop;
-    uint64_t trips;           /* out, first thread */
+    uint64_t trips; /* out, first thread */
 } ev_run_t;
 
 /* The second thread answers each odd value v with v + 1 until the first one says stop. */
@@ -133,13 +133,16 @@ void pb_wl_wait(const pb_suite_t *s)
     pb_case_t pp = {
         .workload = "wait",
         .title = "wait on address: two threads take turns on one word (round trips/s)",
-        .config = "ping-pong", .unit = "trips/s",
+        .config = "ping-pong",
+        .unit = "trips/s",
     };
     pb_measure(&pp, e, n, run_pingpong, NULL);
     pb_case_t wake = {
         .workload = "wake",
         .title = "wake with nobody waiting: set the word and wake (ns per call, lower is better)",
-        .config = "no waiter", .unit = "ns/call", .lower_is_better = true,
+        .config = "no waiter",
+        .unit = "ns/call",
+        .lower_is_better = true,
     };
     pb_measure(&wake, e, n, run_wake, NULL);
 }

@@ -1,6 +1,6 @@
 # Install rules: headers, both libraries, a CMake package and a pkg-config file.
 #
-#   find_package(parking 0.1 REQUIRED)
+#   find_package(parking 0.2 REQUIRED)
 #   target_link_libraries(app PRIVATE parking::parking)         # libparking.so.0.2
 #   target_link_libraries(app PRIVATE parking::parking_static)  # libparking.a (+ PARKING_STATIC)
 #

@@ -11,7 +11,7 @@
 #include "chaos.h"
 
 #if !defined(PARKING_CHAOS)
-#error "parking/chaos.c is compiled only with -DPARKING_CHAOS=ON (cmake/ParkingLibrary.cmake)"
+#  error "parking/chaos.c is compiled only with -DPARKING_CHAOS=ON (cmake/ParkingLibrary.cmake)"
 #endif
 
 #include <stdbool.h>
@@ -97,8 +97,8 @@ static bool seed_ready(void)
         return true;
     if (state != SEED_NONE)
         return false;
-    if (!__atomic_compare_exchange_n(&g_seed_state, &state, SEED_CLAIMED, false,
-                                     __ATOMIC_ACQUIRE, __ATOMIC_ACQUIRE))
+    if (!__atomic_compare_exchange_n(&g_seed_state, &state, SEED_CLAIMED, false, __ATOMIC_ACQUIRE,
+                                     __ATOMIC_ACQUIRE))
         return state == SEED_READY;
     const char *env = getenv("PARKING_CHAOS_SEED");
     uint64_t seed;

@@ -19,9 +19,9 @@
 #if defined(PARKING_CHAOS)
 /* Hidden (the library is built with hidden visibility and this is not PARKING_API). */
 void pl_chaos_point(void);
-#define PL_CHAOS_POINT() pl_chaos_point()
+#  define PL_CHAOS_POINT() pl_chaos_point()
 #else
-#define PL_CHAOS_POINT() ((void)0)
+#  define PL_CHAOS_POINT() ((void)0)
 #endif
 
 #endif /* PARKING_CHAOS_H */

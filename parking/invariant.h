@@ -11,11 +11,11 @@
 #if defined(PARKING_CHAOS) || (defined(PARKING_DEBUG) && PARKING_DEBUG)
 #  include <stdio.h>
 #  include <stdlib.h>
-#  define PL_ASSERT(cond)                                                                         \
-      ((cond) ? (void)0                                                                         \
-              : (fprintf(stderr, "libparking: invariant broken at %s:%d: %s\n", __FILE__,       \
-                         __LINE__, #cond),                                                      \
-                 abort()))
+#  define PL_ASSERT(cond)                                                                          \
+    ((cond) ? (void)0                                                                              \
+            : (fprintf(stderr, "libparking: invariant broken at %s:%d: %s\n", __FILE__, __LINE__,  \
+                       #cond),                                                                     \
+               abort()))
 #else
 /* sizeof: the condition still compiles (no unused-variable warnings, no rot), but never runs. */
 #  define PL_ASSERT(cond) ((void)sizeof(!(cond)))

@@ -33,7 +33,7 @@ static void enqueue(pl_bucket_t *b, pl_thread_data_t *td)
 static bool others_queued(pl_bucket_t *b, const void *key)
 {
     pl_thread_data_t *t;
-    DL_FOREACH(b->queue, t) {
+    DL_FOREACH (b->queue, t) {
         if (td_key(t) == key)
             return true;
     }
@@ -108,11 +108,11 @@ static pl_park_result_t park_with(pl_thread_data_t *td, const void *addr, pl_val
  * that changed with EAGAIN, a signal with EINTR; mmap, TLS set-up) and the caller of a lock must
  * find what its own last call left, as it would after a pthread lock that succeeded or timed
  * out.  The primitives in src/ reach the system only through these entry points (pl_spin's
- * yield and pl_now's clock read cannot fail), so saving here covers them all.  (Windows keeps GetLastError the same way where it changes: parker_windows.c,
- * thread_data.c.) */
-pl_park_result_t pl_park(const void *addr, pl_validate_fn validate,
-                         pl_before_sleep_fn before_sleep, pl_timed_out_fn timed_out, void *ctx,
-                         uintptr_t park_token, uint64_t deadline)
+ * yield and pl_now's clock read cannot fail), so saving here covers them all.  (Windows keeps
+ * GetLastError the same way where it changes: parker_windows.c, thread_data.c.) */
+pl_park_result_t pl_park(const void *addr, pl_validate_fn validate, pl_before_sleep_fn before_sleep,
+                         pl_timed_out_fn timed_out, void *ctx, uintptr_t park_token,
+                         uint64_t deadline)
 {
     int saved_errno = errno;
     pl_thread_data_t fallback;
@@ -128,7 +128,7 @@ pl_park_result_t pl_park(const void *addr, pl_validate_fn validate,
 static void claim_all(pl_thread_data_t *list, uintptr_t token)
 {
     pl_thread_data_t *t;
-    DL_FOREACH(list, t) {
+    DL_FOREACH (list, t) {
         t->unpark_token = token;
         pl_parker_claim(&t->parker);
         PL_CHAOS_POINT(); /* claimed under the bucket lock, not yet woken */
@@ -155,7 +155,7 @@ pl_unpark_result_t pl_unpark_one(const void *addr, pl_unpark_fn callback, void *
     PL_CHAOS_POINT(); /* the caller's store, not yet its unpark: a parker may validate */
     pl_bucket_t *b = pl_bucket_lock(addr);
     pl_thread_data_t *t, *found = NULL;
-    DL_FOREACH(b->queue, t) {
+    DL_FOREACH (b->queue, t) {
         if (td_key(t) != addr)
             continue;
         if (found != NULL) {
@@ -191,7 +191,7 @@ size_t pl_unpark_all(const void *addr, uintptr_t unpark_token)
     pl_thread_data_t *t, *tmp, *woken = NULL;
     PL_CHAOS_POINT();
     pl_bucket_t *b = pl_bucket_lock(addr);
-    DL_FOREACH_SAFE(b->queue, t, tmp) {
+    DL_FOREACH_SAFE (b->queue, t, tmp) {
         if (td_key(t) == addr) {
             DL_DELETE(b->queue, t);
             DL_APPEND(woken, t);
@@ -215,7 +215,7 @@ pl_unpark_result_t pl_unpark_filter(const void *addr, pl_filter_fn filter, pl_un
     pl_thread_data_t *t, *tmp, *woken = NULL;
     PL_CHAOS_POINT();
     pl_bucket_t *b = pl_bucket_lock(addr);
-    DL_FOREACH_SAFE(b->queue, t, tmp) {
+    DL_FOREACH_SAFE (b->queue, t, tmp) {
         if (td_key(t) != addr)
             continue;
         pl_filter_op_t op = filter(ctx, t->park_token);
@@ -260,11 +260,11 @@ pl_unpark_result_t pl_unpark_requeue(const void *from, const void *to,
         return res;
     }
     bool wake_first = op == PL_REQUEUE_UNPARK_ONE || op == PL_REQUEUE_UNPARK_ONE_REQUEUE_REST;
-    size_t max_requeue = op == PL_REQUEUE_UNPARK_ONE ? 0
+    size_t max_requeue = op == PL_REQUEUE_UNPARK_ONE    ? 0
                          : op == PL_REQUEUE_REQUEUE_ONE ? 1
                                                         : SIZE_MAX;
     pl_thread_data_t *t, *tmp, *woken = NULL, *moved = NULL;
-    DL_FOREACH_SAFE(bf->queue, t, tmp) {
+    DL_FOREACH_SAFE (bf->queue, t, tmp) {
         if (td_key(t) != from)
             continue;
         if (wake_first && res.unparked == 0) {
@@ -285,7 +285,7 @@ pl_unpark_result_t pl_unpark_requeue(const void *from, const void *to,
     uintptr_t token = callback != NULL ? callback(ctx, op, res) : PL_DEFAULT_UNPARK_TOKEN;
     claim_all(woken, token);
     /* Moved threads keep sleeping; from now on they are found, woken or timed out under `to`. */
-    DL_FOREACH_SAFE(moved, t, tmp) {
+    DL_FOREACH_SAFE (moved, t, tmp) {
         DL_DELETE(moved, t);
         __atomic_store_n(&t->key, to, __ATOMIC_RELAXED);
         enqueue(bt, t);

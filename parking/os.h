@@ -5,7 +5,8 @@
  * need an OS service (once's per-thread list, debug mode's thread ids), hold no OS `#if`.
  *
  * Nothing here allocates through the C library's malloc: an application whose allocator is
- * guarded by our locks must be able to park from inside it (docs/design.md section 3).  Internal. */
+ * guarded by our locks must be able to park from inside it (docs/design.md section 3).  Internal.
+ * */
 #ifndef PARKING_OS_H
 #define PARKING_OS_H
 

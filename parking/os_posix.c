@@ -14,9 +14,9 @@
 #include <unistd.h>
 
 #if defined(__linux__)
-#include <sys/syscall.h>
+#  include <sys/syscall.h>
 #elif defined(__FreeBSD__)
-#include <pthread_np.h>
+#  include <pthread_np.h>
 #endif
 
 void *pl_os_pages_alloc(size_t bytes)

@@ -27,7 +27,7 @@
 #include <parking/lot.h>
 
 #if defined(PARKING_PARKER_POSIX)
-#include <pthread.h>
+#  include <pthread.h>
 #endif
 
 enum { PL_PARKER_FREE = 0, PL_PARKER_PARKED = 1, PL_PARKER_CLAIMED = 2 };

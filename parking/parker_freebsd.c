@@ -38,12 +38,11 @@
 #include <parking/lot.h>
 
 #if !defined(PARKING_PARKER_FREEBSD)
-#error "parker_freebsd.c is the PARKING_PARKER_FREEBSD backend"
+#  error "parker_freebsd.c is the PARKING_PARKER_FREEBSD backend"
 #endif
 
 /* The largest value of the signed integer type time_t (32 or 64 bits). */
-#define PL_TIME_T_MAX \
-    ((time_t)(sizeof(time_t) >= 8 ? (uint64_t)INT64_MAX : (uint64_t)INT32_MAX))
+#define PL_TIME_T_MAX ((time_t)(sizeof(time_t) >= 8 ? (uint64_t)INT64_MAX : (uint64_t)INT32_MAX))
 
 bool pl_os_wait(uint32_t *word, uint32_t expected, uint64_t deadline)
 {

@@ -19,8 +19,8 @@ bool pl_os_wait(uint32_t *word, uint32_t expected, uint64_t deadline)
         ts.tv_nsec = (long)(deadline % 1000000000u);
         tsp = &ts;
     }
-    long r = syscall(SYS_futex, word, FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG, expected, tsp,
-                     NULL, FUTEX_BITSET_MATCH_ANY);
+    long r = syscall(SYS_futex, word, FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG, expected, tsp, NULL,
+                     FUTEX_BITSET_MATCH_ANY);
     /* EAGAIN: the word already changed; EINTR: a signal; both make the caller re-check. */
     return !(r == -1 && errno == ETIMEDOUT);
 }

@@ -40,15 +40,15 @@
 #include <parking/lot.h>
 
 #if !defined(PARKING_PARKER_MACOS)
-#error "parker_macos.c is the PARKING_PARKER_MACOS backend"
+#  error "parker_macos.c is the PARKING_PARKER_MACOS backend"
 #endif
 
 /* libSystem, declared by hand (see bsd/sys/ulock.h in the XNU sources). */
 extern int __ulock_wait(uint32_t operation, void *addr, uint64_t value, uint32_t timeout_us);
 extern int __ulock_wake(uint32_t operation, void *addr, uint64_t wake_value);
 
-#define PL_UL_COMPARE_AND_WAIT 1u          /* 32-bit word, process-private */
-#define PL_ULF_NO_ERRNO 0x01000000u        /* return -errno instead of setting errno */
+#define PL_UL_COMPARE_AND_WAIT 1u   /* 32-bit word, process-private */
+#define PL_ULF_NO_ERRNO 0x01000000u /* return -errno instead of setting errno */
 #define PL_ULOCK_OP (PL_UL_COMPARE_AND_WAIT | PL_ULF_NO_ERRNO)
 
 bool pl_os_wait(uint32_t *word, uint32_t expected, uint64_t deadline)

@@ -37,7 +37,7 @@
 #include <parking/lot.h>
 
 #if !defined(PARKING_PARKER_OPENBSD)
-#error "parker_openbsd.c is the PARKING_PARKER_OPENBSD backend"
+#  error "parker_openbsd.c is the PARKING_PARKER_OPENBSD backend"
 #endif
 
 bool pl_os_wait(uint32_t *word, uint32_t expected, uint64_t deadline)

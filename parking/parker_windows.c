@@ -26,14 +26,14 @@
  *   not), so pl_os_wait restores it.
  */
 #if !defined(_WIN32_WINNT) || _WIN32_WINNT < 0x0602
-#undef _WIN32_WINNT
-#define _WIN32_WINNT 0x0602 /* Windows 8: the first with WaitOnAddress */
+#  undef _WIN32_WINNT
+#  define _WIN32_WINNT 0x0602 /* Windows 8: the first with WaitOnAddress */
 #endif
 #ifndef WIN32_LEAN_AND_MEAN
-#define WIN32_LEAN_AND_MEAN
+#  define WIN32_LEAN_AND_MEAN
 #endif
 #ifndef NOMINMAX
-#define NOMINMAX
+#  define NOMINMAX
 #endif
 #include <windows.h>
 
@@ -44,11 +44,11 @@
 #include <parking/lot.h>
 
 #if defined(_MSC_VER)
-#pragma comment(lib, "synchronization.lib")
+#  pragma comment(lib, "synchronization.lib")
 #endif
 
 #if !defined(PARKING_PARKER_WINDOWS)
-#error "parker_windows.c is the PARKING_PARKER_WINDOWS backend"
+#  error "parker_windows.c is the PARKING_PARKER_WINDOWS backend"
 #endif
 
 /* The longest finite wait we ask for; INFINITE itself is reserved for PL_FOREVER. */

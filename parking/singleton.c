@@ -18,16 +18,16 @@
 
 #if defined(__linux__) && defined(__ELF__) && (defined(__GNUC__) || defined(__clang__))
 
-#include <link.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
+#  include <link.h>
+#  include <stdint.h>
+#  include <stdio.h>
+#  include <stdlib.h>
+#  include <string.h>
 
-#define PL_SINGLETON_NOTE_NAME "libparking"
-#define PL_SINGLETON_NOTE_TYPE 0x4c500001 /* "LP", format 1 */
-#define PL_SINGLETON_STR2(x) #x
-#define PL_SINGLETON_STR(x) PL_SINGLETON_STR2(x)
+#  define PL_SINGLETON_NOTE_NAME "libparking"
+#  define PL_SINGLETON_NOTE_TYPE 0x4c500001 /* "LP", format 1 */
+#  define PL_SINGLETON_STR2(x) #  x
+#  define PL_SINGLETON_STR(x) PL_SINGLETON_STR2(x)
 
 /* Non-zero once this copy has, or is about to create, a parking table.  Not static, so that the
  * note can name it from assembly whatever the compiler does to static names (LTO renames them);
@@ -45,32 +45,33 @@ __asm__(".pushsection .note.libparking,\"a\",%note\n"
         "\t.long 2f - 1f\n" /* namesz, with the NUL */
         "\t.long 4f - 3f\n" /* descsz */
         "\t.long " PL_SINGLETON_STR(PL_SINGLETON_NOTE_TYPE) "\n"
-        "1:\t.asciz \"" PL_SINGLETON_NOTE_NAME "\"\n"
-        "2:\t.balign 4\n"
-        "3:\n"
-        "\t.globl pl__singleton_note_desc\n"
-        "\t.hidden pl__singleton_note_desc\n"
-        "pl__singleton_note_desc:\n"
-        "\t.long pl__singleton_claim - .\n"
-        "4:\n"
-        "\t.popsection\n");
+                                                            "1:\t.asciz \"" PL_SINGLETON_NOTE_NAME
+                                                            "\"\n"
+                                                            "2:\t.balign 4\n"
+                                                            "3:\n"
+                                                            "\t.globl pl__singleton_note_desc\n"
+                                                            "\t.hidden pl__singleton_note_desc\n"
+                                                            "pl__singleton_note_desc:\n"
+                                                            "\t.long pl__singleton_claim - .\n"
+                                                            "4:\n"
+                                                            "\t.popsection\n");
 
 struct scan {
-    const uint32_t *own;  /* this copy's claim word */
-    char self[512];       /* object holding this copy */
-    char other[512];      /* object holding another copy in use; "" while none */
+    const uint32_t *own; /* this copy's claim word */
+    char self[512];      /* object holding this copy */
+    char other[512];     /* object holding another copy in use; "" while none */
 };
 
 static void object_name(char *out, size_t size, const struct dl_phdr_info *info)
 {
     /* The main program has an empty name in the list. */
-    snprintf(out, size, "%s", info->dlpi_name && info->dlpi_name[0] ? info->dlpi_name
-                                                                    : "the main program");
+    snprintf(out, size, "%s",
+             info->dlpi_name && info->dlpi_name[0] ? info->dlpi_name : "the main program");
 }
 
 static size_t align_up(size_t n, size_t align) { return (n + align - 1) & ~(align - 1); }
 
-static void scan_notes(struct scan *s, const struct dl_phdr_info *info, const ElfW(Phdr) *ph)
+static void scan_notes(struct scan *s, const struct dl_phdr_info *info, const ElfW(Phdr) * ph)
 {
     const unsigned char *p = (const unsigned char *)(info->dlpi_addr + ph->p_vaddr);
     size_t left = ph->p_memsz;
@@ -82,8 +83,7 @@ static void scan_notes(struct scan *s, const struct dl_phdr_info *info, const El
         size_t next = align_up(desc_off + n->n_descsz, align);
         if (next > left)
             return; /* malformed: stop rather than read past the segment */
-        if (n->n_type == PL_SINGLETON_NOTE_TYPE &&
-            n->n_namesz == sizeof PL_SINGLETON_NOTE_NAME &&
+        if (n->n_type == PL_SINGLETON_NOTE_TYPE && n->n_namesz == sizeof PL_SINGLETON_NOTE_NAME &&
             n->n_descsz >= sizeof(int32_t) &&
             memcmp(p + sizeof *n, PL_SINGLETON_NOTE_NAME, sizeof PL_SINGLETON_NOTE_NAME) == 0) {
             const unsigned char *desc = p + desc_off;

@@ -13,7 +13,6 @@
 #include "os.h"
 #include "singleton.h"
 
-
 enum { LOAD_FACTOR = 3, MIN_BUCKETS = 16 };
 
 /* The current table.  Tables are never freed: a thread may have loaded the pointer and be about
@@ -60,10 +59,7 @@ static pl_table_t *table_new(size_t threads)
     return t;
 }
 
-static void table_free_unpublished(pl_table_t *t)
-{
-    pl_os_pages_free(t, table_bytes(t->size));
-}
+static void table_free_unpublished(pl_table_t *t) { pl_os_pages_free(t, table_bytes(t->size)); }
 
 static pl_table_t *table_get(void)
 {
@@ -81,8 +77,7 @@ static pl_table_t *table_get(void)
     PL__VG_RACY(&g_table, sizeof g_table); /* written by growth, read without a lock */
     pl_table_t *fresh = table_new(pl_thread_count());
     PL_CHAOS_POINT(); /* two threads creating the first table at once */
-    if (__atomic_compare_exchange_n(&g_table, &t, fresh, false, __ATOMIC_ACQ_REL,
-                                    __ATOMIC_ACQUIRE))
+    if (__atomic_compare_exchange_n(&g_table, &t, fresh, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
         return fresh;
     table_free_unpublished(fresh); /* another thread won; nobody saw ours */
     return t;
@@ -221,7 +216,7 @@ void pl_table_reserve(size_t threads)
          * waiters of one key sit in one old bucket and land in one new bucket. */
         for (size_t i = 0; i < old->size; i++) {
             pl_thread_data_t *td, *tmp;
-            DL_FOREACH_SAFE(old->buckets[i].queue, td, tmp) {
+            DL_FOREACH_SAFE (old->buckets[i].queue, td, tmp) {
                 DL_DELETE(old->buckets[i].queue, td);
                 pl_bucket_t *nb = &fresh->buckets[hash_key(td->key, fresh->hash_bits)];
                 DL_APPEND(nb->queue, td);

@@ -24,7 +24,7 @@
 typedef struct walk_pos {
     uint64_t hash;
     const pl_bucket_t *bucket;
-    bool resume;   /* stopped inside `bucket`: go on after stamp `last`, up to `end` */
+    bool resume; /* stopped inside `bucket`: go on after stamp `last`, up to `end` */
     uint64_t last;
     uint64_t end;
     bool done;
@@ -45,7 +45,7 @@ static size_t walk_from(walk_pos_t *pos, pl_walk_fn fn, void *ctx)
             pos->end = b->queue != NULL ? b->queue->prev->queue_stamp : 0;
         bool stopped = false;
         pl_thread_data_t *td;
-        DL_FOREACH(b->queue, td) {
+        DL_FOREACH (b->queue, td) {
             if (pos->resume && td->queue_stamp <= pos->last)
                 continue; /* listed by an earlier round */
             if (pos->resume && td->queue_stamp > pos->end)

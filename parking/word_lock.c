@@ -96,8 +96,9 @@ void pl_word_lock_unlock_slow(pl_word_lock_t *l)
             /* On failure new nodes may have been pushed: the acquire failure ordering makes
              * their contents visible before we walk again.  (A load, not a fence: TSan
              * understands the one and not the other.) */
-            if (__atomic_compare_exchange_n(&l->state, &state, state & ~(uintptr_t)PL_WL_QUEUE_LOCKED,
-                                            true, __ATOMIC_RELEASE, __ATOMIC_ACQUIRE))
+            if (__atomic_compare_exchange_n(&l->state, &state,
+                                            state & ~(uintptr_t)PL_WL_QUEUE_LOCKED, true,
+                                            __ATOMIC_RELEASE, __ATOMIC_ACQUIRE))
                 return;
             continue;
         }

@@ -9,7 +9,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-typedef struct pl_word_lock { uintptr_t state; } pl_word_lock_t;
+typedef struct pl_word_lock {
+    uintptr_t state;
+} pl_word_lock_t;
 
 enum { PL_WL_LOCKED = 1, PL_WL_QUEUE_LOCKED = 2 };
 #define PL_WL_QUEUE_MASK (~(uintptr_t)3)

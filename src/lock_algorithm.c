@@ -129,10 +129,7 @@ static bool shares_parked_bit(const pl_lock_word_t *lw, uintptr_t token)
  * because their waiter tokens do.  The earlier t | t << 1 lost the
  * shifted bit for a lock on the top bit (1 << 63), where the condition token became the waiter
  * token itself and every ordinary waiter was taken for a condition waiter (issue 17). */
-uintptr_t pl_cond_waiter_token(const pl_lock_word_t *lw)
-{
-    return ~waiter_token(lw);
-}
+uintptr_t pl_cond_waiter_token(const pl_lock_word_t *lw) { return ~waiter_token(lw); }
 
 /* A deadline that has already passed tries once and returns: no spin, and nothing (the parked
  * bit) is left set for a wait that is not going to happen. */
@@ -174,8 +171,8 @@ bool pl_lock_slow(const pl_lock_word_t *lw, uint64_t deadline)
                 continue;
         }
         PL_CHAOS_POINT(); /* marked parked, not yet validated: an unlock may find nobody */
-        pl_park_result_t r = pl_park(lw->word, validate_parked, NULL, timed_out_clear,
-                                     (void *)lw, waiter_token(lw), deadline);
+        pl_park_result_t r = pl_park(lw->word, validate_parked, NULL, timed_out_clear, (void *)lw,
+                                     waiter_token(lw), deadline);
         PL_CHAOS_POINT(); /* woken: a barger may take the lock first */
         if (r.status == PL_PARK_UNPARKED && r.token == PL_TOKEN_HANDOFF)
             return true; /* the unlocker kept the lock bit set for us */
@@ -245,8 +242,8 @@ static uintptr_t unlock_decide(void *vctx, pl_unpark_result_t result)
          * ordering it needs comes with the wake (parker release / acquire). */
         keep = true;
         token = PL_TOKEN_HANDOFF;
-    } else if (result.unparked > 0 && c->cond_waiter &&
-               c->cond_wake == COND_WAKE_BEFORE_RELEASE && !c->more) {
+    } else if (result.unparked > 0 && c->cond_waiter && c->cond_wake == COND_WAKE_BEFORE_RELEASE &&
+               !c->more) {
         /* Hold the lock bit across the wake and drop it after (late_release), so that the
          * condition waiter cannot take the lock before its signaller has left the wake: see
          * cond.c.  The woken waiter is still inside pl_cond_wait on this mutex, so the word

@@ -17,10 +17,10 @@
 #define PL_TOKEN_SPIN ((uintptr_t)2)
 
 typedef struct pl_lock_word {
-    void *word;        /* the lock's word; also the parking key */
-    unsigned size;     /* 1, 2, 4 or 8 */
-    uint64_t locked;   /* the lock bit */
-    uint64_t parked;   /* the parked bit */
+    void *word;      /* the lock's word; also the parking key */
+    unsigned size;   /* 1, 2, 4 or 8 */
+    uint64_t locked; /* the lock bit */
+    uint64_t parked; /* the parked bit */
 } pl_lock_word_t;
 
 /* Take the lock, spinning then parking; false if `deadline` (pl_now()) passed first (a deadline

@@ -13,7 +13,7 @@
 #include "chaos.h"
 #include "os.h" /* the per-thread head of the runs below */
 #if defined(_MSC_VER)
-#include <intrin.h>
+#  include <intrin.h>
 #endif
 
 /* ---- Recursion: the initialisers a thread is running (slow paths only) ----
@@ -59,16 +59,17 @@
  *
  * Thread-local storage: two per-thread words of the core's OS seam (os.h): C11 _Thread_local on
  * POSIX, Win32 TLS slots on Windows, where mingw-w64 emulates _Thread_local with malloc
- * (docs/windows.md) and an allocator initialised through pl_call_once would re-enter itself.  A cycle across threads
- * (A's initialiser waits for B while B's waits for A) is a deadlock no per-thread record sees. */
+ * (docs/windows.md) and an allocator initialised through pl_call_once would re-enter itself.  A
+ * cycle across threads (A's initialiser waits for B while B's waits for A) is a deadlock no
+ * per-thread record sees. */
 
 /* Caller's stack pointer of the calling slow path: its canonical frame address. */
 #if defined(__GNUC__) || defined(__clang__)
-#define RUN_POSITION() ((uintptr_t)__builtin_dwarf_cfa())
+#  define RUN_POSITION() ((uintptr_t)__builtin_dwarf_cfa())
 #elif defined(_MSC_VER)
-#define RUN_POSITION() ((uintptr_t)_AddressOfReturnAddress())
+#  define RUN_POSITION() ((uintptr_t)_AddressOfReturnAddress())
 #else
-#error "once.c: no way to read the caller's stack pointer on this compiler"
+#  error "once.c: no way to read the caller's stack pointer on this compiler"
 #endif
 
 /* AddressSanitizer is kept out of the walk, whose reads of a node left by longjmp may land in a
@@ -76,9 +77,9 @@
  * that the node has no redzones: a cancellation unwinds without unpoisoning them
  * (google/sanitizers#1399) and would leave them poisoned on the thread's stack. */
 #if defined(__GNUC__) || defined(__clang__)
-#define NO_ASAN __attribute__((no_sanitize_address))
+#  define NO_ASAN __attribute__((no_sanitize_address))
 #else
-#define NO_ASAN
+#  define NO_ASAN
 #endif
 
 /* Whether position a belongs to a frame strictly outside (older than) position b. */

@@ -10,10 +10,7 @@
 #if defined(_WIN32) && !defined(PARKING_STATIC)
 static _Thread_local char pl_thread_id_anchor;
 
-uintptr_t pl_thread_id(void)
-{
-    return (uintptr_t)&pl_thread_id_anchor;
-}
+uintptr_t pl_thread_id(void) { return (uintptr_t)&pl_thread_id_anchor; }
 #else
 PL__THREAD_LOCAL char pl_thread_id_anchor;
 #endif

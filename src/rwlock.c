@@ -47,22 +47,15 @@
 #define TOKEN_UPGRADABLE ONE_UPGRADABLE
 #define TOKEN_EXCLUSIVE WRITER
 
-static uintptr_t load(const pl_rwlock_t *l, int order)
-{
-    return __atomic_load_n(&l->state, order);
-}
+static uintptr_t load(const pl_rwlock_t *l, int order) { return __atomic_load_n(&l->state, order); }
 
 /* Weak CAS; on failure *expected is refreshed with a relaxed load. */
 static bool cas(pl_rwlock_t *l, uintptr_t *expected, uintptr_t desired, int order)
 {
-    return __atomic_compare_exchange_n(&l->state, expected, desired, true, order,
-                                       __ATOMIC_RELAXED);
+    return __atomic_compare_exchange_n(&l->state, expected, desired, true, order, __ATOMIC_RELAXED);
 }
 
-static const void *writer_key(const pl_rwlock_t *l)
-{
-    return (const char *)l + 1;
-}
+static const void *writer_key(const pl_rwlock_t *l) { return (const char *)l + 1; }
 
 /* ---- Waking the main queue ---- */
 
@@ -247,8 +240,7 @@ static bool give_up_writer(pl_rwlock_t *l, uintptr_t prev, const char *fn)
             pl_misuse(fn, l, "reader count overflow");
         /* Clearing WRITER_PARKED here is a read-modify-write of the current word, so a last
          * reader's clear of the same bit, before or after, cannot make it wrong. */
-        if (__atomic_compare_exchange_n(&l->state, &s, n, true, __ATOMIC_ACQUIRE,
-                                        __ATOMIC_ACQUIRE))
+        if (__atomic_compare_exchange_n(&l->state, &s, n, true, __ATOMIC_ACQUIRE, __ATOMIC_ACQUIRE))
             break;
     }
     PL_CHAOS_POINT(); /* writer bit given up, held-back threads not yet woken */
@@ -420,10 +412,7 @@ static void rdunlock(pl_rwlock_t *l, const char *fn)
     (void)pl_unpark_one(writer_key(l), last_reader_leaves, &r);
 }
 
-static bool is_write_locked(uintptr_t s)
-{
-    return (s & (WRITER | UPGRADABLE | READERS)) == WRITER;
-}
+static bool is_write_locked(uintptr_t s) { return (s & (WRITER | UPGRADABLE | READERS)) == WRITER; }
 
 static void wrunlock(pl_rwlock_t *l, bool fair, const char *fn)
 {

@@ -2,12 +2,6 @@
  * kept equal to the CMake project version by cmake/ParkingVersion.cmake). */
 #include <parking/version.h>
 
-const char *pl_version(void)
-{
-    return PARKING_VERSION_STRING;
-}
+const char *pl_version(void) { return PARKING_VERSION_STRING; }
 
-unsigned long pl_version_number(void)
-{
-    return PARKING_VERSION_NUMBER;
-}
+unsigned long pl_version_number(void) { return PARKING_VERSION_NUMBER; }

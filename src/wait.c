@@ -28,10 +28,26 @@ static uint64_t load_value(const void *addr, size_t size)
 static uint64_t read_expected(const void *expected, size_t size)
 {
     switch (size) {
-    case 1: { uint8_t v; memcpy(&v, expected, 1); return v; }
-    case 2: { uint16_t v; memcpy(&v, expected, 2); return v; }
-    case 4: { uint32_t v; memcpy(&v, expected, 4); return v; }
-    default: { uint64_t v; memcpy(&v, expected, 8); return v; }
+    case 1: {
+        uint8_t v;
+        memcpy(&v, expected, 1);
+        return v;
+    }
+    case 2: {
+        uint16_t v;
+        memcpy(&v, expected, 2);
+        return v;
+    }
+    case 4: {
+        uint32_t v;
+        memcpy(&v, expected, 4);
+        return v;
+    }
+    default: {
+        uint64_t v;
+        memcpy(&v, expected, 8);
+        return v;
+    }
     }
 }
 

@@ -38,15 +38,15 @@
 #include "test_util.h"
 
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define SANITIZED 1
+#  define SANITIZED 1
 #elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-#define SANITIZED 1
-#endif
+#  if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#    define SANITIZED 1
+#  endif
 #endif
 
 #if !defined(SANITIZED) && defined(__GLIBC__)
-#define GUARDED_MALLOC 1
+#  define GUARDED_MALLOC 1
 
 /* ---- The guarded allocator ---- */
 
@@ -278,28 +278,18 @@ static void run_scenario(int prime)
     int status = 0;
     ck_assert_int_eq(waitpid(pid, &status, 0), pid);
     ck_assert_msg(!(WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM),
-                  "the child hung for %d s: a park inside the allocator deadlocked",
-                  CHILD_ALARM_S);
+                  "the child hung for %d s: a park inside the allocator deadlocked", CHILD_ALARM_S);
     ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
                   "the child failed: status %#x (see its message above)", status);
 }
 
-START_TEST(first_park_allocates_in_pthread_atfork)
-{
-    run_scenario(PRIME_ATFORK);
-}
+START_TEST(first_park_allocates_in_pthread_atfork) { run_scenario(PRIME_ATFORK); }
 END_TEST
 
-START_TEST(first_park_allocates_in_pthread_setspecific)
-{
-    run_scenario(PRIME_KEYS);
-}
+START_TEST(first_park_allocates_in_pthread_setspecific) { run_scenario(PRIME_KEYS); }
 END_TEST
 
-START_TEST(first_park_allocates_in_both)
-{
-    run_scenario(PRIME_ATFORK | PRIME_KEYS);
-}
+START_TEST(first_park_allocates_in_both) { run_scenario(PRIME_ATFORK | PRIME_KEYS); }
 END_TEST
 #endif /* GUARDED_MALLOC */
 

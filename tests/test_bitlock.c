@@ -22,10 +22,7 @@
 #include <string.h>
 #include <sys/wait.h>
 
-static uint64_t bit(unsigned i)
-{
-    return (uint64_t)1 << i;
-}
+static uint64_t bit(unsigned i) { return (uint64_t)1 << i; }
 
 /* ---- One table of operations per width ---- */
 
@@ -49,59 +46,65 @@ typedef struct ops {
     bool (*is_locked)(const word_t *w, uint64_t l, uint64_t p);
     uint64_t (*load)(const word_t *w, uint64_t l, uint64_t p);
     uint64_t (*update)(word_t *w, uint64_t l, uint64_t p, uint64_t clear, uint64_t set);
-    uint64_t (*raw)(const word_t *w);          /* the whole word, relaxed */
-    void (*store)(word_t *w, uint64_t value);  /* the whole word, for set-up */
+    uint64_t (*raw)(const word_t *w);         /* the whole word, relaxed */
+    void (*store)(word_t *w, uint64_t value); /* the whole word, for set-up */
 } ops_t;
 
-#define OPS(S, T, M)                                                                           \
-    static void w##S##_lock(word_t *w, uint64_t l, uint64_t p)                                    \
-    {                                                                                          \
-        pl_bitlock##S##_lock(&w->M, (T)l, (T)p);                                               \
-    }                                                                                          \
-    static bool w##S##_trylock(word_t *w, uint64_t l, uint64_t p)                                 \
-    {                                                                                          \
-        return pl_bitlock##S##_trylock(&w->M, (T)l, (T)p);                                     \
-    }                                                                                          \
-    static bool w##S##_lock_until(word_t *w, uint64_t l, uint64_t p, uint64_t d)                  \
-    {                                                                                          \
-        return pl_bitlock##S##_lock_until(&w->M, (T)l, (T)p, d);                               \
-    }                                                                                          \
-    static bool w##S##_lock_for(word_t *w, uint64_t l, uint64_t p, uint64_t t)                    \
-    {                                                                                          \
-        return pl_bitlock##S##_lock_for(&w->M, (T)l, (T)p, t);                                 \
-    }                                                                                          \
-    static void w##S##_unlock(word_t *w, uint64_t l, uint64_t p)                                  \
-    {                                                                                          \
-        pl_bitlock##S##_unlock(&w->M, (T)l, (T)p);                                             \
-    }                                                                                          \
-    static void w##S##_unlock_fair(word_t *w, uint64_t l, uint64_t p)                             \
-    {                                                                                          \
-        pl_bitlock##S##_unlock_fair(&w->M, (T)l, (T)p);                                        \
-    }                                                                                          \
-    static bool w##S##_is_locked(const word_t *w, uint64_t l, uint64_t p)                         \
-    {                                                                                          \
-        return pl_bitlock##S##_is_locked(&w->M, (T)l, (T)p);                                   \
-    }                                                                                          \
-    static uint64_t w##S##_load(const word_t *w, uint64_t l, uint64_t p)                          \
-    {                                                                                          \
-        return pl_bitlock##S##_load(&w->M, (T)l, (T)p);                                        \
-    }                                                                                          \
-    static uint64_t w##S##_update(word_t *w, uint64_t l, uint64_t p, uint64_t c, uint64_t s)      \
-    {                                                                                          \
-        return pl_bitlock##S##_update(&w->M, (T)l, (T)p, (T)c, (T)s);                          \
-    }                                                                                          \
-    static uint64_t w##S##_raw(const word_t *w)                                                   \
-    {                                                                                          \
-        return __atomic_load_n(&w->M, __ATOMIC_RELAXED);                                       \
-    }                                                                                          \
-    static void w##S##_store(word_t *w, uint64_t v)                                               \
-    {                                                                                          \
-        __atomic_store_n(&w->M, (T)v, __ATOMIC_RELAXED);                                       \
-    }                                                                                          \
-    static const ops_t ops_##S = {#S,          8 * sizeof(T), w##S##_lock,      w##S##_trylock,     \
-                                  w##S##_lock_until, w##S##_lock_for, w##S##_unlock,    w##S##_unlock_fair, \
-                                  w##S##_is_locked, w##S##_load,     w##S##_update,    w##S##_raw,         \
-                                  w##S##_store};
+#define OPS(S, T, M)                                                                               \
+  static void w##S##_lock(word_t *w, uint64_t l, uint64_t p)                                       \
+  {                                                                                                \
+    pl_bitlock##S##_lock(&w->M, (T)l, (T)p);                                                       \
+  }                                                                                                \
+  static bool w##S##_trylock(word_t *w, uint64_t l, uint64_t p)                                    \
+  {                                                                                                \
+    return pl_bitlock##S##_trylock(&w->M, (T)l, (T)p);                                             \
+  }                                                                                                \
+  static bool w##S##_lock_until(word_t *w, uint64_t l, uint64_t p, uint64_t d)                     \
+  {                                                                                                \
+    return pl_bitlock##S##_lock_until(&w->M, (T)l, (T)p, d);                                       \
+  }                                                                                                \
+  static bool w##S##_lock_for(word_t *w, uint64_t l, uint64_t p, uint64_t t)                       \
+  {                                                                                                \
+    return pl_bitlock##S##_lock_for(&w->M, (T)l, (T)p, t);                                         \
+  }                                                                                                \
+  static void w##S##_unlock(word_t *w, uint64_t l, uint64_t p)                                     \
+  {                                                                                                \
+    pl_bitlock##S##_unlock(&w->M, (T)l, (T)p);                                                     \
+  }                                                                                                \
+  static void w##S##_unlock_fair(word_t *w, uint64_t l, uint64_t p)                                \
+  {                                                                                                \
+    pl_bitlock##S##_unlock_fair(&w->M, (T)l, (T)p);                                                \
+  }                                                                                                \
+  static bool w##S##_is_locked(const word_t *w, uint64_t l, uint64_t p)                            \
+  {                                                                                                \
+    return pl_bitlock##S##_is_locked(&w->M, (T)l, (T)p);                                           \
+  }                                                                                                \
+  static uint64_t w##S##_load(const word_t *w, uint64_t l, uint64_t p)                             \
+  {                                                                                                \
+    return pl_bitlock##S##_load(&w->M, (T)l, (T)p);                                                \
+  }                                                                                                \
+  static uint64_t w##S##_update(word_t *w, uint64_t l, uint64_t p, uint64_t c, uint64_t s)         \
+  {                                                                                                \
+    return pl_bitlock##S##_update(&w->M, (T)l, (T)p, (T)c, (T)s);                                  \
+  }                                                                                                \
+  static uint64_t w##S##_raw(const word_t *w) { return __atomic_load_n(&w->M, __ATOMIC_RELAXED); } \
+  static void w##S##_store(word_t *w, uint64_t v)                                                  \
+  {                                                                                                \
+    __atomic_store_n(&w->M, (T)v, __ATOMIC_RELAXED);                                               \
+  }                                                                                                \
+  static const ops_t ops_##S = {#S,                                                                \
+                                8 * sizeof(T),                                                     \
+                                w##S##_lock,                                                       \
+                                w##S##_trylock,                                                    \
+                                w##S##_lock_until,                                                 \
+                                w##S##_lock_for,                                                   \
+                                w##S##_unlock,                                                     \
+                                w##S##_unlock_fair,                                                \
+                                w##S##_is_locked,                                                  \
+                                w##S##_load,                                                       \
+                                w##S##_update,                                                     \
+                                w##S##_raw,                                                        \
+                                w##S##_store};
 
 OPS(8, uint8_t, u8)
 OPS(16, uint16_t, u16)
@@ -112,13 +115,12 @@ OPS(ptr, uintptr_t, up)
 static const ops_t *const all_ops[] = {&ops_8, &ops_16, &ops_32, &ops_64, &ops_ptr};
 enum { N_OPS = 5 };
 
-static uint64_t width_mask(const ops_t *o)
-{
-    return o->bits == 64 ? UINT64_MAX : bit(o->bits) - 1;
-}
+static uint64_t width_mask(const ops_t *o) { return o->bits == 64 ? UINT64_MAX : bit(o->bits) - 1; }
 
 /* Lock and parked bit placements tried on every width: low, top, and split. */
-typedef struct placement { unsigned lock, parked; } placement_t;
+typedef struct placement {
+    unsigned lock, parked;
+} placement_t;
 
 static placement_t placement(const ops_t *o, int k)
 {
@@ -136,7 +138,8 @@ START_TEST(basic_paths_keep_other_bits)
         placement_t pl = placement(o, k);
         uint64_t l = bit(pl.lock), p = bit(pl.parked), ours = l | p;
         /* Two patterns of the caller's bits: all set, and alternating. */
-        uint64_t patterns[2] = {width_mask(o) & ~ours, 0xA5A5A5A5A5A5A5A5ull & width_mask(o) & ~ours};
+        uint64_t patterns[2] = {width_mask(o) & ~ours,
+                                0xA5A5A5A5A5A5A5A5ull & width_mask(o) & ~ours};
         for (int j = 0; j < 2; j++) {
             uint64_t pat = patterns[j];
             word_t w;
@@ -149,10 +152,10 @@ START_TEST(basic_paths_keep_other_bits)
             ck_assert(o->is_locked(&w, l, p));
             ck_assert_uint_eq(o->raw(&w), pat | l);
             ck_assert_uint_eq(o->load(&w, l, p), pat); /* load hides the lock's bits */
-            ck_assert(!o->trylock(&w, l, p));           /* not recursive, never blocks */
-            ck_assert(!o->lock_until(&w, l, p, 0));     /* deadline past: one try */
+            ck_assert(!o->trylock(&w, l, p));          /* not recursive, never blocks */
+            ck_assert(!o->lock_until(&w, l, p, 0));    /* deadline past: one try */
             ck_assert(!o->lock_for(&w, l, p, 0));
-            ck_assert_uint_eq(o->raw(&w), pat | l);     /* failed tries leave no parked bit */
+            ck_assert_uint_eq(o->raw(&w), pat | l); /* failed tries leave no parked bit */
             o->unlock(&w, l, p);
             ck_assert_uint_eq(o->raw(&w), pat);
 
@@ -211,12 +214,12 @@ START_TEST(update_semantics)
         /* Locked, and with a (stale) parked bit: both survive every update. */
         o->store(&w, p);
         o->lock(&w, l, p);
-        uint64_t lo = others & (0 - others);                     /* the caller's lowest bit */
+        uint64_t lo = others & (0 - others);                       /* the caller's lowest bit */
         uint64_t hi = bit(63 - (unsigned)__builtin_clzll(others)); /* and highest */
         ck_assert_uint_eq(o->update(&w, l, p, 0, lo | hi), lo | hi);
         ck_assert_uint_eq(o->raw(&w), lo | hi | l | p);
         ck_assert_uint_eq(o->update(&w, l, p, lo, 0), hi);
-        ck_assert_uint_eq(o->update(&w, l, p, 0, 0), hi); /* no change: returns current bits */
+        ck_assert_uint_eq(o->update(&w, l, p, 0, 0), hi);   /* no change: returns current bits */
         ck_assert_uint_eq(o->update(&w, l, p, hi, hi), hi); /* in both masks: ends up set */
         ck_assert_uint_eq(o->update(&w, l, p, others, lo), lo);
         ck_assert_uint_eq(o->load(&w, l, p), lo);
@@ -231,7 +234,12 @@ END_TEST
 START_TEST(constant_masks)
 {
     /* The intended use: masks are constants and the inline checks fold away. */
-    struct node { uint8_t flags; uint32_t hdr; uint64_t big; uintptr_t tagged; } n;
+    struct node {
+        uint8_t flags;
+        uint32_t hdr;
+        uint64_t big;
+        uintptr_t tagged;
+    } n;
     memset(&n, 0, sizeof n);
     n.flags = 0x3f;
     pl_bitlock8_lock(&n.flags, 0x40, 0x80);
@@ -284,7 +292,10 @@ static void *waiter_main(void *arg)
     waiter_t *x = arg;
     x->started_at = pl_now();
     switch (x->mode) {
-    case W_LOCK: x->o->lock(x->w, x->l, x->p); x->result = true; break;
+    case W_LOCK:
+        x->o->lock(x->w, x->l, x->p);
+        x->result = true;
+        break;
     case W_UNTIL: x->result = x->o->lock_until(x->w, x->l, x->p, x->deadline); break;
     case W_FOR: x->result = x->o->lock_for(x->w, x->l, x->p, x->timeout); break;
     default: x->result = x->o->trylock(x->w, x->l, x->p); break;
@@ -502,7 +513,6 @@ START_TEST(shared_parked_bit_keeps_waiters)
 }
 END_TEST
 
-
 /* Queue [B, A, B] on one word; unlocking A must wake A's waiter (skipping the older B waiter),
  * and a fair unlock of B must hand B to the oldest B waiter, leaving the other queued. */
 static void run_wake_targets(const ops_t *o, uint64_t la, uint64_t pa, uint64_t lb, uint64_t pb)
@@ -609,9 +619,18 @@ static void mixed_lock(const ops_t *o, word_t *w, uint64_t l, uint64_t p, unsign
 {
     switch (i % 4) {
     case 0: o->lock(w, l, p); break;
-    case 1: while (!o->trylock(w, l, p)) sched_yield(); break;
-    case 2: while (!o->lock_for(w, l, p, 100000)) {} break;
-    default: while (!o->lock_until(w, l, p, pl_now() + 10000)) {} break;
+    case 1:
+        while (!o->trylock(w, l, p))
+            sched_yield();
+        break;
+    case 2:
+        while (!o->lock_for(w, l, p, 100000)) {
+        }
+        break;
+    default:
+        while (!o->lock_until(w, l, p, pl_now() + 10000)) {
+        }
+        break;
     }
 }
 
@@ -732,9 +751,9 @@ typedef struct excl {
     const ops_t *o;
     word_t w;
     uint64_t l, p;
-    uint64_t flip[2];  /* owned by flipper 0 / 1 */
-    uint64_t guarded;  /* changed only under the lock */
-    uint64_t fixed;    /* set at the start, never changed */
+    uint64_t flip[2]; /* owned by flipper 0 / 1 */
+    uint64_t guarded; /* changed only under the lock */
+    uint64_t fixed;   /* set at the start, never changed */
     atomic_int inside;
     unsigned long counter;
     atomic_int lockers_left;
@@ -786,8 +805,8 @@ static void *excl_flipper(void *arg)
     while (atomic_load(&e->lockers_left) > 0 || n < 100) {
         bool was = (n & 1) != 0;
         uint64_t before = o->load(&e->w, e->l, e->p);
-        uint64_t after = was ? o->update(&e->w, e->l, e->p, mine, 0)
-                             : o->update(&e->w, e->l, e->p, 0, mine);
+        uint64_t after =
+            was ? o->update(&e->w, e->l, e->p, mine, 0) : o->update(&e->w, e->l, e->p, 0, mine);
         if (((before & mine) != 0) != was || ((after & mine) != 0) == was ||
             (after & e->fixed) != e->fixed)
             atomic_fetch_add(&e->violations, 1);
@@ -834,7 +853,9 @@ END_TEST
 
 /* ---- pl_ptrlock_t ---- */
 
-typedef struct obj { _Alignas(8) unsigned long id; } obj_t;
+typedef struct obj {
+    _Alignas(8) unsigned long id;
+} obj_t;
 enum { N_OBJS = 16 };
 static obj_t objs[N_OBJS];
 
@@ -921,8 +942,8 @@ START_TEST(ptrlock_set_while_waiter_parked)
     for (int mode = 0; mode < 3; mode++) {
         pl_ptrlock_lock(&pl);
         pl_ptrlock_set(&pl, &objs[1]);
-        ptr_waiter_t x = {&pl, mode, mode == 1 ? pl_now() + TU_WAIT_NS : TU_WAIT_NS, false,
-                          NULL, 0, 0, false};
+        ptr_waiter_t x = {&pl, mode, mode == 1 ? pl_now() + TU_WAIT_NS : TU_WAIT_NS, false, NULL, 0,
+                          0,   false};
         pthread_t t;
         tu_spawn(&t, ptr_waiter_main, &x);
         tu_wait_queued(&pl, 1);
@@ -969,7 +990,7 @@ enum { PTR_ITERS = 20000 };
 
 typedef struct ptr_stress {
     pl_ptrlock_t pl;
-    unsigned long moves;     /* guarded by pl */
+    unsigned long moves; /* guarded by pl */
     atomic_int lockers_left;
     atomic_int started, total;
     atomic_size_t violations;
@@ -984,9 +1005,18 @@ static void *ptr_locker(void *arg)
     for (unsigned i = 0; i < PTR_ITERS; i++) {
         switch (i % 4) {
         case 0: pl_ptrlock_lock(&s->pl); break;
-        case 1: while (!pl_ptrlock_trylock(&s->pl)) sched_yield(); break;
-        case 2: while (!pl_ptrlock_lock_for(&s->pl, 100000)) {} break;
-        default: while (!pl_ptrlock_lock_until(&s->pl, pl_now() + 10000)) {} break;
+        case 1:
+            while (!pl_ptrlock_trylock(&s->pl))
+                sched_yield();
+            break;
+        case 2:
+            while (!pl_ptrlock_lock_for(&s->pl, 100000)) {
+            }
+            break;
+        default:
+            while (!pl_ptrlock_lock_until(&s->pl, pl_now() + 10000)) {
+            }
+            break;
         }
         obj_t *cur = pl_ptrlock_get(&s->pl);
         if (cur != &objs[s->moves % N_OBJS] || cur->id != s->moves % N_OBJS)
@@ -1103,9 +1133,9 @@ START_TEST(abort_bad_masks_constant)
 {
     uint8_t b = 0;
     switch (_i) {
-    case 0: pl_bitlock8_lock(&b, 3, 4); break;       /* two lock bits */
-    case 1: pl_bitlock8_unlock(&b, 1, 1); break;     /* same bit */
-    case 2: (void)pl_bitlock8_trylock(&b, 1, 0); break; /* no parked bit */
+    case 0: pl_bitlock8_lock(&b, 3, 4); break;                /* two lock bits */
+    case 1: pl_bitlock8_unlock(&b, 1, 1); break;              /* same bit */
+    case 2: (void)pl_bitlock8_trylock(&b, 1, 0); break;       /* no parked bit */
     default: (void)pl_bitlock8_update(&b, 1, 2, 0, 1); break; /* sets the lock bit */
     }
 }
@@ -1129,13 +1159,16 @@ END_TEST
 START_TEST(abort_slow_path_checks)
 {
     /* The exported slow paths re-check what inline callers cannot get wrong. */
-    union { uint64_t u64; unsigned char b[16]; } buf;
+    union {
+        uint64_t u64;
+        unsigned char b[16];
+    } buf;
     memset(&buf, 0, sizeof buf);
     switch (_i) {
-    case 0: (void)pl_bitlock_lock_slow(&buf, 3, 1, 2, 0, "test"); break;         /* size */
-    case 1: (void)pl_bitlock_lock_slow(&buf.b[1], 4, 1, 2, 0, "test"); break;    /* alignment */
-    case 2: (void)pl_bitlock_lock_slow(&buf, 1, 0x100, 2, 0, "test"); break;     /* beyond width */
-    default: pl_bitlock_unlock_slow(&buf, 2, 1, bit(16), false, "test"); break;  /* beyond width */
+    case 0: (void)pl_bitlock_lock_slow(&buf, 3, 1, 2, 0, "test"); break;        /* size */
+    case 1: (void)pl_bitlock_lock_slow(&buf.b[1], 4, 1, 2, 0, "test"); break;   /* alignment */
+    case 2: (void)pl_bitlock_lock_slow(&buf, 1, 0x100, 2, 0, "test"); break;    /* beyond width */
+    default: pl_bitlock_unlock_slow(&buf, 2, 1, bit(16), false, "test"); break; /* beyond width */
     }
 }
 END_TEST
@@ -1147,21 +1180,21 @@ START_TEST(abort_ptrlock)
     case 0: pl_ptrlock_unlock(&pl); break;
     case 1: pl_ptrlock_unlock_fair(&pl); break;
     case 2: pl_ptrlock_set(&pl, &objs[0]); break; /* not locked */
-    case 3: pl_ptrlock_lock(&pl); pl_ptrlock_set(&pl, (char *)&objs[0] + 1); break;
-    default: pl_ptrlock_lock(&pl); pl_ptrlock_set(&pl, (char *)&objs[0] + 2); break;
+    case 3:
+        pl_ptrlock_lock(&pl);
+        pl_ptrlock_set(&pl, (char *)&objs[0] + 1);
+        break;
+    default:
+        pl_ptrlock_lock(&pl);
+        pl_ptrlock_set(&pl, (char *)&objs[0] + 2);
+        break;
     }
 }
 END_TEST
 
-static void unlock_unlocked_32(void *w)
-{
-    pl_bitlock32_unlock(w, 1u << 31, 1);
-}
+static void unlock_unlocked_32(void *w) { pl_bitlock32_unlock(w, 1u << 31, 1); }
 
-static void update_touching(void *w)
-{
-    (void)pl_bitlock16_update(w, 1, 2, 0, 3);
-}
+static void update_touching(void *w) { (void)pl_bitlock16_update(w, 1, 2, 0, 3); }
 
 static void set_unaligned(void *pl)
 {
@@ -1169,10 +1202,7 @@ static void set_unaligned(void *pl)
     pl_ptrlock_set(pl, (char *)&objs[0] + 1);
 }
 
-static void set_unlocked(void *pl)
-{
-    pl_ptrlock_set(pl, &objs[0]);
-}
+static void set_unlocked(void *pl) { pl_ptrlock_set(pl, &objs[0]); }
 
 static void lock_bad_masks(void *w)
 {
@@ -1181,9 +1211,16 @@ static void lock_bad_masks(void *w)
 }
 
 /* What only a direct caller of the exported slow paths can get wrong (abort_slow_path_checks). */
-static union { uint64_t u64; unsigned char b[16]; } slow_buf;
+static union {
+    uint64_t u64;
+    unsigned char b[16];
+} slow_buf;
 
-static void slow_size(void *arg) { (void)arg; (void)pl_bitlock_lock_slow(&slow_buf, 3, 1, 2, 0, "pl_x"); }
+static void slow_size(void *arg)
+{
+    (void)arg;
+    (void)pl_bitlock_lock_slow(&slow_buf, 3, 1, 2, 0, "pl_x");
+}
 static void slow_align(void *arg)
 {
     (void)arg;
@@ -1201,27 +1238,45 @@ static uint64_t misuse_w64;
 static pl_ptrlock_t misuse_pl; /* zero: PL_PTRLOCK_INIT */
 
 static const tu_misuse_t misuses[] = {
-    {"unlock_unlocked_32", unlock_unlocked_32, &misuse_w32, {&misuse_w32},
+    {"unlock_unlocked_32",
+     unlock_unlocked_32,
+     &misuse_w32,
+     {&misuse_w32},
      {"libparking: pl_bitlock32_unlock", "(%p)", "not locked"}},
-    {"update_touching", update_touching, &misuse_w16, {NULL},
+    {"update_touching",
+     update_touching,
+     &misuse_w16,
+     {NULL},
      {"pl_bitlock16_update", "set_mask 0x3"}},
     {"set_unaligned", set_unaligned, &misuse_pl, {NULL}, {"pl_ptrlock_set", "not 4-aligned"}},
-    {"lock_bad_masks", lock_bad_masks, &misuse_w64, {NULL},
+    {"lock_bad_masks",
+     lock_bad_masks,
+     &misuse_w64,
+     {NULL},
      {"pl_bitlock64_lock", "lock_bit 0x6", "single bit"}},
-    {"set_unlocked", set_unlocked, &misuse_pl, {&misuse_pl},
+    {"set_unlocked",
+     set_unlocked,
+     &misuse_pl,
+     {&misuse_pl},
      {"libparking: pl_ptrlock_set", "(%p)", "not locked"}},
-    {"slow_size", slow_size, NULL, {&slow_buf},
+    {"slow_size",
+     slow_size,
+     NULL,
+     {&slow_buf},
      {"libparking: pl_x(%p): word size must be 1, 2, 4 or 8 bytes"}},
-    {"slow_align", slow_align, NULL, {&slow_buf.b[1]},
+    {"slow_align",
+     slow_align,
+     NULL,
+     {&slow_buf.b[1]},
      {"libparking: pl_x(%p): the word is not naturally aligned"}},
-    {"slow_width", slow_width, NULL, {&slow_buf},
+    {"slow_width",
+     slow_width,
+     NULL,
+     {&slow_buf},
      {"libparking: pl_x(%p): lock_bit 0x100 or parked_bit 0x2 lies outside the 1-byte word"}},
 };
 
-START_TEST(abort_messages)
-{
-    tu_expect_misuse(&misuses[_i]);
-}
+START_TEST(abort_messages) { tu_expect_misuse(&misuses[_i]); }
 END_TEST
 
 /* ---- The suite ---- */
@@ -1272,7 +1327,4 @@ static Suite *bitlock_suite(void)
     return s;
 }
 
-int main(void)
-{
-    return tu_run_suite(bitlock_suite());
-}
+int main(void) { return tu_run_suite(bitlock_suite()); }

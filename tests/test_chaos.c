@@ -44,9 +44,9 @@ static uint64_t stall_ns(void) { return env_ms("PARKING_STRESS_STALL_MS", 10000)
 
 /* ---- Shared run state ---- */
 
-static atomic_bool g_stop;         /* the time is up: workers finish their operation and leave */
-static atomic_size_t g_progress;   /* operations completed, for the watchdog */
-static atomic_bool g_failed;       /* an invariant broke; g_failure says which, first one only */
+static atomic_bool g_stop;       /* the time is up: workers finish their operation and leave */
+static atomic_size_t g_progress; /* operations completed, for the watchdog */
+static atomic_bool g_failed;     /* an invariant broke; g_failure says which, first one only */
 static char g_failure[512];
 
 static void violation(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -167,9 +167,9 @@ static void watchdog_stop(watchdog_t *wd)
 /* ---- A walker: pl_lot_walk and pl_lot_dump while everything parks, wakes and grows ---- */
 
 typedef struct walker {
-    uint64_t start;  /* before any worker existed: no thread can have parked earlier */
-    uint64_t walks;  /* walks done */
-    uint64_t seen;   /* parked threads visited, over all walks */
+    uint64_t start; /* before any worker existed: no thread can have parked earlier */
+    uint64_t walks; /* walks done */
+    uint64_t seen;  /* parked threads visited, over all walks */
     atomic_bool quit;
     pthread_t thread;
 } walker_t;
@@ -334,7 +334,7 @@ END_TEST
 
 static pl_rwlock_t g_rw;
 static atomic_int rw_readers, rw_writers, rw_upgradables; /* threads inside, by mode */
-static uint64_t rw_a, rw_b;    /* written by writers only, always equal outside a write */
+static uint64_t rw_a, rw_b; /* written by writers only, always equal outside a write */
 static atomic_size_t rw_writes;
 
 static void rw_enter_read(void)
@@ -410,7 +410,10 @@ static void rw_from_upgradable(worker_t *w)
 {
     bool upgraded = false;
     switch (rnd(w) % 6) {
-    case 0: pl_rwlock_upgrade(&g_rw); upgraded = true; break;
+    case 0:
+        pl_rwlock_upgrade(&g_rw);
+        upgraded = true;
+        break;
     case 1: {
         uint64_t timeout = short_timeout(w), t0 = pl_now();
         upgraded = pl_rwlock_upgrade_for(&g_rw, timeout);
@@ -527,9 +530,8 @@ START_TEST(stress_rwlock)
     ck_assert_uint_eq(rw_a, atomic_load(&rw_writes));
     ck_assert_uint_eq(rw_b, rw_a);
     ck_assert(!pl_rwlock_is_locked(&g_rw));
-    ck_assert_int_eq(atomic_load(&rw_readers) + atomic_load(&rw_writers) +
-                         atomic_load(&rw_upgradables),
-                     0);
+    ck_assert_int_eq(
+        atomic_load(&rw_readers) + atomic_load(&rw_writers) + atomic_load(&rw_upgradables), 0);
 }
 END_TEST
 
@@ -712,8 +714,7 @@ static void *once_worker(void *arg)
             while (!pl_call_once_try(&o_onces[i], once_try_init, &a)) {
             }
         if (!pl_once_is_done(&o_onces[i]) || o_values[i] != (uint32_t)i + 1)
-            violation("once %u: returned before the initialiser's result was visible",
-                      (unsigned)i);
+            violation("once %u: returned before the initialiser's result was visible", (unsigned)i);
         w->ops++;
         progressed();
     }
@@ -888,8 +889,7 @@ static void bl_flip_caller_bit(worker_t *w)
     uint32_t bit = UINT32_C(1) << (CALLER_BIT_SHIFT + w->index);
     uint32_t after = pl_bitlock32_update(&bl_word, 1, 2, 0, bit);
     if (!(after & bit) || (after & 3))
-        violation("bitlock: update lost a caller bit or returned lock bits (0x%" PRIx32 ")",
-                  after);
+        violation("bitlock: update lost a caller bit or returned lock bits (0x%" PRIx32 ")", after);
     dwell(w);
     if (!(pl_bitlock32_load(&bl_word, 1, 2) & bit))
         violation("bitlock: a caller bit vanished while set");
@@ -983,8 +983,7 @@ static void *remutex_worker(void *arg)
             unsigned depth = 1 + (unsigned)(rnd(w) % 3);
             for (unsigned d = 1; d < depth; d++) {
                 /* The holder never waits for itself, whichever call it uses. */
-                bool again = d % 2 ? pl_remutex_trylock(&g_rm)
-                                   : pl_remutex_lock_for(&g_rm, 0);
+                bool again = d % 2 ? pl_remutex_trylock(&g_rm) : pl_remutex_lock_for(&g_rm, 0);
                 if (!again)
                     violation("remutex: the holder failed to relock");
             }

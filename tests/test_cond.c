@@ -8,7 +8,7 @@
  *
  * Check runs each test in a forked child (CK_FORK, the default), which the abort tests need. */
 #ifndef _GNU_SOURCE
-#define _GNU_SOURCE
+#  define _GNU_SOURCE
 #endif
 #include "test_util.h"
 
@@ -23,8 +23,8 @@
 
 /* Polls until at least n threads are queued on addr; fails the test after TU_WAIT_NS. */
 /* The park token of condition waiters (src/lock_algorithm.h, pl_cond_waiter_token): the
- * complement of the mutex's waiter token (its lock and parked bits), by which the unlock knows a requeued
- * condition waiter from a thread waiting in pl_mutex_lock. */
+ * complement of the mutex's waiter token (its lock and parked bits), by which the unlock knows a
+ * requeued condition waiter from a thread waiting in pl_mutex_lock. */
 #define COND_WAITER_TOKEN (~(uintptr_t)(PL_MUTEX_LOCKED_BIT | PL_MUTEX_PARKED_BIT))
 /* The park token of a thread waiting in pl_mutex_lock: the lock and parked bits. */
 #define MUTEX_WAITER_TOKEN ((uintptr_t)(PL_MUTEX_LOCKED_BIT | PL_MUTEX_PARKED_BIT))
@@ -102,12 +102,12 @@ END_TEST
 typedef struct one_waiter {
     pl_cond_t *c;
     pl_mutex_t *m;
-    uint64_t timeout;   /* for wait_for; PL_FOREVER: plain wait */
+    uint64_t timeout; /* for wait_for; PL_FOREVER: plain wait */
     bool result;
-    bool owned;         /* the mutex was locked when the wait returned */
-    int seen;           /* `value` read under the mutex right after the wait */
+    bool owned; /* the mutex was locked when the wait returned */
+    int seen;   /* `value` read under the mutex right after the wait */
     int *value;
-    atomic_bool hold;   /* keep the mutex after the wait until this is set */
+    atomic_bool hold; /* keep the mutex after the wait until this is set */
     atomic_bool returned;
 } one_waiter_t;
 
@@ -290,10 +290,10 @@ enum { EW_ROUNDS = 5000, EW_LOCKERS = 3 };
 typedef struct ew {
     pl_mutex_t m;
     pl_cond_t ready_cond, done_cond;
-    bool ready;            /* guarded by m */
-    unsigned rounds;       /* set before the threads start */
-    size_t served;         /* guarded by m */
-    size_t locked;         /* guarded by m: lockers' critical sections */
+    bool ready;      /* guarded by m */
+    unsigned rounds; /* set before the threads start */
+    size_t served;   /* guarded by m */
+    size_t locked;   /* guarded by m: lockers' critical sections */
     atomic_bool stop;
 } ew_t;
 
@@ -367,8 +367,8 @@ enum { PP_ROUNDS = 10000 };
 typedef struct pp {
     pl_mutex_t m;
     pl_cond_t c[2];
-    unsigned turn;        /* guarded by m */
-    size_t violations;    /* guarded by m */
+    unsigned turn;     /* guarded by m */
+    size_t violations; /* guarded by m */
 } pp_t;
 
 typedef struct pp_arg {
@@ -422,11 +422,11 @@ enum { SIG_WAITERS = 8 };
 typedef struct crowd {
     pl_cond_t c;
     pl_mutex_t m;
-    bool go;                  /* predicate, guarded by m */
-    int inside;               /* threads between wait return and unlock: must be 1 (guarded) */
-    size_t violations;        /* guarded by m */
-    size_t saw_predicate;     /* guarded by m */
-    size_t woken;             /* guarded by m */
+    bool go;              /* predicate, guarded by m */
+    int inside;           /* threads between wait return and unlock: must be 1 (guarded) */
+    size_t violations;    /* guarded by m */
+    size_t saw_predicate; /* guarded by m */
+    size_t woken;         /* guarded by m */
     atomic_size_t returned;
 } crowd_t;
 
@@ -555,16 +555,10 @@ static void run_broadcast(bool hold_mutex)
     free(k);
 }
 
-START_TEST(broadcast_under_mutex_wakes_all)
-{
-    run_broadcast(true);
-}
+START_TEST(broadcast_under_mutex_wakes_all) { run_broadcast(true); }
 END_TEST
 
-START_TEST(broadcast_without_mutex_wakes_all)
-{
-    run_broadcast(false);
-}
+START_TEST(broadcast_without_mutex_wakes_all) { run_broadcast(false); }
 END_TEST
 
 /* ---- Time-outs racing with signals ---- */
@@ -575,9 +569,9 @@ typedef struct race {
     pl_cond_t c;
     pl_mutex_t m;
     atomic_size_t waiters_left;
-    atomic_size_t consumed;   /* waits that returned true */
+    atomic_size_t consumed; /* waits that returned true */
     atomic_size_t timeouts;
-    atomic_size_t sent;       /* signals that returned true */
+    atomic_size_t sent; /* signals that returned true */
     atomic_size_t violations;
 } race_t;
 
@@ -638,8 +632,8 @@ START_TEST(timeout_does_not_lose_signal)
         tu_join(s[i]);
     size_t consumed = atomic_load(&r->consumed), sent = atomic_load(&r->sent);
     ck_assert_uint_eq(consumed + atomic_load(&r->timeouts), (size_t)RACE_WAITERS * RACE_ITERS);
-    ck_assert_msg(sent == consumed, "signals that chose a waiter: %zu, waits signalled: %zu",
-                  sent, consumed);
+    ck_assert_msg(sent == consumed, "signals that chose a waiter: %zu, waits signalled: %zu", sent,
+                  consumed);
     ck_assert_uint_gt(consumed, 0);
     ck_assert_uint_eq(atomic_load(&r->violations), 0);
     ck_assert_ptr_null(r->c.mutex);
@@ -657,12 +651,12 @@ typedef struct pc {
     pl_mutex_t m;
     pl_cond_t not_empty, not_full;
     unsigned buf[PC_CAP];
-    size_t head, count;          /* guarded by m */
-    size_t producers_left;       /* guarded by m */
-    int inside;                  /* guarded by m */
-    size_t violations;           /* guarded by m */
-    unsigned char *seen;         /* seen[id]: times item id was consumed (guarded by m) */
-    unsigned next_producer;      /* guarded by m */
+    size_t head, count;     /* guarded by m */
+    size_t producers_left;  /* guarded by m */
+    int inside;             /* guarded by m */
+    size_t violations;      /* guarded by m */
+    unsigned char *seen;    /* seen[id]: times item id was consumed (guarded by m) */
+    unsigned next_producer; /* guarded by m */
 } pc_t;
 
 static void *producer_main(void *arg)
@@ -791,10 +785,7 @@ static void wait_with_second_mutex(void)
     pl_cond_wait(&two_c, &two_m2);
 }
 
-START_TEST(two_mutexes_at_once_abort)
-{
-    wait_with_second_mutex();
-}
+START_TEST(two_mutexes_at_once_abort) { wait_with_second_mutex(); }
 END_TEST
 
 static void second_mutex_wait(void *unused)
@@ -814,7 +805,11 @@ END_TEST
 static pl_cond_t unlocked_c; /* same addresses in the child after fork */
 static pl_mutex_t unlocked_m;
 
-static void wait_unlocked(void *arg) { (void)arg; pl_cond_wait(&unlocked_c, &unlocked_m); }
+static void wait_unlocked(void *arg)
+{
+    (void)arg;
+    pl_cond_wait(&unlocked_c, &unlocked_m);
+}
 static void wait_until_unlocked(void *arg)
 {
     (void)arg;
@@ -828,18 +823,24 @@ static void wait_for_unlocked(void *arg)
 
 static const tu_misuse_t misuses[] = {
     {"two_mutexes", second_mutex_wait, NULL, {&two_c}, {"pl_cond_wait", "%p", "two mutexes"}},
-    {"wait_unlocked", wait_unlocked, NULL, {&unlocked_c, &unlocked_m},
+    {"wait_unlocked",
+     wait_unlocked,
+     NULL,
+     {&unlocked_c, &unlocked_m},
      {"libparking: pl_cond_wait(%p): mutex %p is not locked by the caller"}},
-    {"wait_until_unlocked", wait_until_unlocked, NULL, {&unlocked_c, &unlocked_m},
+    {"wait_until_unlocked",
+     wait_until_unlocked,
+     NULL,
+     {&unlocked_c, &unlocked_m},
      {"libparking: pl_cond_wait_until(%p): mutex %p is not locked by the caller"}},
-    {"wait_for_unlocked", wait_for_unlocked, NULL, {&unlocked_c, &unlocked_m},
+    {"wait_for_unlocked",
+     wait_for_unlocked,
+     NULL,
+     {&unlocked_c, &unlocked_m},
      {"libparking: pl_cond_wait_for(%p): mutex %p is not locked by the caller"}},
 };
 
-START_TEST(misuse_messages)
-{
-    tu_expect_misuse(&misuses[_i]);
-}
+START_TEST(misuse_messages) { tu_expect_misuse(&misuses[_i]); }
 END_TEST
 
 /* ---- Suite ---- */
@@ -877,7 +878,4 @@ static Suite *cond_suite(void)
     return s;
 }
 
-int main(void)
-{
-    return tu_run_suite(cond_suite());
-}
+int main(void) { return tu_run_suite(cond_suite()); }

@@ -49,18 +49,15 @@ int main(void)
 
 /* The tests invert lock orders and deadlock on purpose: debug mode must report them, not
  * ThreadSanitizer's own deadlock detector (which would stop the child first). */
-#if defined(__has_feature)
-#  if __has_feature(thread_sanitizer)
-#    define TEST_TSAN 1
+#  if defined(__has_feature)
+#    if __has_feature(thread_sanitizer)
+#      define TEST_TSAN 1
+#    endif
 #  endif
-#endif
-#if defined(__SANITIZE_THREAD__) || defined(TEST_TSAN)
+#  if defined(__SANITIZE_THREAD__) || defined(TEST_TSAN)
 const char *__tsan_default_options(void);
-const char *__tsan_default_options(void)
-{
-    return "detect_deadlocks=0";
-}
-#endif
+const char *__tsan_default_options(void) { return "detect_deadlocks=0"; }
+#  endif
 
 /* ---- Helpers ---- */
 
@@ -332,52 +329,88 @@ static void unlock_unlocked(void *arg)
 
 static holder_t g_holder; /* the holder thread of the non-owner cases, in the forked child */
 
-#define HELD_BY_THIS_THREAD "would deadlock: already held by this thread"
+#  define HELD_BY_THIS_THREAD "would deadlock: already held by this thread"
 
 static const tu_misuse_t misuses[] = {
-    {"relock_mutex", relock_mutex, NULL, {&g_m},
-     {"libparking: pl_mutex_lock(", "%p", "): " HELD_BY_THIS_THREAD,
-      "(taken by pl_mutex_lock at ", "test_debug"}},
-    {"relock_wrlock", relock_wrlock, NULL, {&g_rw},
+    {"relock_mutex",
+     relock_mutex,
+     NULL,
+     {&g_m},
+     {"libparking: pl_mutex_lock(", "%p", "): " HELD_BY_THIS_THREAD, "(taken by pl_mutex_lock at ",
+      "test_debug"}},
+    {"relock_wrlock",
+     relock_wrlock,
+     NULL,
+     {&g_rw},
      {"pl_rwlock_wrlock(", "%p", HELD_BY_THIS_THREAD, "taken by pl_rwlock_wrlock"}},
-    {"rdlock_under_wrlock", rdlock_under_wrlock, NULL, {&g_rw},
+    {"rdlock_under_wrlock",
+     rdlock_under_wrlock,
+     NULL,
+     {&g_rw},
      {"pl_rwlock_rdlock(", "%p", HELD_BY_THIS_THREAD, "taken by pl_rwlock_wrlock"}},
-    {"wrlock_under_rdlock", wrlock_under_rdlock, NULL, {&g_rw},
+    {"wrlock_under_rdlock",
+     wrlock_under_rdlock,
+     NULL,
+     {&g_rw},
      {"pl_rwlock_wrlock(", "%p", "would deadlock: this thread holds a read lock",
       "taken by pl_rwlock_rdlock", "a writer waits until every reader"}},
-    {"recursive_read_under_wrlock", recursive_read_under_wrlock, NULL, {&g_rw},
+    {"recursive_read_under_wrlock",
+     recursive_read_under_wrlock,
+     NULL,
+     {&g_rw},
      {"pl_rwlock_rdlock_recursive(", "%p", "would deadlock: this thread holds it for writing"}},
-    {"uplock_twice", uplock_twice, NULL, {&g_rw},
+    {"uplock_twice",
+     uplock_twice,
+     NULL,
+     {&g_rw},
      {"pl_rwlock_uplock(", "%p", "would deadlock: this thread already holds its upgradable lock",
       "taken by pl_rwlock_uplock"}},
-    {"unlock_other_threads_mutex", unlock_other_threads_mutex, &g_holder, {&g_m},
+    {"unlock_other_threads_mutex",
+     unlock_other_threads_mutex,
+     &g_holder,
+     {&g_m},
      {"libparking: pl_mutex_unlock(", "%p", "): not the owner; held by thread ",
       "(taken by pl_mutex_lock at ", ", unlocked by thread "}},
-    {"unlock_other_threads_wrlock", unlock_other_threads_wrlock, &g_holder, {&g_rw},
+    {"unlock_other_threads_wrlock",
+     unlock_other_threads_wrlock,
+     &g_holder,
+     {&g_rw},
      {"libparking: pl_rwlock_wrunlock(", "%p", "): not the owner; held by thread",
       "taken by pl_rwlock_wrlock"}},
-    {"rdunlock_other_threads_rdlock", rdunlock_other_threads_rdlock, &g_holder, {&g_rw},
+    {"rdunlock_other_threads_rdlock",
+     rdunlock_other_threads_rdlock,
+     &g_holder,
+     {&g_rw},
      {"libparking: pl_rwlock_rdunlock(", "%p",
       "): not a reader: this thread holds no read lock on it; 1 other thread does, such as "
       "thread ",
       "taken by pl_rwlock_rdlock"}},
-    {"rdunlock_other_threads_wrlock", rdunlock_other_threads_wrlock, &g_holder, {&g_rw},
+    {"rdunlock_other_threads_wrlock",
+     rdunlock_other_threads_wrlock,
+     &g_holder,
+     {&g_rw},
      {"libparking: pl_rwlock_rdunlock(", "%p",
       "): not a reader: this thread holds no read lock on it, and it is write-locked by "
       "thread "}},
-    {"cond_wait_other_threads_mutex", cond_wait_other_threads_mutex, &g_holder, {&g_m},
+    {"cond_wait_other_threads_mutex",
+     cond_wait_other_threads_mutex,
+     &g_holder,
+     {&g_m},
      {"libparking: pl_cond_wait_for(", "%p", "): not the owner; held by thread "}},
-    {"unlock_exited_threads_mutex", unlock_exited_threads_mutex, NULL, {&g_m},
+    {"unlock_exited_threads_mutex",
+     unlock_exited_threads_mutex,
+     NULL,
+     {&g_m},
      {"pl_mutex_unlock(", "%p", "not the owner; held by thread ", " (exited)"}},
     /* An unlock of a free lock keeps the library's own message. */
-    {"unlock_unlocked", unlock_unlocked, NULL, {&g_m},
+    {"unlock_unlocked",
+     unlock_unlocked,
+     NULL,
+     {&g_m},
      {"libparking: pl_mutex_unlock(", "%p", "): unlock of a lock that is not locked"}},
 };
 
-START_TEST(misuse_messages)
-{
-    tu_expect_misuse(&misuses[_i]);
-}
+START_TEST(misuse_messages) { tu_expect_misuse(&misuses[_i]); }
 END_TEST
 
 /* ---- Lock order (lockdep) ---- */
@@ -409,11 +442,20 @@ START_TEST(inversion_aborts)
 {
     const char *a = addr(0, &g_a), *b = addr(1, &g_b);
     /* Where A is taken now (this thread, holding B), and the earlier order, B under A. */
-    const char *needles[] = {"libparking: pl_mutex_lock(", a, "): lock order inversion: "
-                             "this thread takes it while holding ", b,
+    const char *needles[] = {"libparking: pl_mutex_lock(",
+                             a,
+                             "): lock order inversion: "
+                             "this thread takes it while holding ",
+                             b,
                              "was taken while holding it earlier; the two orders can deadlock",
-                             "now:     thread ", " holds ", " then takes ", "earlier: thread ",
-                             " then took ", "(taken by pl_mutex_lock at ", "test_debug", NULL};
+                             "now:     thread ",
+                             " holds ",
+                             " then takes ",
+                             "earlier: thread ",
+                             " then took ",
+                             "(taken by pl_mutex_lock at ",
+                             "test_debug",
+                             NULL};
     tu_expect_abort_message(inversion_two_threads, NULL, needles);
     tu_expect_abort_message(inversion_one_thread, NULL, needles);
 }
@@ -431,9 +473,15 @@ static void inversion_chain(void *arg)
 
 START_TEST(inversion_through_chain_aborts)
 {
-    const char *needles[] = {"pl_mutex_lock(", addr(0, &g_a), "lock order inversion",
-                             "a chain of 2 earlier orders leads from it to ", addr(1, &g_c),
-                             "earlier: ", "and:     ", addr(2, &g_b), NULL};
+    const char *needles[] = {"pl_mutex_lock(",
+                             addr(0, &g_a),
+                             "lock order inversion",
+                             "a chain of 2 earlier orders leads from it to ",
+                             addr(1, &g_c),
+                             "earlier: ",
+                             "and:     ",
+                             addr(2, &g_b),
+                             NULL};
     tu_expect_abort_message(inversion_chain, NULL, needles);
 }
 END_TEST
@@ -461,8 +509,13 @@ static void inversion_rwlock(void *arg)
 
 START_TEST(inversion_rwlock_aborts)
 {
-    const char *needles[] = {"pl_rwlock_wrlock(", addr(0, &g_rw), "lock order inversion",
-                             addr(1, &g_m), "holds ", "for reading", NULL};
+    const char *needles[] = {"pl_rwlock_wrlock(",
+                             addr(0, &g_rw),
+                             "lock order inversion",
+                             addr(1, &g_m),
+                             "holds ",
+                             "for reading",
+                             NULL};
     tu_expect_abort_message(inversion_rwlock, NULL, needles);
 }
 END_TEST
@@ -760,7 +813,7 @@ static void *lock_a_then_b(void *arg)
     pl_mutex_lock(&g_a);
     atomic_store(have_a, true);
     tu_wait_queued(&g_a, 1); /* the other thread holds B and waits for A */
-    pl_mutex_lock(&g_b); /* deadlock */
+    pl_mutex_lock(&g_b);     /* deadlock */
     return NULL;
 }
 
@@ -799,8 +852,11 @@ START_TEST(deadlock_check_finds_two_threads)
     ck_assert_msg(strstr(text, "before: 0\n"), "%s", text);
     const char *needles[] = {"libparking: pl_deadlock_check: deadlock: 2 threads wait for each "
                              "other:",
-                             "waits in pl_mutex_lock(", addr(0, &g_a), addr(1, &g_b),
-                             "which holds it (taken by pl_mutex_lock at ", NULL};
+                             "waits in pl_mutex_lock(",
+                             addr(0, &g_a),
+                             addr(1, &g_b),
+                             "which holds it (taken by pl_mutex_lock at ",
+                             NULL};
     for (const char *const *n = needles; *n; n++)
         ck_assert_msg(strstr(text, *n), "\"%s\" lacks \"%s\"", text, *n);
     ck_assert_msg(count_of(text, " waits in pl_mutex_lock(") == 2, "%s", text);
@@ -845,9 +901,12 @@ START_TEST(deadlock_check_finds_reader_writer_cycle)
     int status = run_child(nested_read_deadlock, NULL, text, sizeof text);
     ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 2, "status %d: %s", status, text);
     const char *needles[] = {"deadlock: 2 threads wait for each other:",
-                             "waits in pl_rwlock_wrlock(", "which holds it for reading",
-                             "waits in pl_rwlock_rdlock(", addr(0, &g_rw),
-                             "which waits to write-lock it", NULL};
+                             "waits in pl_rwlock_wrlock(",
+                             "which holds it for reading",
+                             "waits in pl_rwlock_rdlock(",
+                             addr(0, &g_rw),
+                             "which waits to write-lock it",
+                             NULL};
     for (const char *const *n = needles; *n; n++)
         ck_assert_msg(strstr(text, *n), "\"%s\" lacks \"%s\"", text, *n);
 }

@@ -19,9 +19,9 @@
 /* Not an errno value of any system call. */
 enum { SENTINEL = 12345 };
 
-#define EXPECT_ERRNO_KEPT(what)                                                                  \
-    ck_assert_msg(errno == SENTINEL, "%s: errno %d (%s), expected it kept", what, errno,          \
-                  strerror(errno))
+#define EXPECT_ERRNO_KEPT(what)                                                                    \
+  ck_assert_msg(errno == SENTINEL, "%s: errno %d (%s), expected it kept", what, errno,             \
+                strerror(errno))
 
 /* A thread that holds a mutex and/or a write lock until `release` is set or, with
  * release_when_queued, until a thread is queued on the lock (so that the caller really parks
@@ -242,7 +242,4 @@ static Suite *errno_suite(void)
     return s;
 }
 
-int main(void)
-{
-    return tu_run_suite(errno_suite());
-}
+int main(void) { return tu_run_suite(errno_suite()); }

@@ -16,9 +16,9 @@
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 /* Sanitizer runtimes cannot start threads in the child of a multi-threaded fork (TSan refuses,
  * ASan's allocator may be mid-update): the child checks its single-threaded part only. */
-#define CHILD_THREADS 0
+#  define CHILD_THREADS 0
 #else
-#define CHILD_THREADS 1
+#  define CHILD_THREADS 1
 #endif
 
 enum { CHILD_ALARM_S = 10 };
@@ -37,15 +37,15 @@ enum { CHILD_ALARM_S = 10 };
  * child's accesses, and the child takes the hammered locks through the unannotated twins.  What
  * is tested, libparking's reset, runs unchanged. */
 void __tsan_ignore_thread_begin(void);
-#define CHILD_BEGIN() __tsan_ignore_thread_begin()
-#define CHILD_LOCK(m) pl_mutex__lock(m)
-#define CHILD_UNLOCK(m) pl_mutex__unlock((m), false, "pl_mutex_unlock")
-#define CHILD_WAIT_UNTIL(c, m, d) pl_cond_wait_slow((c), (m), (d), __func__)
+#  define CHILD_BEGIN() __tsan_ignore_thread_begin()
+#  define CHILD_LOCK(m) pl_mutex__lock(m)
+#  define CHILD_UNLOCK(m) pl_mutex__unlock((m), false, "pl_mutex_unlock")
+#  define CHILD_WAIT_UNTIL(c, m, d) pl_cond_wait_slow((c), (m), (d), __func__)
 #else
-#define CHILD_LOCK(m) pl_mutex_lock(m)
-#define CHILD_UNLOCK(m) pl_mutex_unlock(m)
-#define CHILD_WAIT_UNTIL(c, m, d) pl_cond_wait_until((c), (m), (d))
-#define CHILD_BEGIN() ((void)0)
+#  define CHILD_LOCK(m) pl_mutex_lock(m)
+#  define CHILD_UNLOCK(m) pl_mutex_unlock(m)
+#  define CHILD_WAIT_UNTIL(c, m, d) pl_cond_wait_until((c), (m), (d))
+#  define CHILD_BEGIN() ((void)0)
 #endif
 
 /* Starts a child: arms its hang detector.  The SIGALRM disposition is reset first: the child
@@ -483,7 +483,4 @@ static Suite *fork_suite(void)
     return s;
 }
 
-int main(void)
-{
-    return tu_run_suite(fork_suite());
-}
+int main(void) { return tu_run_suite(fork_suite()); }

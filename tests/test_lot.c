@@ -13,18 +13,18 @@
 /* Sanitizers keep per-thread and quarantined memory of their own: memory bounds are
  * meaningless there, so the 100,000-thread test then only checks results. */
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define SANITIZED 1
+#  define SANITIZED 1
 #elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || \
-    __has_feature(memory_sanitizer)
-#define SANITIZED 1
-#endif
+#  if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) ||                       \
+      __has_feature(memory_sanitizer)
+#    define SANITIZED 1
+#  endif
 #endif
 
-#if !defined(SANITIZED) && defined(__GLIBC__) && \
+#if !defined(SANITIZED) && defined(__GLIBC__) &&                                                   \
     (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
-#include <malloc.h>
-#define HAVE_MALLINFO2 1
+#  include <malloc.h>
+#  define HAVE_MALLINFO2 1
 #endif
 
 /* Addresses used only as keys: the parking lot never touches the memory. */
@@ -33,11 +33,11 @@ static char key_a[8], key_b[8];
 /* ---- Callbacks that record how they were called ---- */
 
 typedef struct calls {
-    bool valid;                 /* what validate returns */
+    bool valid; /* what validate returns */
     atomic_int validate, before_sleep, timed_out;
     const void *timed_out_key;
     bool was_last;
-    int timed_out_order;        /* 1 for the first timed_out callback in the process, 2, ... */
+    int timed_out_order; /* 1 for the first timed_out callback in the process, 2, ... */
 } calls_t;
 
 static atomic_int g_timed_out_seq;
@@ -49,10 +49,7 @@ static bool calls_validate(void *ctx)
     return c->valid;
 }
 
-static void calls_before_sleep(void *ctx)
-{
-    atomic_fetch_add(&((calls_t *)ctx)->before_sleep, 1);
-}
+static void calls_before_sleep(void *ctx) { atomic_fetch_add(&((calls_t *)ctx)->before_sleep, 1); }
 
 static void calls_timed_out(void *ctx, const void *key, bool was_last_thread)
 {
@@ -104,8 +101,8 @@ START_TEST(park_invalid_returns_without_sleeping)
 {
     /* With PL_FOREVER, a park that slept would hang until the Check timeout. */
     calls_t c = {.valid = false};
-    pl_park_result_t r = pl_park(key_a, calls_validate, calls_before_sleep, calls_timed_out, &c,
-                                 42, PL_FOREVER);
+    pl_park_result_t r =
+        pl_park(key_a, calls_validate, calls_before_sleep, calls_timed_out, &c, 42, PL_FOREVER);
     ck_assert_int_eq(r.status, PL_PARK_INVALID);
     ck_assert_uint_eq(r.token, 0);
     ck_assert_ptr_null(r.key);
@@ -154,8 +151,8 @@ START_TEST(park_deadline_in_the_past_times_out_promptly)
     for (size_t i = 0; i < sizeof deadlines / sizeof deadlines[0]; i++) {
         calls_t c = {.valid = true};
         uint64_t t0 = pl_now();
-        pl_park_result_t r = pl_park(key_a, calls_validate, NULL, calls_timed_out, &c, 0,
-                                     deadlines[i]);
+        pl_park_result_t r =
+            pl_park(key_a, calls_validate, NULL, calls_timed_out, &c, 0, deadlines[i]);
         ck_assert_int_eq(r.status, PL_PARK_TIMED_OUT);
         ck_assert_uint_eq(r.token, 0);
         ck_assert_ptr_eq(r.key, key_a);
@@ -378,8 +375,8 @@ START_TEST(timeout_races_with_unpark)
     size_t woken = 0;
     unsigned polls = 0;
     while (atomic_load(&r.threads_done) < RACE_THREADS) {
-        size_t n = (polls & 1) ? pl_unpark_one(key_a, token_five, NULL).unparked
-                               : pl_unpark_all(key_a, 5);
+        size_t n =
+            (polls & 1) ? pl_unpark_one(key_a, token_five, NULL).unparked : pl_unpark_all(key_a, 5);
         woken += n;
         if (++polls % 16 == 0)
             sched_yield();
@@ -749,12 +746,12 @@ END_TEST
  * a warm-up (table growth, glibc's stack cache and arenas), memory stays flat. */
 enum { BATCH = 250, WARMUP_BATCHES = 4 };
 #ifndef MANY_THREADS
-#if defined(SANITIZED)
+#  if defined(SANITIZED)
 /* Creating a thread costs a sanitizer runtime ~1 ms; the full count runs in the plain build. */
-#define MANY_THREADS 10000
-#else
-#define MANY_THREADS 100000
-#endif
+#    define MANY_THREADS 10000
+#  else
+#    define MANY_THREADS 100000
+#  endif
 #endif
 
 static char key_sleepers, key_timeouts;
@@ -903,16 +900,10 @@ static void run_exit_park(bool create_after)
     ck_assert_int_eq(tu_parker_join(&p).status, PL_PARK_UNPARKED);
 }
 
-START_TEST(park_in_tls_destructor_key_first)
-{
-    run_exit_park(false);
-}
+START_TEST(park_in_tls_destructor_key_first) { run_exit_park(false); }
 END_TEST
 
-START_TEST(park_in_tls_destructor_key_after)
-{
-    run_exit_park(true);
-}
+START_TEST(park_in_tls_destructor_key_after) { run_exit_park(true); }
 END_TEST
 
 /* ---- Misuse ---- */
@@ -931,24 +922,27 @@ static void requeue_no_validate(void *arg)
 }
 
 static const tu_misuse_t misuses[] = {
-    {"filter_null", filter_null, key_a, {key_a},
+    {"filter_null",
+     filter_null,
+     key_a,
+     {key_a},
      {"libparking: pl_unpark_filter(%p): filter callback is NULL"}},
-    {"requeue_same", requeue_same, key_a, {key_a},
+    {"requeue_same",
+     requeue_same,
+     key_a,
+     {key_a},
      {"libparking: pl_unpark_requeue(%p): source and destination are the same address"}},
-    {"requeue_no_validate", requeue_no_validate, key_a, {key_a},
+    {"requeue_no_validate",
+     requeue_no_validate,
+     key_a,
+     {key_a},
      {"libparking: pl_unpark_requeue(%p): validate callback is NULL"}},
 };
 
-START_TEST(misuse_aborts)
-{
-    misuses[_i].fn(misuses[_i].arg);
-}
+START_TEST(misuse_aborts) { misuses[_i].fn(misuses[_i].arg); }
 END_TEST
 
-START_TEST(misuse_messages)
-{
-    tu_expect_misuse(&misuses[_i]);
-}
+START_TEST(misuse_messages) { tu_expect_misuse(&misuses[_i]); }
 END_TEST
 
 /* ---- Suite ---- */
@@ -992,7 +986,4 @@ static Suite *lot_suite(void)
     return s;
 }
 
-int main(void)
-{
-    return tu_run_suite(lot_suite());
-}
+int main(void) { return tu_run_suite(lot_suite()); }

@@ -348,9 +348,8 @@ START_TEST(dump_of_more_threads_than_one_batch)
     for (size_t i = 0; i < N; i++) {
         ck_assert_ptr_nonnull(fgets(line, sizeof line, f));
         uint64_t addr, token;
-        ck_assert_int_eq(sscanf(line, "libparking:   addr 0x%" SCNx64 " token 0x%" SCNx64, &addr,
-                                &token),
-                         2);
+        ck_assert_int_eq(
+            sscanf(line, "libparking:   addr 0x%" SCNx64 " token 0x%" SCNx64, &addr, &token), 2);
         ck_assert_uint_eq(addr, (uint64_t)(uintptr_t)&key);
         ck_assert(token < N && !seen_token[token]);
         seen_token[token] = true;
@@ -427,9 +426,8 @@ START_TEST(dump_misses_nobody_when_one_ahead_leaves)
     for (char *line = strstr(s.text, "libparking:   addr"); line != NULL;
          line = strstr(line + 1, "libparking:   addr")) {
         uint64_t addr, token;
-        ck_assert_int_eq(sscanf(line, "libparking:   addr 0x%" SCNx64 " token 0x%" SCNx64, &addr,
-                                &token),
-                         2);
+        ck_assert_int_eq(
+            sscanf(line, "libparking:   addr 0x%" SCNx64 " token 0x%" SCNx64, &addr, &token), 2);
         ck_assert_uint_eq(addr, (uint64_t)(uintptr_t)&leave_key);
         ck_assert_uint_lt(token, LEAVE_N);
         seen[token]++;

@@ -14,10 +14,7 @@
 /* Waits until some thread is queued on the mutex.  pl_mutex parks on its own address (the key
  * lot.h describes as "the lock"); unlike the parked bit, which is set before the waiter is
  * queued, being seen in the queue proves that an unlock's pl_unpark_one will find it. */
-static bool mutex_has_waiter(void *m)
-{
-    return tu_queued(m, NULL, 0) > 0;
-}
+static bool mutex_has_waiter(void *m) { return tu_queued(m, NULL, 0) > 0; }
 
 /* ---- Layout and initialisation ---- */
 
@@ -27,7 +24,9 @@ START_TEST(layout_is_one_byte)
 {
     ck_assert_uint_eq(sizeof(pl_mutex_t), 1);
     ck_assert_uint_eq(_Alignof(pl_mutex_t), 1);
-    typedef struct { pl_mutex_t a, b, c; } three_t;
+    typedef struct {
+        pl_mutex_t a, b, c;
+    } three_t;
     ck_assert_uint_eq(sizeof(three_t), 3);
 }
 END_TEST
@@ -48,10 +47,7 @@ START_TEST(init_lock_unlock)
 }
 END_TEST
 
-static void *trylock_thread(void *m)
-{
-    return pl_mutex_trylock(m) ? (void *)1 : NULL;
-}
+static void *trylock_thread(void *m) { return pl_mutex_trylock(m) ? (void *)1 : NULL; }
 
 START_TEST(trylock_fails_when_held)
 {
@@ -98,10 +94,10 @@ enum { EXCL_ITERS = 20000 };
 
 typedef struct excl {
     pl_mutex_t m;
-    bool mixed;               /* use every lock and unlock flavour, not just lock/unlock */
-    atomic_int inside;        /* threads inside the critical section: must be 1 there */
+    bool mixed;        /* use every lock and unlock flavour, not just lock/unlock */
+    atomic_int inside; /* threads inside the critical section: must be 1 there */
     atomic_size_t violations;
-    unsigned long counter;    /* plain, guarded by m only */
+    unsigned long counter; /* plain, guarded by m only */
 } excl_t;
 
 static void excl_lock(excl_t *e, unsigned i)
@@ -112,9 +108,18 @@ static void excl_lock(excl_t *e, unsigned i)
     }
     switch (i % 4) {
     case 0: pl_mutex_lock(&e->m); break;
-    case 1: while (!pl_mutex_trylock(&e->m)) sched_yield(); break;
-    case 2: while (!pl_mutex_lock_for(&e->m, 100000)) {} break;
-    default: while (!pl_mutex_lock_until(&e->m, pl_now() + 10000)) {} break;
+    case 1:
+        while (!pl_mutex_trylock(&e->m))
+            sched_yield();
+        break;
+    case 2:
+        while (!pl_mutex_lock_for(&e->m, 100000)) {
+        }
+        break;
+    default:
+        while (!pl_mutex_lock_until(&e->m, pl_now() + 10000)) {
+        }
+        break;
     }
 }
 
@@ -157,24 +162,18 @@ static void run_exclusion(bool mixed)
     free(t);
 }
 
-START_TEST(exclusion_lock_unlock)
-{
-    run_exclusion(false);
-}
+START_TEST(exclusion_lock_unlock) { run_exclusion(false); }
 END_TEST
 
-START_TEST(exclusion_mixed_api)
-{
-    run_exclusion(true);
-}
+START_TEST(exclusion_mixed_api) { run_exclusion(true); }
 END_TEST
 
 /* ---- Timed locking ---- */
 
 typedef struct timed {
     pl_mutex_t *m;
-    uint64_t deadline;    /* for lock_until */
-    uint64_t timeout;     /* for lock_for, when deadline is 0 */
+    uint64_t deadline; /* for lock_until */
+    uint64_t timeout;  /* for lock_for, when deadline is 0 */
     bool use_for;
     bool result;
     uint64_t returned_at;
@@ -184,8 +183,8 @@ typedef struct timed {
 static void *timed_thread(void *arg)
 {
     timed_t *t = arg;
-    t->result = t->use_for ? pl_mutex_lock_for(t->m, t->timeout)
-                           : pl_mutex_lock_until(t->m, t->deadline);
+    t->result =
+        t->use_for ? pl_mutex_lock_for(t->m, t->timeout) : pl_mutex_lock_until(t->m, t->deadline);
     t->returned_at = pl_now();
     if (t->result)
         pl_mutex_unlock(t->m);
@@ -373,16 +372,19 @@ static void unlock_unlocked(void *m) { pl_mutex_unlock(m); }
 static void unlock_fair_unlocked(void *m) { pl_mutex_unlock_fair(m); }
 
 static const tu_misuse_t misuses[] = {
-    {"unlock", unlock_unlocked, &misuse_m, {&misuse_m},
+    {"unlock",
+     unlock_unlocked,
+     &misuse_m,
+     {&misuse_m},
      {"libparking: pl_mutex_unlock(%p): unlock of a lock that is not locked"}},
-    {"unlock_fair", unlock_fair_unlocked, &misuse_m, {&misuse_m},
+    {"unlock_fair",
+     unlock_fair_unlocked,
+     &misuse_m,
+     {&misuse_m},
      {"libparking: pl_mutex_unlock_fair(%p): unlock of a lock that is not locked"}},
 };
 
-START_TEST(unlock_unlocked_aborts)
-{
-    misuses[_i].fn(misuses[_i].arg);
-}
+START_TEST(unlock_unlocked_aborts) { misuses[_i].fn(misuses[_i].arg); }
 END_TEST
 
 START_TEST(unlock_with_only_parked_bit_aborts)
@@ -392,10 +394,7 @@ START_TEST(unlock_with_only_parked_bit_aborts)
 }
 END_TEST
 
-START_TEST(unlock_abort_message)
-{
-    tu_expect_misuse(&misuses[_i]);
-}
+START_TEST(unlock_abort_message) { tu_expect_misuse(&misuses[_i]); }
 END_TEST
 
 /* ---- Memory needing no initialisation ---- */
@@ -403,13 +402,16 @@ END_TEST
 enum { ADJ = 4, ADJ_ITERS = 20000 };
 
 typedef struct adjacent {
-    pl_mutex_t *m;           /* ADJ + 1 adjacent one-byte mutexes; m[ADJ] is shared */
-    unsigned long own[ADJ];  /* guarded by m[i] */
-    unsigned long shared;    /* guarded by m[ADJ] */
+    pl_mutex_t *m;          /* ADJ + 1 adjacent one-byte mutexes; m[ADJ] is shared */
+    unsigned long own[ADJ]; /* guarded by m[i] */
+    unsigned long shared;   /* guarded by m[ADJ] */
     atomic_size_t violations;
 } adjacent_t;
 
-typedef struct adjacent_arg { adjacent_t *a; int i; } adjacent_arg_t;
+typedef struct adjacent_arg {
+    adjacent_t *a;
+    int i;
+} adjacent_arg_t;
 
 static void *adjacent_thread(void *arg)
 {
@@ -507,7 +509,4 @@ static Suite *mutex_suite(void)
     return s;
 }
 
-int main(void)
-{
-    return tu_run_suite(mutex_suite());
-}
+int main(void) { return tu_run_suite(mutex_suite()); }

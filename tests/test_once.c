@@ -7,7 +7,7 @@
  *
  * Check runs each test in a forked child (CK_FORK, the default), which the abort test needs. */
 #ifndef _GNU_SOURCE
-#define _GNU_SOURCE
+#  define _GNU_SOURCE
 #endif
 #include "test_util.h"
 
@@ -31,10 +31,7 @@ START_TEST(layout_is_one_byte)
 }
 END_TEST
 
-static void add_one(void *arg)
-{
-    (*(int *)arg)++;
-}
+static void add_one(void *arg) { (*(int *)arg)++; }
 
 START_TEST(runs_once_sequentially)
 {
@@ -120,9 +117,9 @@ typedef struct race {
     pl_once_t once;
     atomic_bool go;
     atomic_int runs;
-    atomic_bool saw_all_parked;   /* the initialiser saw every other caller queued */
-    int value;                    /* plain: written by the initialiser only */
-    atomic_int bad_reads;         /* callers that returned without seeing `value` */
+    atomic_bool saw_all_parked; /* the initialiser saw every other caller queued */
+    int value;                  /* plain: written by the initialiser only */
+    atomic_int bad_reads;       /* callers that returned without seeing `value` */
 } race_t;
 
 static void slow_init(void *arg)
@@ -227,10 +224,10 @@ enum { RETRY_THREADS = 8, RETRY_FAILURES = 3 };
 typedef struct retry {
     pl_once_t once;
     atomic_int attempts;
-    atomic_bool saw_waiters;      /* the first attempt saw every other thread queued */
+    atomic_bool saw_waiters; /* the first attempt saw every other thread queued */
     atomic_int returned_true, returned_false;
     atomic_bool go;
-    int value;                    /* written by the successful attempt only */
+    int value; /* written by the successful attempt only */
     atomic_int bad_reads;
 } retry_t;
 
@@ -370,9 +367,21 @@ static bool rec_try_then_plain(void *arg)
     return true;
 }
 
-static void run_rec_self(void *arg) { (void)arg; pl_call_once(&rec_a, rec_self, NULL); }
-static void run_rec_self_try(void *arg) { (void)arg; (void)pl_call_once_try(&rec_a, rec_self_try, NULL); }
-static void run_rec_via_b(void *arg) { (void)arg; pl_call_once(&rec_a, rec_via_b, NULL); }
+static void run_rec_self(void *arg)
+{
+    (void)arg;
+    pl_call_once(&rec_a, rec_self, NULL);
+}
+static void run_rec_self_try(void *arg)
+{
+    (void)arg;
+    (void)pl_call_once_try(&rec_a, rec_self_try, NULL);
+}
+static void run_rec_via_b(void *arg)
+{
+    (void)arg;
+    pl_call_once(&rec_a, rec_via_b, NULL);
+}
 static void run_rec_try_then_plain(void *arg)
 {
     (void)arg;
@@ -383,9 +392,15 @@ enum { REC_SELF = 2 }; /* the row nesting_deeper_than_the_table repeats */
 #define RECURSION(fn) "libparking: " fn "(%p): recursive call from its own initializer"
 
 static const tu_misuse_t misuses[] = {
-    {"null_fn", call_null_fn, &null_fn_once, {&null_fn_once},
+    {"null_fn",
+     call_null_fn,
+     &null_fn_once,
+     {&null_fn_once},
      {"libparking: pl_call_once(%p): fn is NULL"}},
-    {"null_try_fn", call_null_try_fn, &null_fn_once, {&null_fn_once},
+    {"null_try_fn",
+     call_null_try_fn,
+     &null_fn_once,
+     {&null_fn_once},
      {"libparking: pl_call_once_try(%p): fn is NULL"}},
     [REC_SELF] = {"rec_self", run_rec_self, NULL, {&rec_a}, {RECURSION("pl_call_once")}},
     {"rec_self_try", run_rec_self_try, NULL, {&rec_a}, {RECURSION("pl_call_once_try")}},
@@ -393,16 +408,10 @@ static const tu_misuse_t misuses[] = {
     {"rec_try_then_plain", run_rec_try_then_plain, NULL, {&rec_a}, {RECURSION("pl_call_once")}},
 };
 
-START_TEST(misuse_aborts)
-{
-    misuses[_i].fn(misuses[_i].arg);
-}
+START_TEST(misuse_aborts) { misuses[_i].fn(misuses[_i].arg); }
 END_TEST
 
-START_TEST(misuse_messages)
-{
-    tu_expect_misuse(&misuses[_i]);
-}
+START_TEST(misuse_messages) { tu_expect_misuse(&misuses[_i]); }
 END_TEST
 
 /* The check must not fire for what is not recursion: this thread, inside an initialiser, waits
@@ -491,10 +500,7 @@ END_TEST
  * abort as recursive, and a real recursion afterwards must still abort however many
  * initialisers were left before. */
 
-static void jump_out(void *arg)
-{
-    longjmp(*(jmp_buf *)arg, 1);
-}
+static void jump_out(void *arg) { longjmp(*(jmp_buf *)arg, 1); }
 
 static void exit_thread(void *arg)
 {
@@ -514,8 +520,8 @@ static void cancel_thread(void *arg)
  * initialiser (the old runner table still held (once, this thread) and aborted). */
 typedef struct reused {
     pl_once_t once;
-    atomic_bool running;   /* the other thread's initialiser has started */
-    atomic_bool saw_main;  /* ... and saw the main thread parked before it returned */
+    atomic_bool running;  /* the other thread's initialiser has started */
+    atomic_bool saw_main; /* ... and saw the main thread parked before it returned */
     atomic_int runs;
 } reused_t;
 
@@ -556,7 +562,7 @@ START_TEST(longjmp_then_memory_reused_waits)
         ck_abort_msg("the initialiser returned");
     }
     ck_assert_uint_eq(r->once.state, PL_ONCE_RUNNING_BIT); /* left running for good */
-    memset(&r->once, 0, sizeof r->once); /* a new once in the same memory */
+    memset(&r->once, 0, sizeof r->once);                   /* a new once in the same memory */
     pthread_t t;
     tu_spawn(&t, reused_runner, r);
     unsigned polls = 0;
@@ -627,14 +633,14 @@ enum { LEFT = 70 };
  * cancellation (the forced unwind leaves redzones poisoned: google/sanitizers#1399), with or
  * without libparking; there the threads only exit.  The longjmps and exits are 3 * LEFT anyway. */
 #if defined(__SANITIZE_ADDRESS__)
-#define TEST_CANCEL 0
+#  define TEST_CANCEL 0
 #elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define TEST_CANCEL 0
-#endif
+#  if __has_feature(address_sanitizer)
+#    define TEST_CANCEL 0
+#  endif
 #endif
 #ifndef TEST_CANCEL
-#define TEST_CANCEL 1
+#  define TEST_CANCEL 1
 #endif
 static pl_once_t jumped[LEFT], jumped_inner[LEFT], exited[LEFT], cancelled[LEFT];
 
@@ -788,13 +794,10 @@ static Suite *once_suite(void)
     tc = tu_tcase(s, "never_returns", 20);
     tcase_add_loop_test(tc, longjmp_then_memory_reused_waits, 0, 2);
     tcase_add_test(tc, longjmp_leaves_the_once_running_and_callers_block);
-    tcase_add_loop_test_raise_signal(tc, recursion_aborts_after_many_left_initialisers, SIGABRT,
-                                     0, 2);
+    tcase_add_loop_test_raise_signal(tc, recursion_aborts_after_many_left_initialisers, SIGABRT, 0,
+                                     2);
     tcase_add_test(tc, reused_thread_identity_blocks);
     return s;
 }
 
-int main(void)
-{
-    return tu_run_suite(once_suite());
-}
+int main(void) { return tu_run_suite(once_suite()); }

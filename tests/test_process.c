@@ -20,22 +20,22 @@
 #include "test_util.h"
 
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define SANITIZED 1
+#  define SANITIZED 1
 #elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-#define SANITIZED 1
-#endif
+#  if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#    define SANITIZED 1
+#  endif
 #endif
 
-#if !defined(SANITIZED) && defined(__GLIBC__) && \
+#if !defined(SANITIZED) && defined(__GLIBC__) &&                                                   \
     (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
-#define HAVE_MALLINFO2 1
+#  define HAVE_MALLINFO2 1
 #endif
 
 /* ---- Counting allocator (plain builds on glibc; sanitizers own malloc) ---- */
 
 #if !defined(SANITIZED) && defined(__GLIBC__)
-#define COUNT_MALLOC 1
+#  define COUNT_MALLOC 1
 extern void *__libc_malloc(size_t);
 extern void *__libc_calloc(size_t, size_t);
 extern void *__libc_realloc(void *, size_t);
@@ -50,11 +50,31 @@ static void note(void)
     if (counting)
         atomic_fetch_add(&allocations, 1);
 }
-void *malloc(size_t n) { note(); return __libc_malloc(n); }
-void *calloc(size_t n, size_t m) { note(); return __libc_calloc(n, m); }
-void *realloc(void *p, size_t n) { note(); return __libc_realloc(p, n); }
-void *memalign(size_t a, size_t n) { note(); return __libc_memalign(a, n); }
-void *aligned_alloc(size_t a, size_t n) { note(); return __libc_memalign(a, n); }
+void *malloc(size_t n)
+{
+    note();
+    return __libc_malloc(n);
+}
+void *calloc(size_t n, size_t m)
+{
+    note();
+    return __libc_calloc(n, m);
+}
+void *realloc(void *p, size_t n)
+{
+    note();
+    return __libc_realloc(p, n);
+}
+void *memalign(size_t a, size_t n)
+{
+    note();
+    return __libc_memalign(a, n);
+}
+void *aligned_alloc(size_t a, size_t n)
+{
+    note();
+    return __libc_memalign(a, n);
+}
 int posix_memalign(void **p, size_t a, size_t n)
 {
     note();
@@ -212,8 +232,8 @@ static void *sk_main(void *arg)
         break;
     case SK_COND_UNTIL:
         pl_mutex_lock(&sk_cond_mutex);
-        w->ok = !pl_cond_wait_until(&sk_cond, &sk_cond_mutex, sk_deadline) &&
-                pl_now() >= sk_deadline;
+        w->ok =
+            !pl_cond_wait_until(&sk_cond, &sk_cond_mutex, sk_deadline) && pl_now() >= sk_deadline;
         pl_mutex_unlock(&sk_cond_mutex);
         break;
     case SK_RDLOCK:
@@ -430,8 +450,9 @@ static void *exit_at_once_main(void *arg)
     uint64_t deadline = i % 2 ? PL_FOREVER : pl_now() + (uint64_t)(i % 7) * 10000;
     uintptr_t expect = atomic_load(&exit_wake_all) ? EXIT_ALL_TOKEN : i + 1;
     pl_park_result_t r = pl_park(&exit_key, exit_validate, NULL, NULL, NULL, i, deadline);
-    bool ok = r.status == PL_PARK_UNPARKED ? r.token == expect
-              : r.status == PL_PARK_TIMED_OUT && deadline != PL_FOREVER;
+    bool ok = r.status == PL_PARK_UNPARKED
+                  ? r.token == expect
+                  : r.status == PL_PARK_TIMED_OUT && deadline != PL_FOREVER;
     atomic_fetch_add(ok ? &exit_ok : &exit_bad, 1);
     return NULL; /* exits at once */
 }
@@ -638,9 +659,11 @@ START_TEST(threads_churn_while_others_park)
         tu_join(hammers[i]);
     ck_assert(!atomic_load(&churn_overlap));
     ck_assert_int_ge(churn_entries, (long)(batches * CHURN_BATCH));
-    fprintf(stderr, "threads_churn: %zu threads beside %d parking ones in %.2f s, "
-            "VmRSS %ld -> %ld KiB\n", (batches - CHURN_WARMUP) * CHURN_BATCH, CHURN_HAMMERS,
-            (double)(pl_now() - t0) / 1e9, rss0, rss1);
+    fprintf(stderr,
+            "threads_churn: %zu threads beside %d parking ones in %.2f s, "
+            "VmRSS %ld -> %ld KiB\n",
+            (batches - CHURN_WARMUP) * CHURN_BATCH, CHURN_HAMMERS, (double)(pl_now() - t0) / 1e9,
+            rss0, rss1);
     /* Memory bounds mean nothing under a sanitizer or valgrind (their own per-thread memory);
      * there, the leak checkers stand in for them. */
 #if !defined(SANITIZED)
@@ -649,8 +672,7 @@ START_TEST(threads_churn_while_others_park)
 #endif
 #if defined(HAVE_MALLINFO2)
     if (!tu_under_valgrind())
-        ck_assert_msg(heap1 < heap0 + 1024 * 1024, "heap in use grew by %zu bytes",
-                      heap1 - heap0);
+        ck_assert_msg(heap1 < heap0 + 1024 * 1024, "heap in use grew by %zu bytes", heap1 - heap0);
 #endif
 }
 END_TEST
@@ -822,7 +844,4 @@ static Suite *process_suite(void)
     return s;
 }
 
-int main(void)
-{
-    return tu_run_suite(process_suite());
-}
+int main(void) { return tu_run_suite(process_suite()); }

@@ -22,12 +22,12 @@
 #include <parking/rwlock.h>
 
 #if defined(__SANITIZE_ADDRESS__)
-#include <sanitizer/asan_interface.h>
-#define POISON(p, n) ASAN_POISON_MEMORY_REGION((p), (n))
-#define UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
+#  include <sanitizer/asan_interface.h>
+#  define POISON(p, n) ASAN_POISON_MEMORY_REGION((p), (n))
+#  define UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
 #else
-#define POISON(p, n) ((void)(p), (void)(n))
-#define UNPOISON(p, n) ((void)(p), (void)(n))
+#  define POISON(p, n) ((void)(p), (void)(n))
+#  define UNPOISON(p, n) ((void)(p), (void)(n))
 #endif
 
 #define RELEASE_WATCH_NS (300ull * TU_MS)
@@ -88,9 +88,9 @@ static void hold_end(hold_t *h)
 /* ---- The unlocker thread: takes the lock, waits for the go, releases ---- */
 
 typedef struct release_case {
-    void *lock;                     /* the lock, inside `object` */
-    void (*acquire)(void *lock);    /* on the unlocker thread */
-    void (*release)(void *lock);    /* the release under test, on the unlocker thread */
+    void *lock;                  /* the lock, inside `object` */
+    void (*acquire)(void *lock); /* on the unlocker thread */
+    void (*release)(void *lock); /* the release under test, on the unlocker thread */
     atomic_int locked, go, entered, done;
 } release_case_t;
 
@@ -119,9 +119,9 @@ static void wait_flag(atomic_int *flag, const char *what)
 
 /* What the window watch does with the lock word. */
 typedef struct word_ops {
-    size_t size;                             /* bytes of the word */
-    bool (*released)(const void *lock);     /* another thread could take it now */
-    void (*take_over)(void *lock);          /* a user's reuse of the memory: the canary */
+    size_t size;                        /* bytes of the word */
+    bool (*released)(const void *lock); /* another thread could take it now */
+    void (*take_over)(void *lock);      /* a user's reuse of the memory: the canary */
     bool (*canary_intact)(const void *lock);
 } word_ops_t;
 
@@ -171,8 +171,9 @@ static void run_case(release_case_t *c, const word_ops_t *w, void (*prepare)(voi
     }
     if (finish)
         finish(ctx);
-    ck_assert_msg(!early, "the lock showed released before its release had the bucket lock "
-                          "(a late write %s the memory taken over)",
+    ck_assert_msg(!early,
+                  "the lock showed released before its release had the bucket lock "
+                  "(a late write %s the memory taken over)",
                   intact ? "did not modify" : "modified");
 }
 
@@ -288,7 +289,10 @@ static bool remutex_released(const void *lock)
 }
 
 static void remutex_take_over(void *lock) { byte_take_over(&((pl_remutex_t *)lock)->mutex); }
-static bool remutex_intact(const void *lock) { return byte_intact(&((const pl_remutex_t *)lock)->mutex); }
+static bool remutex_intact(const void *lock)
+{
+    return byte_intact(&((const pl_remutex_t *)lock)->mutex);
+}
 
 static const word_ops_t remutex_word = {sizeof(pl_remutex_t), remutex_released, remutex_take_over,
                                         remutex_intact};
@@ -403,8 +407,7 @@ END_TEST
 
 static void set_rw_parked(void *ctx)
 {
-    (void)__atomic_fetch_or(&((pl_rwlock_t *)ctx)->state, PL_RWLOCK_PARKED_BIT,
-                            __ATOMIC_RELAXED);
+    (void)__atomic_fetch_or(&((pl_rwlock_t *)ctx)->state, PL_RWLOCK_PARKED_BIT, __ATOMIC_RELAXED);
 }
 
 static void run_rw_main_queue(void (*acquire)(void *), void (*release)(void *))

@@ -102,9 +102,9 @@ typedef struct other {
     int mode; /* 0 trylock, 1 lock_until(deadline), 2 lock_for(timeout), 3 lock */
     uint64_t arg;
     bool result;
-    bool held_inside;    /* pl_remutex_is_held once it got the lock */
+    bool held_inside; /* pl_remutex_is_held once it got the lock */
     uint32_t count_inside;
-    bool nested_ok;      /* a nested trylock succeeded */
+    bool nested_ok; /* a nested trylock succeeded */
     uint64_t started_at, returned_at;
     atomic_bool got, release, done;
     pthread_t thread;
@@ -118,7 +118,10 @@ static void *other_main(void *arg)
     case 0: o->result = pl_remutex_trylock(o->m); break;
     case 1: o->result = pl_remutex_lock_until(o->m, o->arg); break;
     case 2: o->result = pl_remutex_lock_for(o->m, o->arg); break;
-    default: pl_remutex_lock(o->m); o->result = true; break;
+    default:
+        pl_remutex_lock(o->m);
+        o->result = true;
+        break;
     }
     o->returned_at = pl_now();
     if (o->result) {
@@ -329,8 +332,8 @@ static void *excl_thread(void *arg)
             if (i % 4 == 1)
                 sched_yield();
         }
-        bool bad = atomic_fetch_add(&e->inside, 1) != 0 || !pl_remutex_is_held(&e->m) ||
-                   e->m.count != 1;
+        bool bad =
+            atomic_fetch_add(&e->inside, 1) != 0 || !pl_remutex_is_held(&e->m) || e->m.count != 1;
         unsigned depth = i % 4;
         for (unsigned d = 0; d < depth; d++) /* nested: every flavour succeeds at once */
             bad |= !acquire(&e->m, i + d + 1) || e->m.count != d + 2;
@@ -429,10 +432,7 @@ START_TEST(abort_depth_overflow)
 }
 END_TEST
 
-static void do_unlock(void *m)
-{
-    pl_remutex_unlock(m);
-}
+static void do_unlock(void *m) { pl_remutex_unlock(m); }
 
 static void do_unlock_other(void *m)
 {
@@ -452,18 +452,24 @@ static void do_overflow(void *m)
 static pl_remutex_t misuse_m; /* the same address in the child after fork */
 
 static const tu_misuse_t misuses[] = {
-    {"unlock", do_unlock, &misuse_m, {&misuse_m},
+    {"unlock",
+     do_unlock,
+     &misuse_m,
+     {&misuse_m},
      {"libparking: pl_remutex_unlock", "(%p)", "not locked"}},
-    {"unlock_other", do_unlock_other, &misuse_m, {&misuse_m},
+    {"unlock_other",
+     do_unlock_other,
+     &misuse_m,
+     {&misuse_m},
      {"pl_remutex_unlock", "(%p)", "does not hold"}},
-    {"overflow", do_overflow, &misuse_m, {&misuse_m},
+    {"overflow",
+     do_overflow,
+     &misuse_m,
+     {&misuse_m},
      {"pl_remutex_trylock", "(%p)", "recursion depth"}},
 };
 
-START_TEST(abort_messages)
-{
-    tu_expect_misuse(&misuses[_i]);
-}
+START_TEST(abort_messages) { tu_expect_misuse(&misuses[_i]); }
 END_TEST
 
 static Suite *remutex_suite(void)
@@ -492,7 +498,4 @@ static Suite *remutex_suite(void)
     return s;
 }
 
-int main(void)
-{
-    return tu_run_suite(remutex_suite());
-}
+int main(void) { return tu_run_suite(remutex_suite()); }

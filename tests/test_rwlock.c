@@ -27,25 +27,29 @@
 #define PARKED PL_RWLOCK_PARKED_BIT
 #define WPARKED PL_RWLOCK_WRITER_PARKED_BIT
 
-static uintptr_t state_of(pl_rwlock_t *l)
-{
-    return __atomic_load_n(&l->state, __ATOMIC_SEQ_CST);
-}
+static uintptr_t state_of(pl_rwlock_t *l) { return __atomic_load_n(&l->state, __ATOMIC_SEQ_CST); }
 
 /* ---- Queue observation ---- */
 
 /* ---- Locker threads: one operation, recorded; optionally held until released ---- */
 
 typedef enum op {
-    OP_RD, OP_RD_REC, OP_TRYRD, OP_RD_UNTIL, OP_RD_FOR,
-    OP_WR, OP_TRYWR, OP_WR_UNTIL, OP_WR_FOR,
-    OP_UP, OP_TRYUP, OP_UP_UNTIL, OP_UP_FOR
+    OP_RD,
+    OP_RD_REC,
+    OP_TRYRD,
+    OP_RD_UNTIL,
+    OP_RD_FOR,
+    OP_WR,
+    OP_TRYWR,
+    OP_WR_UNTIL,
+    OP_WR_FOR,
+    OP_UP,
+    OP_TRYUP,
+    OP_UP_UNTIL,
+    OP_UP_FOR
 } op_t;
 
-static char op_mode(op_t op)
-{
-    return op <= OP_RD_FOR ? 'r' : op <= OP_WR_FOR ? 'w' : 'u';
-}
+static char op_mode(op_t op) { return op <= OP_RD_FOR ? 'r' : op <= OP_WR_FOR ? 'w' : 'u'; }
 
 static bool do_op(pl_rwlock_t *l, op_t op, uint64_t arg)
 {
@@ -79,9 +83,9 @@ static void unlock_mode(pl_rwlock_t *l, char mode)
 typedef struct locker {
     pl_rwlock_t *l;
     op_t op;
-    uint64_t arg;       /* deadline or timeout of the timed ops */
-    bool hold;          /* on success keep the lock until `release` */
-    bool result;        /* valid once `done` */
+    uint64_t arg; /* deadline or timeout of the timed ops */
+    bool hold;    /* on success keep the lock until `release` */
+    bool result;  /* valid once `done` */
     uint64_t returned_at;
     atomic_bool done, release;
     pthread_t thread;
@@ -115,10 +119,7 @@ static void locker_start(locker_t *k, pl_rwlock_t *l, op_t op, uint64_t arg, boo
     tu_spawn(&k->thread, locker_main, k);
 }
 
-static bool locker_done(void *k)
-{
-    return atomic_load(&((locker_t *)k)->done);
-}
+static bool locker_done(void *k) { return atomic_load(&((locker_t *)k)->done); }
 
 static void wait_done(locker_t *k)
 {
@@ -285,7 +286,7 @@ START_TEST(upgrade_and_downgrade_single_thread)
     ck_assert(pl_rwlock_tryuplock(&l));
     pl_rwlock_downgrade_upgradable(&l);
     ck_assert_uint_eq(state_of(&l), 2 * ONE);
-    ck_assert(pl_rwlock_tryuplock(&l)); /* the upgradable slot is free again */
+    ck_assert(pl_rwlock_tryuplock(&l));       /* the upgradable slot is free again */
     ck_assert(!pl_rwlock_upgrade_for(&l, 0)); /* other readers inside */
     pl_rwlock_upunlock(&l);
     pl_rwlock_rdunlock(&l);
@@ -461,16 +462,10 @@ static void run_crowd(bool fair)
     free(c);
 }
 
-START_TEST(many_readers_woken_by_one_unlock)
-{
-    run_crowd(false);
-}
+START_TEST(many_readers_woken_by_one_unlock) { run_crowd(false); }
 END_TEST
 
-START_TEST(many_readers_handed_off_by_fair_unlock)
-{
-    run_crowd(true);
-}
+START_TEST(many_readers_handed_off_by_fair_unlock) { run_crowd(true); }
 END_TEST
 
 /* Queue order R1 W1 R2 W2: an unlock takes R1, then W1, and stops there. */
@@ -498,7 +493,7 @@ START_TEST(unlock_stops_at_first_writer)
     wait_done(&k[0]);
     ck_assert(k[0].result);
     ck_assert(!pl_rwlock_tryrdlock(&l)); /* W1 owns the writer bit */
-    tu_wait_queued(WRITER_KEY(&l), 1);      /* W1 waits for R1 */
+    tu_wait_queued(WRITER_KEY(&l), 1);   /* W1 waits for R1 */
     ck_assert(locker_finish(&k[0]));
     wait_done(&k[1]);
     ck_assert(pl_rwlock_is_write_locked(&l));
@@ -715,8 +710,8 @@ END_TEST
 /* ---- Timed acquisition ---- */
 
 typedef struct timed_case {
-    char held;  /* mode the main thread holds: 'r', 'w', 'u' */
-    op_t op;    /* a timed op that must fail against it */
+    char held; /* mode the main thread holds: 'r', 'w', 'u' */
+    op_t op;   /* a timed op that must fail against it */
 } timed_case_t;
 
 START_TEST(timed_locks_fail_not_before_deadline)
@@ -730,12 +725,11 @@ START_TEST(timed_locks_fail_not_before_deadline)
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         for (size_t i = 0; i < sizeof timeouts / sizeof timeouts[0]; i++) {
             pl_rwlock_t l = PL_RWLOCK_INIT;
-            (void)do_op(&l, cases[c].held == 'r' ? OP_RD : cases[c].held == 'w' ? OP_WR : OP_UP,
-                        0);
+            (void)do_op(&l, cases[c].held == 'r' ? OP_RD : cases[c].held == 'w' ? OP_WR : OP_UP, 0);
             uintptr_t before = state_of(&l);
             uint64_t start = pl_now();
-            bool is_for = cases[c].op == OP_RD_FOR || cases[c].op == OP_WR_FOR ||
-                          cases[c].op == OP_UP_FOR;
+            bool is_for =
+                cases[c].op == OP_RD_FOR || cases[c].op == OP_WR_FOR || cases[c].op == OP_UP_FOR;
             uint64_t deadline = timeouts[i] ? start + timeouts[i] : 0;
             locker_t k;
             locker_start(&k, &l, cases[c].op, is_for ? timeouts[i] : deadline, false);
@@ -756,7 +750,10 @@ END_TEST
 
 START_TEST(timed_locks_succeed_when_freed_before_deadline)
 {
-    static const struct { char held; op_t op; } cases[] = {
+    static const struct {
+        char held;
+        op_t op;
+    } cases[] = {
         {'w', OP_RD_UNTIL}, {'w', OP_WR_FOR}, {'w', OP_UP_UNTIL},
         {'r', OP_WR_UNTIL}, {'u', OP_UP_FOR}, {'u', OP_WR_UNTIL},
     };
@@ -852,8 +849,8 @@ START_TEST(past_deadline_writer_never_blocks_readers)
     tu_join(th);
     ck_assert_msg(atomic_load(&t.failures) == 0,
                   "tryrdlock failed %lu times out of %lu: a past-deadline writer held the "
-                  "writer bit", (unsigned long)atomic_load(&t.failures),
-                  (unsigned long)atomic_load(&t.tries));
+                  "writer bit",
+                  (unsigned long)atomic_load(&t.failures), (unsigned long)atomic_load(&t.tries));
     pl_rwlock_upunlock(&l);
     pl_rwlock_rdunlock(&l);
     ck_assert_uint_eq(state_of(&l), 0);
@@ -928,10 +925,7 @@ static void *upgrade_for_thread(void *arg)
     return NULL;
 }
 
-static bool upgrade_tried(void *u)
-{
-    return atomic_load(&((up_timeout_t *)u)->tried);
-}
+static bool upgrade_tried(void *u) { return atomic_load(&((up_timeout_t *)u)->tried); }
 
 START_TEST(upgrade_timeout_keeps_upgradable)
 {
@@ -968,8 +962,8 @@ typedef struct mix {
     pl_rwlock_t l;
     atomic_int readers_in, writers_in, upgraders_in;
     atomic_size_t violations;
-    atomic_ulong writes;       /* write sections performed */
-    unsigned long a, b;        /* plain, written under the write lock only: always equal */
+    atomic_ulong writes; /* write sections performed */
+    unsigned long a, b;  /* plain, written under the write lock only: always equal */
 } mix_t;
 
 static unsigned next_rand(unsigned *x)
@@ -1053,9 +1047,18 @@ static void mix_read(mix_t *m, unsigned r)
 {
     switch ((r >> 4) % 5) {
     case 0: pl_rwlock_rdlock(&m->l); break;
-    case 1: while (!pl_rwlock_tryrdlock(&m->l)) sched_yield(); break;
-    case 2: while (!pl_rwlock_rdlock_for(&m->l, 100000)) {} break;
-    case 3: while (!pl_rwlock_rdlock_until(&m->l, pl_now() + 10000)) {} break;
+    case 1:
+        while (!pl_rwlock_tryrdlock(&m->l))
+            sched_yield();
+        break;
+    case 2:
+        while (!pl_rwlock_rdlock_for(&m->l, 100000)) {
+        }
+        break;
+    case 3:
+        while (!pl_rwlock_rdlock_until(&m->l, pl_now() + 10000)) {
+        }
+        break;
     default: pl_rwlock_rdlock_recursive(&m->l); break;
     }
     read_section(m, 0);
@@ -1074,9 +1077,18 @@ static void mix_write(mix_t *m, unsigned r)
 {
     switch ((r >> 4) % 4) {
     case 0: pl_rwlock_wrlock(&m->l); break;
-    case 1: while (!pl_rwlock_trywrlock(&m->l)) sched_yield(); break;
-    case 2: while (!pl_rwlock_wrlock_for(&m->l, 100000)) {} break;
-    default: while (!pl_rwlock_wrlock_until(&m->l, pl_now() + 10000)) {} break;
+    case 1:
+        while (!pl_rwlock_trywrlock(&m->l))
+            sched_yield();
+        break;
+    case 2:
+        while (!pl_rwlock_wrlock_for(&m->l, 100000)) {
+        }
+        break;
+    default:
+        while (!pl_rwlock_wrlock_until(&m->l, pl_now() + 10000)) {
+        }
+        break;
     }
     leave_write(m, r, write_section(m, r));
 }
@@ -1085,15 +1097,27 @@ static void mix_upgradable(mix_t *m, unsigned r)
 {
     switch ((r >> 4) % 4) {
     case 0: pl_rwlock_uplock(&m->l); break;
-    case 1: while (!pl_rwlock_tryuplock(&m->l)) sched_yield(); break;
-    case 2: while (!pl_rwlock_uplock_for(&m->l, 100000)) {} break;
-    default: while (!pl_rwlock_uplock_until(&m->l, pl_now() + 10000)) {} break;
+    case 1:
+        while (!pl_rwlock_tryuplock(&m->l))
+            sched_yield();
+        break;
+    case 2:
+        while (!pl_rwlock_uplock_for(&m->l, 100000)) {
+        }
+        break;
+    default:
+        while (!pl_rwlock_uplock_until(&m->l, pl_now() + 10000)) {
+        }
+        break;
     }
     enter_upgradable_section(m);
     bool upgraded;
     switch ((r >> 8) % 6) {
     case 0: upgraded = false; break;
-    case 1: pl_rwlock_upgrade(&m->l); upgraded = true; break;
+    case 1:
+        pl_rwlock_upgrade(&m->l);
+        upgraded = true;
+        break;
     case 2: upgraded = pl_rwlock_tryupgrade(&m->l); break;
     case 3: upgraded = pl_rwlock_upgrade_for(&m->l, 50000); break;
     case 4: upgraded = pl_rwlock_upgrade_until(&m->l, pl_now() + 50000); break;
@@ -1130,8 +1154,12 @@ static void *mix_thread(void *arg)
     for (unsigned i = 0; i < MIX_ITERS; i++) {
         next_rand(&r);
         switch (r % 8) {
-        case 0: case 1: case 2: case 3: mix_read(x->m, r >> 3); break;
-        case 4: case 5: mix_write(x->m, r >> 3); break;
+        case 0:
+        case 1:
+        case 2:
+        case 3: mix_read(x->m, r >> 3); break;
+        case 4:
+        case 5: mix_write(x->m, r >> 3); break;
         default: mix_upgradable(x->m, r >> 3); break;
         }
     }
@@ -1269,8 +1297,10 @@ static void m_downgrade_upgradable_read_locked(void *arg)
 }
 
 /* fn(&misuse_l) aborts saying "libparking: <name>(<address>): " and, anywhere after, what. */
-#define MISUSE(fn, name, what)                                                                  \
-    {name, fn, &misuse_l, {&misuse_l}, {"libparking: " name "(%p): ", what}}
+#define MISUSE(fn, name, what)                                                                     \
+  {                                                                                                \
+    name, fn, &misuse_l, {&misuse_l}, { "libparking: " name "(%p): ", what }                       \
+  }
 
 static const tu_misuse_t misuses[] = {
     MISUSE(m_rdunlock, "pl_rwlock_rdunlock", "no readers"),
@@ -1303,16 +1333,10 @@ static const tu_misuse_t misuses[] = {
 };
 
 /* Each misuse aborts (SIGABRT, in Check's forked child); misuse_messages checks the text. */
-START_TEST(misuse_aborts)
-{
-    misuses[_i].fn(misuses[_i].arg);
-}
+START_TEST(misuse_aborts) { misuses[_i].fn(misuses[_i].arg); }
 END_TEST
 
-START_TEST(misuse_messages)
-{
-    tu_expect_misuse(&misuses[_i]);
-}
+START_TEST(misuse_messages) { tu_expect_misuse(&misuses[_i]); }
 END_TEST
 
 /* ---- Suite ---- */
@@ -1363,7 +1387,4 @@ static Suite *rwlock_suite(void)
     return s;
 }
 
-int main(void)
-{
-    return tu_run_suite(rwlock_suite());
-}
+int main(void) { return tu_run_suite(rwlock_suite()); }

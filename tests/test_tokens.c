@@ -39,8 +39,9 @@ static void check_width(unsigned size)
                 continue;
             pl_lock_word_t lw = {&word, size, (uint64_t)1 << i, (uint64_t)1 << j};
             uintptr_t t = waiter_token(&lw), c = tok_cond_waiter_token(&lw);
-            ck_assert_msg(c != t, "%u-byte word, lock bit %u, parked bit %u: condition token "
-                                  "0x%jx equals the waiter token",
+            ck_assert_msg(c != t,
+                          "%u-byte word, lock bit %u, parked bit %u: condition token "
+                          "0x%jx equals the waiter token",
                           size, i, j, (uintmax_t)c);
             waiters[k] = t;
             all[2 * k] = t;

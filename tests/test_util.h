@@ -55,10 +55,7 @@ static inline void tu_spawn(pthread_t *t, void *(*fn)(void *), void *arg)
     pthread_attr_destroy(&attr);
 }
 
-static inline void tu_join(pthread_t t)
-{
-    ck_assert_int_eq(pthread_join(t, NULL), 0);
-}
+static inline void tu_join(pthread_t t) { ck_assert_int_eq(pthread_join(t, NULL), 0); }
 
 static inline void tu_sleep_ns(uint64_t ns)
 {
@@ -105,10 +102,7 @@ static inline bool tu_wait_count(atomic_size_t *counter, size_t n)
     return true;
 }
 
-static inline bool tu_flag_set(void *flag)
-{
-    return atomic_load((atomic_bool *)flag);
-}
+static inline bool tu_flag_set(void *flag) { return atomic_load((atomic_bool *)flag); }
 
 /* Fails the test unless *flag becomes true within TU_WAIT_NS. */
 static inline void tu_wait_flag(atomic_bool *flag, const char *what)
@@ -165,8 +159,7 @@ static inline bool tu_has_queued(void *ctx)
 static inline void tu_wait_queued(const void *addr, size_t n)
 {
     tu_queued_ctx_t q = {addr, n};
-    ck_assert_msg(tu_wait_until(tu_has_queued, &q), "never saw %zu threads queued on %p", n,
-                  addr);
+    ck_assert_msg(tu_wait_until(tu_has_queued, &q), "never saw %zu threads queued on %p", n, addr);
 }
 
 static inline pl_filter_op_t tu_count_filter(void *ctx, uintptr_t park_token)
@@ -204,8 +197,8 @@ typedef struct tu_parker {
     const void *addr;
     uintptr_t park_token;
     uint64_t deadline;
-    atomic_size_t *parked;     /* incremented by validate just before the thread is queued */
-    pl_park_result_t result;   /* valid once `done` is set */
+    atomic_size_t *parked;   /* incremented by validate just before the thread is queued */
+    pl_park_result_t result; /* valid once `done` is set */
     atomic_bool done;
     pthread_t thread;
 } tu_parker_t;
@@ -338,10 +331,10 @@ static inline void tu_expect_misuse(const tu_misuse_t *m)
 /* valgrind.h is a header of client-request macros (no library); where it is missing (the
  * mingw build, systems without valgrind) the tests cannot be under valgrind either. */
 #if defined(__has_include)
-#if __has_include(<valgrind/valgrind.h>)
-#include <valgrind/valgrind.h>
-#define TU_HAVE_VALGRIND_H 1
-#endif
+#  if __has_include(<valgrind/valgrind.h>)
+#    include <valgrind/valgrind.h>
+#    define TU_HAVE_VALGRIND_H 1
+#  endif
 #endif
 
 /* Whether this process runs under valgrind, which serialises threads, runs code 20 to 50 times

@@ -5,7 +5,7 @@
  * that only returns PL_FILTER_SKIP (wakes nobody); once a waiter is counted, a wake (which takes
  * the same bucket lock) is guaranteed to find it.  No test sleeps to "let a thread block". */
 #ifndef _GNU_SOURCE
-#define _GNU_SOURCE
+#  define _GNU_SOURCE
 #endif
 #include "test_util.h"
 
@@ -69,11 +69,11 @@ static uint64_t top_byte_differs(uint64_t base, size_t size)
 
 typedef struct waiter {
     const void *addr;
-    uint64_t expected;           /* copied into an unaligned buffer before the call */
+    uint64_t expected; /* copied into an unaligned buffer before the call */
     size_t size;
     uint64_t deadline;
     int rc;
-    uint64_t seen;               /* value read right after the return */
+    uint64_t seen; /* value read right after the return */
     uint64_t returned_at;
     atomic_bool done;
     pthread_t thread;
@@ -274,10 +274,10 @@ END_TEST
 enum { PINGPONG_ROUNDS = 100000 };
 
 typedef struct pingpong {
-    word_t word;           /* the turn counter, truncated to `size` bytes */
+    word_t word; /* the turn counter, truncated to `size` bytes */
     size_t size;
     unsigned rounds;
-    atomic_int stuck;      /* a wait timed out with the turn not come: a lost wake-up */
+    atomic_int stuck; /* a wait timed out with the turn not come: a lost wake-up */
 } pingpong_t;
 
 /* Waits until the counter reaches `turn` (mod 2^(8*size)), re-checking after every return. */
@@ -338,10 +338,7 @@ static void run_pingpong(size_t size, unsigned rounds)
     free(p);
 }
 
-START_TEST(no_lost_wakeup_100k)
-{
-    run_pingpong(4, PINGPONG_ROUNDS);
-}
+START_TEST(no_lost_wakeup_100k) { run_pingpong(4, PINGPONG_ROUNDS); }
 END_TEST
 
 START_TEST(no_lost_wakeup_each_size)
@@ -375,7 +372,4 @@ static Suite *wait_suite(void)
     return s;
 }
 
-int main(void)
-{
-    return tu_run_suite(wait_suite());
-}
+int main(void) { return tu_run_suite(wait_suite()); }

@@ -32,7 +32,7 @@ END_TEST
 START_TEST(uninit_then_abort)
 {
     sink = malloc(sizeof(int) * 4);
-    int *p = sink; /* through the volatile: the compiler cannot see it is uninitialised */
+    int *p = sink;  /* through the volatile: the compiler cannot see it is uninitialised */
     if (p[2] == 42) /* memcheck reports the conditional jump on uninitialised memory */
         puts("unlikely");
     free(p);

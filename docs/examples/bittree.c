@@ -28,13 +28,13 @@
 /* The flags byte: two bits for the lock, the rest ours. */
 #define NODE_LOCK ((uint8_t)1)
 #define NODE_PARKED ((uint8_t)2)
-#define NODE_SEEN ((uint8_t)4)     /* found by a lookup at least once */
+#define NODE_SEEN ((uint8_t)4) /* found by a lookup at least once */
 
 struct node {
     uint32_t key;
     uint32_t value;
-    uint8_t flags;                 /* NODE_LOCK | NODE_PARKED | NODE_SEEN */
-    struct node *child[2];         /* read and written only under this node's lock */
+    uint8_t flags;         /* NODE_LOCK | NODE_PARKED | NODE_SEEN */
+    struct node *child[2]; /* read and written only under this node's lock */
 };
 
 /* A sentinel above the real root (key 0, real keys are > 0 and go right), so that even the
@@ -59,7 +59,7 @@ static int tree_insert(uint32_t key, uint32_t value, struct node *fresh)
             node_unlock(cur);
             return 0;
         }
-        node_lock(next);   /* hand over hand: take the child before letting go of the parent */
+        node_lock(next); /* hand over hand: take the child before letting go of the parent */
         node_unlock(cur);
         cur = next;
         if (cur->key == key) {

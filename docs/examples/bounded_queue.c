@@ -22,15 +22,15 @@
 #define CAPACITY 8
 #define PRODUCERS 4
 #define CONSUMERS 4
-#define ITEMS 20000                     /* per producer */
-#define STOP UINT32_MAX                 /* tells a consumer to finish */
+#define ITEMS 20000     /* per producer */
+#define STOP UINT32_MAX /* tells a consumer to finish */
 
 struct queue {
     pl_mutex_t lock;
-    pl_cond_t not_full;                 /* waited on by producers */
-    pl_cond_t not_empty;                /* waited on by consumers */
-    unsigned head, count;               /* under lock */
-    uint32_t slots[CAPACITY];           /* under lock */
+    pl_cond_t not_full;                    /* waited on by producers */
+    pl_cond_t not_empty;                   /* waited on by consumers */
+    unsigned head, count;                  /* under lock */
+    uint32_t slots[CAPACITY];              /* under lock */
     unsigned long full_waits, empty_waits; /* statistics, under lock */
 };
 
@@ -39,13 +39,13 @@ static struct queue q; /* zero-initialised: unlocked, no waiters, empty */
 static void queue_push(struct queue *qu, uint32_t item)
 {
     pl_mutex_lock(&qu->lock);
-    while (qu->count == CAPACITY) {     /* a loop: another producer may fill the freed slot */
+    while (qu->count == CAPACITY) { /* a loop: another producer may fill the freed slot */
         qu->full_waits++;
         pl_cond_wait(&qu->not_full, &qu->lock);
     }
     qu->slots[(qu->head + qu->count) % CAPACITY] = item;
     qu->count++;
-    pl_cond_signal(&qu->not_empty);     /* under the lock: the consumer cannot miss it */
+    pl_cond_signal(&qu->not_empty); /* under the lock: the consumer cannot miss it */
     pl_mutex_unlock(&qu->lock);
 }
 
@@ -114,8 +114,8 @@ int main(void)
         duplicated += received[i] > 1;
     }
     free(received);
-    printf("bounded_queue: %u producers x %u items -> %u consumers through %u slots\n",
-           PRODUCERS, ITEMS, CONSUMERS, CAPACITY);
+    printf("bounded_queue: %u producers x %u items -> %u consumers through %u slots\n", PRODUCERS,
+           ITEMS, CONSUMERS, CAPACITY);
     printf("  mutex + 2 condvars: %zu bytes (pthread_mutex_t + 2 pthread_cond_t: %zu bytes)\n",
            sizeof(pl_mutex_t) + 2 * sizeof(pl_cond_t),
            sizeof(pthread_mutex_t) + 2 * sizeof(pthread_cond_t));

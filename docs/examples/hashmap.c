@@ -18,11 +18,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#define BUCKETS (1u << 20)     /* a million buckets */
+#define BUCKETS (1u << 20) /* a million buckets */
 #define THREADS 4
-#define KEYS_PER_THREAD 50000  /* distinct keys inserted by each thread */
-#define SHARED_KEYS 1000       /* keys every thread increments */
-#define BUMPS 50000            /* increments per thread over the shared keys (<= KEYS_PER_THREAD) */
+#define KEYS_PER_THREAD 50000 /* distinct keys inserted by each thread */
+#define SHARED_KEYS 1000      /* keys every thread increments */
+#define BUMPS 50000           /* increments per thread over the shared keys (<= KEYS_PER_THREAD) */
 
 struct entry {
     struct entry *next;
@@ -33,7 +33,7 @@ struct entry {
 /* 16 bytes: the lock and the chain length live in padding that the pointer's alignment leaves. */
 struct bucket {
     pl_mutex_t lock;
-    uint8_t length;            /* entries in the chain, saturating (statistics only) */
+    uint8_t length; /* entries in the chain, saturating (statistics only) */
     struct entry *head;
 };
 
@@ -182,9 +182,11 @@ int main(void)
     printf("  %u threads: %zu entries in %zu buckets (longest chain %zu), %llu increments\n",
            THREADS, entries, used, longest, (unsigned long long)bumps);
     if (bad || bumps != expected_bumps || entries != expected_entries) {
-        fprintf(stderr, "hashmap: FAILED: %u bad keys or locks, %llu/%llu increments, "
-                "%zu/%zu entries\n", bad, (unsigned long long)bumps,
-                (unsigned long long)expected_bumps, entries, expected_entries);
+        fprintf(stderr,
+                "hashmap: FAILED: %u bad keys or locks, %llu/%llu increments, "
+                "%zu/%zu entries\n",
+                bad, (unsigned long long)bumps, (unsigned long long)expected_bumps, entries,
+                expected_entries);
         return 1;
     }
     printf("hashmap: OK\n");

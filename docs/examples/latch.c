@@ -23,12 +23,14 @@
 #include <stdio.h>
 
 /* ---- the latch ---- */
-typedef struct { uint32_t count; } latch_t;     /* count-downs still to come; 0 = open */
+typedef struct {
+    uint32_t count;
+} latch_t; /* count-downs still to come; 0 = open */
 
 static void latch_count_down(latch_t *l)
 {
     if (__atomic_sub_fetch(&l->count, 1, __ATOMIC_RELEASE) == 0)
-        pl_wake_all(&l->count);                 /* after the store: late waiters see 0 */
+        pl_wake_all(&l->count); /* after the store: late waiters see 0 */
 }
 
 static void latch_wait(latch_t *l)
@@ -42,17 +44,17 @@ static void latch_wait(latch_t *l)
 #define WORKERS 4
 #define ROUNDS 500
 
-static latch_t gate[ROUNDS];                    /* events: count 1, opened by main */
-static latch_t done[ROUNDS];                    /* latches: count WORKERS */
-static uint64_t input[ROUNDS];                  /* written by main before opening the gate */
-static uint64_t result[ROUNDS][WORKERS];        /* written by workers before counting down */
+static latch_t gate[ROUNDS];             /* events: count 1, opened by main */
+static latch_t done[ROUNDS];             /* latches: count WORKERS */
+static uint64_t input[ROUNDS];           /* written by main before opening the gate */
+static uint64_t result[ROUNDS][WORKERS]; /* written by workers before counting down */
 
 static void *worker(void *arg)
 {
     unsigned w = (unsigned)(uintptr_t)arg;
     for (unsigned r = 0; r < ROUNDS; r++) {
         latch_wait(&gate[r]);
-        result[r][w] = input[r] * (w + 1);      /* plain accesses: the latches order them */
+        result[r][w] = input[r] * (w + 1); /* plain accesses: the latches order them */
         latch_count_down(&done[r]);
     }
     return NULL;
@@ -72,8 +74,8 @@ int main(void)
     unsigned wrong = 0;
     for (unsigned r = 0; r < ROUNDS; r++) {
         input[r] = 1000u + r;
-        latch_count_down(&gate[r]);             /* open the gate: every worker may go */
-        latch_wait(&done[r]);                   /* all results of round r are visible now */
+        latch_count_down(&gate[r]); /* open the gate: every worker may go */
+        latch_wait(&done[r]);       /* all results of round r are visible now */
         for (unsigned w = 0; w < WORKERS; w++)
             wrong += result[r][w] != (1000u + r) * (w + 1);
     }
@@ -81,7 +83,8 @@ int main(void)
         pthread_join(threads[w], NULL);
 
     printf("latch: %u rounds of %u workers behind a gate event and a countdown latch of %zu "
-           "bytes each: %u wrong results\n", ROUNDS, WORKERS, sizeof(latch_t), wrong);
+           "bytes each: %u wrong results\n",
+           ROUNDS, WORKERS, sizeof(latch_t), wrong);
     if (wrong) {
         fprintf(stderr, "latch: FAILED\n");
         return 1;

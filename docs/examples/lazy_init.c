@@ -21,7 +21,7 @@
 #include <stdio.h>
 
 #define THREADS 8
-#define ROUNDS 200      /* fresh onces raced by all threads */
+#define ROUNDS 200 /* fresh onces raced by all threads */
 #define TABLE_SIZE 256
 
 /* A CRC-32 table, built lazily. */
@@ -59,7 +59,7 @@ static uint32_t crc32(struct lazy_table *t, const char *s)
     return c ^ 0xFFFFFFFFu;
 }
 
-static struct lazy_table tables[ROUNDS];    /* ROUNDS independent lazy tables */
+static struct lazy_table tables[ROUNDS]; /* ROUNDS independent lazy tables */
 static pthread_barrier_t start;
 
 static void *racer(void *arg)
@@ -84,7 +84,7 @@ static bool try_connect(void *arg)
     (void)arg;
     connect_attempts++; /* only one initialiser runs at a time */
     if (connect_attempts <= 2)
-        return false;   /* pretend the server is not up yet: the once stays not done */
+        return false; /* pretend the server is not up yet: the once stays not done */
     connected = true;
     return true;
 }

@@ -108,8 +108,8 @@ static void pl_sqlite_enter(sqlite3_mutex *m)
 
 static int pl_sqlite_try(sqlite3_mutex *m)
 {
-    int ok = m->kind == KIND_RECURSIVE ? pl_remutex_trylock(&m->recursive)
-                                       : pl_mutex_trylock(&m->fast);
+    int ok =
+        m->kind == KIND_RECURSIVE ? pl_remutex_trylock(&m->recursive) : pl_mutex_trylock(&m->fast);
     if (ok)
         COUNT(try_ok[m->kind]);
     else
@@ -143,8 +143,8 @@ static int pl_sqlite_notheld(sqlite3_mutex *m)
 }
 
 static const sqlite3_mutex_methods pl_sqlite_methods = {
-    pl_sqlite_init,  pl_sqlite_end,   pl_sqlite_alloc, pl_sqlite_free,   pl_sqlite_enter,
-    pl_sqlite_try,   pl_sqlite_leave, pl_sqlite_held,  pl_sqlite_notheld,
+    pl_sqlite_init, pl_sqlite_end,   pl_sqlite_alloc, pl_sqlite_free,    pl_sqlite_enter,
+    pl_sqlite_try,  pl_sqlite_leave, pl_sqlite_held,  pl_sqlite_notheld,
 };
 
 /* ---- the workload ---- */
@@ -290,9 +290,9 @@ int main(void)
            (long long)rows, (long long)distinct, (long long)threads_seen, THREADS, PRIVATE_ROWS);
     int balanced = 1, all_kinds_used = 1;
     for (int k = 0; k < KINDS; k++) {
-        printf("  %-9s mutexes: %6lu %s, %7lu enters + %6lu tries = %7lu leaves\n",
-               kind_names[k], calls.alloc[k], k == KIND_STATIC ? "looked up" : "allocated",
-               calls.enter[k], calls.try_ok[k], calls.leave[k]);
+        printf("  %-9s mutexes: %6lu %s, %7lu enters + %6lu tries = %7lu leaves\n", kind_names[k],
+               calls.alloc[k], k == KIND_STATIC ? "looked up" : "allocated", calls.enter[k],
+               calls.try_ok[k], calls.leave[k]);
         balanced = balanced && calls.enter[k] + calls.try_ok[k] == calls.leave[k];
         all_kinds_used = all_kinds_used && calls.enter[k] + calls.try_ok[k] > 0;
     }
@@ -301,9 +301,8 @@ int main(void)
 
     const int64_t expected_rows = (int64_t)THREADS * SHARED_ROWS;
     int ok = !failure && db_mutex_ok && shutdown_ok && rows == expected_rows &&
-             distinct == expected_rows && threads_seen == THREADS &&
-             calls.init >= 1 && calls.end == 1 &&
-             all_kinds_used && balanced &&
+             distinct == expected_rows && threads_seen == THREADS && calls.init >= 1 &&
+             calls.end == 1 && all_kinds_used && balanced &&
              calls.freed == calls.alloc[KIND_FAST] + calls.alloc[KIND_RECURSIVE];
     for (int i = 0; i < STATIC_MUTEXES; i++)
         ok = ok && !pl_mutex_is_locked(&static_mutexes[i].fast);

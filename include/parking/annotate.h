@@ -32,14 +32,14 @@
 #include <parking/export.h>
 
 /* Flags of the hooks. */
-#define PL__ANN_READ      1u /* shared (reader / upgradable) mode */
-#define PL__ANN_TRY       2u /* a try-lock or timed lock: may fail */
-#define PL__ANN_FAILED    4u /* in POST only: the lock was NOT acquired */
+#define PL__ANN_READ 1u      /* shared (reader / upgradable) mode */
+#define PL__ANN_TRY 2u       /* a try-lock or timed lock: may fail */
+#define PL__ANN_FAILED 4u    /* in POST only: the lock was NOT acquired */
 #define PL__ANN_RECURSIVE 8u /* remutex relock by its owner, or rdlock_recursive */
 /* What only debug mode needs to know of a call (the race detectors ignore these): */
 #define PL__ANN_NEVER_BLOCKS 16u /* a try-lock (TRY alone also marks the timed locks, which wait) */
-#define PL__ANN_UPGRADABLE   32u /* takes or keeps a rwlock's upgradable hold */
-#define PL__ANN_RELEASES_UP  64u /* a READ release (or upgrade) that ends the upgradable hold */
+#define PL__ANN_UPGRADABLE 32u   /* takes or keeps a rwlock's upgradable hold */
+#define PL__ANN_RELEASES_UP 64u  /* a READ release (or upgrade) that ends the upgradable hold */
 
 /* ---- ThreadSanitizer ----
  * On when the including code is compiled with -fsanitize=thread (GCC defines __SANITIZE_THREAD__,
@@ -85,13 +85,13 @@ void __tsan_mutex_pre_divert(void *addr, unsigned flags);
 void __tsan_mutex_post_divert(void *addr, unsigned flags);
 PARKING_END_DECLS
 /* __tsan_mutex_read_lock, __tsan_mutex_try_lock, __tsan_mutex_try_lock_failed. */
-#  define PL__TSAN_FLAGS(f)                                                                      \
-    ((((f) & PL__ANN_READ) ? 1u << 3 : 0u) | (((f) & PL__ANN_TRY) ? 1u << 4 : 0u) |             \
-     (((f) & PL__ANN_FAILED) ? 1u << 5 : 0u))
+#  define PL__TSAN_FLAGS(f)                                                                        \
+    ((((f)&PL__ANN_READ) ? 1u << 3 : 0u) | (((f)&PL__ANN_TRY) ? 1u << 4 : 0u) |                    \
+     (((f)&PL__ANN_FAILED) ? 1u << 5 : 0u))
 #  define PL__TSAN_ADDR(l) ((void *)(uintptr_t)(const void *)(l))
 #  define PL__TSAN_LOCK_PRE(l, f) __tsan_mutex_pre_lock(PL__TSAN_ADDR(l), PL__TSAN_FLAGS(f))
 #  define PL__TSAN_LOCK_POST(l, f) __tsan_mutex_post_lock(PL__TSAN_ADDR(l), PL__TSAN_FLAGS(f), 0)
-#  define PL__TSAN_UNLOCK_PRE(l, f)                                                              \
+#  define PL__TSAN_UNLOCK_PRE(l, f)                                                                \
     ((void)__tsan_mutex_pre_unlock(PL__TSAN_ADDR(l), PL__TSAN_FLAGS(f)))
 #  define PL__TSAN_UNLOCK_POST(l, f) __tsan_mutex_post_unlock(PL__TSAN_ADDR(l), PL__TSAN_FLAGS(f))
 /* Plain happens-before edges, for what is not a lock (pl_once_t, pl_wait / pl_wake_*). */
@@ -103,10 +103,10 @@ static inline bool pl__tsan_divert_end(void *addr, bool result)
     return result;
 }
 #    define PL__TSAN_SLOW(l, call)                                                                 \
-    (__tsan_mutex_pre_divert(PL__TSAN_ADDR(l), 0), (call),                                      \
-     __tsan_mutex_post_divert(PL__TSAN_ADDR(l), 0))
+      (__tsan_mutex_pre_divert(PL__TSAN_ADDR(l), 0), (call),                                       \
+       __tsan_mutex_post_divert(PL__TSAN_ADDR(l), 0))
 #    define PL__TSAN_SLOW_BOOL(l, call)                                                            \
-    (__tsan_mutex_pre_divert(PL__TSAN_ADDR(l), 0), pl__tsan_divert_end(PL__TSAN_ADDR(l), (call)))
+      (__tsan_mutex_pre_divert(PL__TSAN_ADDR(l), 0), pl__tsan_divert_end(PL__TSAN_ADDR(l), (call)))
 #  endif
 #  define PL__TSAN_ACQUIRE(a) __tsan_acquire(PL__TSAN_ADDR(a))
 #else
@@ -153,37 +153,37 @@ static inline bool pl__tsan_divert_end(void *addr, bool result)
 #if defined(PL__VG) && PL__VG
 #  include <valgrind/valgrind.h>
 #  define PL__VG_HG_BASE (VG_USERREQ_TOOL_BASE('H', 'G') + 256)
-#  define PL__VG_RWLOCK_ACQUIRED (PL__VG_HG_BASE + 17) /* lock, is_w */
-#  define PL__VG_RWLOCK_RELEASED (PL__VG_HG_BASE + 18) /* lock, is_w */
-#  define PL__VG_HAPPENS_BEFORE (PL__VG_HG_BASE + 33) /* tag */
-#  define PL__VG_HAPPENS_AFTER (PL__VG_HG_BASE + 34)  /* tag */
-#  define PL__VG_HG_UNTRACK (PL__VG_HG_BASE + 39)     /* Helgrind: start, length */
+#  define PL__VG_RWLOCK_ACQUIRED (PL__VG_HG_BASE + 17)             /* lock, is_w */
+#  define PL__VG_RWLOCK_RELEASED (PL__VG_HG_BASE + 18)             /* lock, is_w */
+#  define PL__VG_HAPPENS_BEFORE (PL__VG_HG_BASE + 33)              /* tag */
+#  define PL__VG_HAPPENS_AFTER (PL__VG_HG_BASE + 34)               /* tag */
+#  define PL__VG_HG_UNTRACK (PL__VG_HG_BASE + 39)                  /* Helgrind: start, length */
 #  define PL__VG_DRD_SUPPRESS (VG_USERREQ_TOOL_BASE('D', 'R') + 2) /* DRD: start, length */
-#  define PL__VG_REQ(code, a, b)                                                                 \
+#  define PL__VG_REQ(code, a, b)                                                                   \
     VALGRIND_DO_CLIENT_REQUEST_STMT((code), (uintptr_t)(const void *)(a), (b), 0, 0, 0)
 /* Reported: everything but an owner's nested remutex lock or unlock, and a failed attempt. */
-#  define PL__VG_REPORTED(f)                                                                     \
-    (((f) & (PL__ANN_RECURSIVE | PL__ANN_READ)) != PL__ANN_RECURSIVE && !((f) & PL__ANN_FAILED))
+#  define PL__VG_REPORTED(f)                                                                       \
+    (((f) & (PL__ANN_RECURSIVE | PL__ANN_READ)) != PL__ANN_RECURSIVE && !((f)&PL__ANN_FAILED))
 #  define PL__VG_LOCK_PRE(l, f) ((void)0)
-#  define PL__VG_LOCK_POST(l, f)                                                                 \
-    do {                                                                                       \
-        if (PL__VG_REPORTED(f))                                                                \
-            PL__VG_REQ(PL__VG_RWLOCK_ACQUIRED, l, ((f) & PL__ANN_READ) ? 0 : 1);               \
+#  define PL__VG_LOCK_POST(l, f)                                                                   \
+    do {                                                                                           \
+      if (PL__VG_REPORTED(f))                                                                      \
+        PL__VG_REQ(PL__VG_RWLOCK_ACQUIRED, l, ((f)&PL__ANN_READ) ? 0 : 1);                         \
     } while (0)
-#  define PL__VG_UNLOCK_PRE(l, f)                                                                \
-    do {                                                                                       \
-        if (PL__VG_REPORTED(f))                                                                \
-            PL__VG_REQ(PL__VG_RWLOCK_RELEASED, l, ((f) & PL__ANN_READ) ? 0 : 1);               \
+#  define PL__VG_UNLOCK_PRE(l, f)                                                                  \
+    do {                                                                                           \
+      if (PL__VG_REPORTED(f))                                                                      \
+        PL__VG_REQ(PL__VG_RWLOCK_RELEASED, l, ((f)&PL__ANN_READ) ? 0 : 1);                         \
     } while (0)
 #  define PL__VG_UNLOCK_POST(l, f) ((void)0)
 /* Happens-before edges for what is not a lock, and words that are read without the lock that
  * guards their writes (by design: relaxed atomics, which the tools do not understand). */
 #  define PL__VG_RELEASE(a) PL__VG_REQ(PL__VG_HAPPENS_BEFORE, a, 0)
 #  define PL__VG_ACQUIRE(a) PL__VG_REQ(PL__VG_HAPPENS_AFTER, a, 0)
-#  define PL__VG_RACY(a, n)                                                                      \
-    do {                                                                                       \
-        PL__VG_REQ(PL__VG_HG_UNTRACK, a, n);                                                   \
-        PL__VG_REQ(PL__VG_DRD_SUPPRESS, a, n);                                                 \
+#  define PL__VG_RACY(a, n)                                                                        \
+    do {                                                                                           \
+      PL__VG_REQ(PL__VG_HG_UNTRACK, a, n);                                                         \
+      PL__VG_REQ(PL__VG_DRD_SUPPRESS, a, n);                                                       \
     } while (0)
 #else
 #  define PL__VG_LOCK_PRE(l, f) ((void)0)
@@ -198,60 +198,61 @@ static inline bool pl__tsan_divert_end(void *addr, bool result)
 /* ---- Debug mode ---- */
 #if defined(__has_include)
 #  if __has_include(<parking/config.h>)
-#    include <parking/config.h> /* generated by CMake into the build and install include dirs; defines PARKING_DEBUG 0 or 1 */
+/* Generated by CMake into the build and install include dirs; defines PARKING_DEBUG 0 or 1. */
+#    include <parking/config.h>
 #  endif
 #endif
 #if defined(PARKING_DEBUG) && PARKING_DEBUG
 #  include <parking/debug.h>
-#  define PL__DBG_LOCK_PRE(l, f)    pl_debug_lock_pre((const void *)(l), (f), __func__)
-#  define PL__DBG_LOCK_POST(l, f)   pl_debug_lock_post((const void *)(l), (f), __func__)
-#  define PL__DBG_UNLOCK_PRE(l, f)  pl_debug_unlock_pre((const void *)(l), (f), __func__)
+#  define PL__DBG_LOCK_PRE(l, f) pl_debug_lock_pre((const void *)(l), (f), __func__)
+#  define PL__DBG_LOCK_POST(l, f) pl_debug_lock_post((const void *)(l), (f), __func__)
+#  define PL__DBG_UNLOCK_PRE(l, f) pl_debug_unlock_pre((const void *)(l), (f), __func__)
 #  define PL__DBG_UNLOCK_POST(l, f) pl_debug_unlock_post((const void *)(l), (f), __func__)
 #else
-#  define PL__DBG_LOCK_PRE(l, f)    ((void)0)
-#  define PL__DBG_LOCK_POST(l, f)   ((void)0)
-#  define PL__DBG_UNLOCK_PRE(l, f)  ((void)0)
+#  define PL__DBG_LOCK_PRE(l, f) ((void)0)
+#  define PL__DBG_LOCK_POST(l, f) ((void)0)
+#  define PL__DBG_UNLOCK_PRE(l, f) ((void)0)
 #  define PL__DBG_UNLOCK_POST(l, f) ((void)0)
 #endif
 
 /* ---- The hooks ---- */
-#define PL__ANN_LOCK_PRE(l, f)                                                                  \
-    do {                                                                                       \
-        PL__TSAN_LOCK_PRE(l, f);                                                               \
-        PL__VG_LOCK_PRE(l, f);                                                                 \
-        PL__DBG_LOCK_PRE(l, f);                                                                \
-    } while (0)
-#define PL__ANN_LOCK_POST(l, f)                                                                 \
-    do {                                                                                       \
-        PL__TSAN_LOCK_POST(l, f);                                                              \
-        PL__VG_LOCK_POST(l, f);                                                                \
-        PL__DBG_LOCK_POST(l, f);                                                               \
-    } while (0)
-#define PL__ANN_UNLOCK_PRE(l, f)                                                                \
-    do {                                                                                       \
-        PL__TSAN_UNLOCK_PRE(l, f);                                                             \
-        PL__VG_UNLOCK_PRE(l, f);                                                               \
-        PL__DBG_UNLOCK_PRE(l, f);                                                              \
-    } while (0)
-#define PL__ANN_UNLOCK_POST(l, f)                                                               \
-    do {                                                                                       \
-        PL__TSAN_UNLOCK_POST(l, f);                                                            \
-        PL__VG_UNLOCK_POST(l, f);                                                              \
-        PL__DBG_UNLOCK_POST(l, f);                                                             \
-    } while (0)
+#define PL__ANN_LOCK_PRE(l, f)                                                                     \
+  do {                                                                                             \
+    PL__TSAN_LOCK_PRE(l, f);                                                                       \
+    PL__VG_LOCK_PRE(l, f);                                                                         \
+    PL__DBG_LOCK_PRE(l, f);                                                                        \
+  } while (0)
+#define PL__ANN_LOCK_POST(l, f)                                                                    \
+  do {                                                                                             \
+    PL__TSAN_LOCK_POST(l, f);                                                                      \
+    PL__VG_LOCK_POST(l, f);                                                                        \
+    PL__DBG_LOCK_POST(l, f);                                                                       \
+  } while (0)
+#define PL__ANN_UNLOCK_PRE(l, f)                                                                   \
+  do {                                                                                             \
+    PL__TSAN_UNLOCK_PRE(l, f);                                                                     \
+    PL__VG_UNLOCK_PRE(l, f);                                                                       \
+    PL__DBG_UNLOCK_PRE(l, f);                                                                      \
+  } while (0)
+#define PL__ANN_UNLOCK_POST(l, f)                                                                  \
+  do {                                                                                             \
+    PL__TSAN_UNLOCK_POST(l, f);                                                                    \
+    PL__VG_UNLOCK_POST(l, f);                                                                      \
+    PL__DBG_UNLOCK_POST(l, f);                                                                     \
+  } while (0)
 
 /* A happens-before edge through address `a`, for synchronisation that is not a lock
  * (pl_once_t, pl_wait / pl_wake_*): RELEASE before, ACQUIRE after. */
-#define PL__ANN_RELEASE(a)                                                                      \
-    do {                                                                                       \
-        PL__TSAN_RELEASE(a);                                                                   \
-        PL__VG_RELEASE(a);                                                                     \
-    } while (0)
-#define PL__ANN_ACQUIRE(a)                                                                      \
-    do {                                                                                       \
-        PL__TSAN_ACQUIRE(a);                                                                   \
-        PL__VG_ACQUIRE(a);                                                                     \
-    } while (0)
+#define PL__ANN_RELEASE(a)                                                                         \
+  do {                                                                                             \
+    PL__TSAN_RELEASE(a);                                                                           \
+    PL__VG_RELEASE(a);                                                                             \
+  } while (0)
+#define PL__ANN_ACQUIRE(a)                                                                         \
+  do {                                                                                             \
+    PL__TSAN_ACQUIRE(a);                                                                           \
+    PL__VG_ACQUIRE(a);                                                                             \
+  } while (0)
 /* Whether PL__ANN_RELEASE / _ACQUIRE do anything: the wrappers that carry them are compiled
  * only then. */
 #if (defined(PARKING_TSAN_ANNOTATIONS) && PARKING_TSAN_ANNOTATIONS) || (defined(PL__VG) && PL__VG)

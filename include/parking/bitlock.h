@@ -13,12 +13,12 @@
  * Several bit locks may share one word (a byte can hold four of them); they are independent.
  * Their waiters all park under the word's address, each with its lock bit | parked bit as park
  * token, and an unlock wakes only waiters whose token is its own, so releasing one lock never
- * takes a wake-up meant for another.  Locks of one word may also share one parked bit (each with its
- * own lock bit): a parked bit is cleared only when no thread at all is left queued on the word,
+ * takes a wake-up meant for another.  Locks of one word may also share one parked bit (each with
+ * its own lock bit): a parked bit is cleared only when no thread at all is left queued on the word,
  * so no lock's waiter is ever left asleep by another lock's unlock.  Giving each lock its own
- * parked bit is still faster when several locks of a word are contended at once (a shared bit
- * stays set while any of them has waiters, and sends the others' unlocks to the slow path).
- * Any bit may be a lock or parked bit, the top bit of a 64-bit word (a tagged pointer) included.
+ * parked bit is still faster when several locks of a word are contended at once (a shared bit stays
+ * set while any of them has waiters, and sends the others' unlocks to the slow path). Any bit may
+ * be a lock or parked bit, the top bit of a 64-bit word (a tagged pointer) included.
  *
  * Memory: the word belongs to the caller again as soon as the last unlock returns; no unlock
  * touches it after another thread can see the lock released (the release is a compare-and-swap
@@ -110,103 +110,102 @@ static inline bool pl_bitlock__masks_ok(uint64_t lock_bit, uint64_t parked_bit)
 
 /* The family for suffix S and word type T.  The internal functions (double underscore) take
  * the public name `fn` so that the pointer lock's misuse messages name its own functions. */
-#define PL_BITLOCK__DEFINE(S, T)                                                                \
-    static inline void pl_bitlock##S##__check(const T *word, T l, T p, const char *fn)         \
-    {                                                                                          \
-        if (PARKING_UNLIKELY(!pl_bitlock__masks_ok(l, p)))                                     \
-            pl_bitlock_bad_masks(word, l, p, 0, 0, fn);                                        \
-    }                                                                                          \
-    /* fetch_or of a bit already set changes nothing, so no compare is needed: one RMW. */     \
-    static inline bool pl_bitlock##S##__try(T *word, T l, T p, const char *fn)                 \
-    {                                                                                          \
-        pl_bitlock##S##__check(word, l, p, fn);                                                \
-        return (__atomic_fetch_or(word, l, __ATOMIC_ACQUIRE) & l) == 0;                        \
-    }                                                                                          \
-    static inline bool pl_bitlock##S##__lock_until(T *word, T l, T p, uint64_t deadline,       \
-                                                   const char *fn)                             \
-    {                                                                                          \
-        if (PARKING_LIKELY(pl_bitlock##S##__try(word, l, p, fn)))                              \
-            return true;                                                                       \
-        return pl_bitlock_lock_slow(word, sizeof(T), l, p, deadline, fn);                      \
-    }                                                                                          \
-    static inline bool pl_bitlock##S##__lock_for(T *word, T l, T p, uint64_t timeout_ns,       \
-                                                 const char *fn)                               \
-    {                                                                                          \
-        if (PARKING_LIKELY(pl_bitlock##S##__try(word, l, p, fn)))                              \
-            return true;                                                                       \
-        return pl_bitlock_lock_slow(word, sizeof(T), l, p, pl_deadline_after(timeout_ns), fn); \
-    }                                                                                          \
-    /* Only "held, nobody parked" is released here; the caller's bits ride along unchanged.    \
+#define PL_BITLOCK__DEFINE(S, T)                                                                   \
+  static inline void pl_bitlock##S##__check(const T *word, T l, T p, const char *fn)               \
+  {                                                                                                \
+    if (PARKING_UNLIKELY(!pl_bitlock__masks_ok(l, p)))                                             \
+      pl_bitlock_bad_masks(word, l, p, 0, 0, fn);                                                  \
+  }                                                                                                \
+  /* fetch_or of a bit already set changes nothing, so no compare is needed: one RMW. */           \
+  static inline bool pl_bitlock##S##__try(T * word, T l, T p, const char *fn)                      \
+  {                                                                                                \
+    pl_bitlock##S##__check(word, l, p, fn);                                                        \
+    return (__atomic_fetch_or(word, l, __ATOMIC_ACQUIRE) & l) == 0;                                \
+  }                                                                                                \
+  static inline bool pl_bitlock##S##__lock_until(T *word, T l, T p, uint64_t deadline,             \
+                                                 const char *fn)                                   \
+  {                                                                                                \
+    if (PARKING_LIKELY(pl_bitlock##S##__try(word, l, p, fn)))                                      \
+      return true;                                                                                 \
+    return pl_bitlock_lock_slow(word, sizeof(T), l, p, deadline, fn);                              \
+  }                                                                                                \
+  static inline bool pl_bitlock##S##__lock_for(T *word, T l, T p, uint64_t timeout_ns,             \
+                                               const char *fn)                                     \
+  {                                                                                                \
+    if (PARKING_LIKELY(pl_bitlock##S##__try(word, l, p, fn)))                                      \
+      return true;                                                                                 \
+    return pl_bitlock_lock_slow(word, sizeof(T), l, p, pl_deadline_after(timeout_ns), fn);         \
+  }                                                                                                \
+  /* Only "held, nobody parked" is released here; the caller's bits ride along unchanged.    \
      * Anything else (parked waiters, lock bit clear, a concurrent change of another bit that  \
-     * made the CAS fail) is sorted out by the slow path. */                                   \
-    static inline void pl_bitlock##S##__unlock(T *word, T l, T p, bool fair, const char *fn)   \
-    {                                                                                          \
-        pl_bitlock##S##__check(word, l, p, fn);                                                \
-        T old = __atomic_load_n(word, __ATOMIC_RELAXED);                                       \
-        if (PARKING_LIKELY((T)(old & (T)(l | p)) == l) &&                                      \
-            PARKING_LIKELY(__atomic_compare_exchange_n(word, &old, (T)(old & (T)~l), true,     \
-                                                       __ATOMIC_RELEASE, __ATOMIC_RELAXED)))   \
-            return;                                                                            \
-        pl_bitlock_unlock_slow(word, sizeof(T), l, p, fair, fn);                               \
-    }                                                                                          \
-    static inline bool pl_bitlock##S##__is_locked(const T *word, T l, T p, const char *fn)     \
-    {                                                                                          \
-        pl_bitlock##S##__check(word, l, p, fn);                                                \
-        return (__atomic_load_n(word, __ATOMIC_RELAXED) & l) != 0;                             \
-    }                                                                                          \
-                                                                                               \
-    static inline void pl_bitlock##S##_lock(T *word, T lock_bit, T parked_bit)                 \
-    {                                                                                          \
-        if (PARKING_UNLIKELY(!pl_bitlock##S##__try(word, lock_bit, parked_bit, __func__)))     \
-            (void)pl_bitlock_lock_slow(word, sizeof(T), lock_bit, parked_bit, PL_FOREVER,      \
-                                       __func__);                                              \
-    }                                                                                          \
-    static inline bool pl_bitlock##S##_trylock(T *word, T lock_bit, T parked_bit)              \
-    {                                                                                          \
-        return pl_bitlock##S##__try(word, lock_bit, parked_bit, __func__);                     \
-    }                                                                                          \
-    static inline bool pl_bitlock##S##_lock_until(T *word, T lock_bit, T parked_bit,           \
-                                                  uint64_t deadline)                           \
-    {                                                                                          \
-        return pl_bitlock##S##__lock_until(word, lock_bit, parked_bit, deadline, __func__);    \
-    }                                                                                          \
-    static inline bool pl_bitlock##S##_lock_for(T *word, T lock_bit, T parked_bit,             \
-                                                uint64_t timeout_ns)                           \
-    {                                                                                          \
-        return pl_bitlock##S##__lock_for(word, lock_bit, parked_bit, timeout_ns, __func__);    \
-    }                                                                                          \
-    static inline void pl_bitlock##S##_unlock(T *word, T lock_bit, T parked_bit)               \
-    {                                                                                          \
-        pl_bitlock##S##__unlock(word, lock_bit, parked_bit, false, __func__);                  \
-    }                                                                                          \
-    static inline void pl_bitlock##S##_unlock_fair(T *word, T lock_bit, T parked_bit)          \
-    {                                                                                          \
-        pl_bitlock##S##__unlock(word, lock_bit, parked_bit, true, __func__);                   \
-    }                                                                                          \
-    static inline bool pl_bitlock##S##_is_locked(const T *word, T lock_bit, T parked_bit)      \
-    {                                                                                          \
-        return pl_bitlock##S##__is_locked(word, lock_bit, parked_bit, __func__);               \
-    }                                                                                          \
-    static inline T pl_bitlock##S##_load(const T *word, T lock_bit, T parked_bit)              \
-    {                                                                                          \
-        pl_bitlock##S##__check(word, lock_bit, parked_bit, __func__);                          \
-        return (T)(__atomic_load_n(word, __ATOMIC_ACQUIRE) & (T)~(T)(lock_bit | parked_bit));  \
-    }                                                                                          \
-    static inline T pl_bitlock##S##_update(T *word, T lock_bit, T parked_bit, T clear_mask,    \
-                                           T set_mask)                                         \
-    {                                                                                          \
-        T ours = (T)(lock_bit | parked_bit);                                                   \
-        if (PARKING_UNLIKELY(!pl_bitlock__masks_ok(lock_bit, parked_bit) ||                    \
-                             ((clear_mask | set_mask) & ours) != 0))                           \
-            pl_bitlock_bad_masks(word, lock_bit, parked_bit, clear_mask, set_mask, __func__);  \
-        T old = __atomic_load_n(word, __ATOMIC_RELAXED);                                       \
-        T next;                                                                                \
-        do {                                                                                   \
-            next = (T)((old & (T)~clear_mask) | set_mask);                                     \
-        } while (!__atomic_compare_exchange_n(word, &old, next, true, __ATOMIC_ACQ_REL,        \
-                                              __ATOMIC_RELAXED));                              \
-        return (T)(next & (T)~ours);                                                           \
-    }
+     * made the CAS fail) is sorted out by the slow path. */     \
+  static inline void pl_bitlock##S##__unlock(T *word, T l, T p, bool fair, const char *fn)         \
+  {                                                                                                \
+    pl_bitlock##S##__check(word, l, p, fn);                                                        \
+    T old = __atomic_load_n(word, __ATOMIC_RELAXED);                                               \
+    if (PARKING_LIKELY((T)(old & (T)(l | p)) == l) &&                                              \
+        PARKING_LIKELY(__atomic_compare_exchange_n(word, &old, (T)(old & (T)~l), true,             \
+                                                   __ATOMIC_RELEASE, __ATOMIC_RELAXED)))           \
+      return;                                                                                      \
+    pl_bitlock_unlock_slow(word, sizeof(T), l, p, fair, fn);                                       \
+  }                                                                                                \
+  static inline bool pl_bitlock##S##__is_locked(const T *word, T l, T p, const char *fn)           \
+  {                                                                                                \
+    pl_bitlock##S##__check(word, l, p, fn);                                                        \
+    return (__atomic_load_n(word, __ATOMIC_RELAXED) & l) != 0;                                     \
+  }                                                                                                \
+                                                                                                   \
+  static inline void pl_bitlock##S##_lock(T *word, T lock_bit, T parked_bit)                       \
+  {                                                                                                \
+    if (PARKING_UNLIKELY(!pl_bitlock##S##__try(word, lock_bit, parked_bit, __func__)))             \
+      (void)pl_bitlock_lock_slow(word, sizeof(T), lock_bit, parked_bit, PL_FOREVER, __func__);     \
+  }                                                                                                \
+  static inline bool pl_bitlock##S##_trylock(T *word, T lock_bit, T parked_bit)                    \
+  {                                                                                                \
+    return pl_bitlock##S##__try(word, lock_bit, parked_bit, __func__);                             \
+  }                                                                                                \
+  static inline bool pl_bitlock##S##_lock_until(T *word, T lock_bit, T parked_bit,                 \
+                                                uint64_t deadline)                                 \
+  {                                                                                                \
+    return pl_bitlock##S##__lock_until(word, lock_bit, parked_bit, deadline, __func__);            \
+  }                                                                                                \
+  static inline bool pl_bitlock##S##_lock_for(T *word, T lock_bit, T parked_bit,                   \
+                                              uint64_t timeout_ns)                                 \
+  {                                                                                                \
+    return pl_bitlock##S##__lock_for(word, lock_bit, parked_bit, timeout_ns, __func__);            \
+  }                                                                                                \
+  static inline void pl_bitlock##S##_unlock(T *word, T lock_bit, T parked_bit)                     \
+  {                                                                                                \
+    pl_bitlock##S##__unlock(word, lock_bit, parked_bit, false, __func__);                          \
+  }                                                                                                \
+  static inline void pl_bitlock##S##_unlock_fair(T *word, T lock_bit, T parked_bit)                \
+  {                                                                                                \
+    pl_bitlock##S##__unlock(word, lock_bit, parked_bit, true, __func__);                           \
+  }                                                                                                \
+  static inline bool pl_bitlock##S##_is_locked(const T *word, T lock_bit, T parked_bit)            \
+  {                                                                                                \
+    return pl_bitlock##S##__is_locked(word, lock_bit, parked_bit, __func__);                       \
+  }                                                                                                \
+  static inline T pl_bitlock##S##_load(const T *word, T lock_bit, T parked_bit)                    \
+  {                                                                                                \
+    pl_bitlock##S##__check(word, lock_bit, parked_bit, __func__);                                  \
+    return (T)(__atomic_load_n(word, __ATOMIC_ACQUIRE) & (T) ~(T)(lock_bit | parked_bit));         \
+  }                                                                                                \
+  static inline T pl_bitlock##S##_update(T *word, T lock_bit, T parked_bit, T clear_mask,          \
+                                         T set_mask)                                               \
+  {                                                                                                \
+    T ours = (T)(lock_bit | parked_bit);                                                           \
+    if (PARKING_UNLIKELY(!pl_bitlock__masks_ok(lock_bit, parked_bit) ||                            \
+                         ((clear_mask | set_mask) & ours) != 0))                                   \
+      pl_bitlock_bad_masks(word, lock_bit, parked_bit, clear_mask, set_mask, __func__);            \
+    T old = __atomic_load_n(word, __ATOMIC_RELAXED);                                               \
+    T next;                                                                                        \
+    do {                                                                                           \
+      next = (T)((old & (T)~clear_mask) | set_mask);                                               \
+    } while (                                                                                      \
+        !__atomic_compare_exchange_n(word, &old, next, true, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)); \
+    return (T)(next & (T)~ours);                                                                   \
+  }
 
 PL_BITLOCK__DEFINE(8, uint8_t)
 PL_BITLOCK__DEFINE(16, uint16_t)
@@ -225,12 +224,17 @@ PL_BITLOCK__DEFINE(ptr, uintptr_t)
  * The pointer can be read at any time without the lock (pl_ptrlock_get: an acquire load that
  * pairs with the release store of pl_ptrlock_set), and changed only while the lock is held.
  */
-typedef struct pl_ptrlock { uintptr_t word; } pl_ptrlock_t;
+typedef struct pl_ptrlock {
+    uintptr_t word;
+} pl_ptrlock_t;
 /** @var pl_ptrlock_t::word
  * The pointer | PL_PTRLOCK_LOCKED_BIT | PL_PTRLOCK_PARKED_BIT; changed only atomically. */
 
 /** Initialiser of an unlocked pl_ptrlock_t holding NULL (the same as zeroed memory). */
-#define PL_PTRLOCK_INIT {0}
+#define PL_PTRLOCK_INIT                                                                            \
+  {                                                                                                \
+    0                                                                                              \
+  }
 /** The lock bit of pl_ptrlock_t::word (bit 0). */
 #define PL_PTRLOCK_LOCKED_BIT ((uintptr_t)1)
 /** The parked bit of pl_ptrlock_t::word (bit 1). */
@@ -248,8 +252,8 @@ PARKING_API PARKING_NORETURN void pl_ptrlock_bad_set(const pl_ptrlock_t *pl, con
  * Async-signal-safe: no. */
 static inline void pl_ptrlock_lock(pl_ptrlock_t *pl)
 {
-    if (PARKING_UNLIKELY(!pl_bitlockptr__try(&pl->word, PL_PTRLOCK_LOCKED_BIT,
-                                             PL_PTRLOCK_PARKED_BIT, __func__)))
+    if (PARKING_UNLIKELY(
+            !pl_bitlockptr__try(&pl->word, PL_PTRLOCK_LOCKED_BIT, PL_PTRLOCK_PARKED_BIT, __func__)))
         (void)pl_bitlock_lock_slow(&pl->word, sizeof(uintptr_t), PL_PTRLOCK_LOCKED_BIT,
                                    PL_PTRLOCK_PARKED_BIT, PL_FOREVER, __func__);
 }
@@ -293,8 +297,7 @@ static inline bool pl_ptrlock_lock_for(pl_ptrlock_t *pl, uint64_t timeout_ns)
  * Async-signal-safe: no. */
 static inline void pl_ptrlock_unlock(pl_ptrlock_t *pl)
 {
-    pl_bitlockptr__unlock(&pl->word, PL_PTRLOCK_LOCKED_BIT, PL_PTRLOCK_PARKED_BIT, false,
-                          __func__);
+    pl_bitlockptr__unlock(&pl->word, PL_PTRLOCK_LOCKED_BIT, PL_PTRLOCK_PARKED_BIT, false, __func__);
 }
 
 /** As pl_ptrlock_unlock, but hands @p pl directly to the oldest waiter if there is one.
@@ -303,8 +306,7 @@ static inline void pl_ptrlock_unlock(pl_ptrlock_t *pl)
  * pl_ptrlock_unlock.  Async-signal-safe: no. */
 static inline void pl_ptrlock_unlock_fair(pl_ptrlock_t *pl)
 {
-    pl_bitlockptr__unlock(&pl->word, PL_PTRLOCK_LOCKED_BIT, PL_PTRLOCK_PARKED_BIT, true,
-                          __func__);
+    pl_bitlockptr__unlock(&pl->word, PL_PTRLOCK_LOCKED_BIT, PL_PTRLOCK_PARKED_BIT, true, __func__);
 }
 
 /** Whether @p pl is locked right now (a snapshot for assertions).

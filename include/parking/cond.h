@@ -47,12 +47,17 @@
 PARKING_BEGIN_DECLS
 
 /** A one-word condition variable; all-zero bytes (PL_COND_INIT) have no waiters. */
-typedef struct pl_cond { pl_mutex_t *mutex; } pl_cond_t;
+typedef struct pl_cond {
+    pl_mutex_t *mutex;
+} pl_cond_t;
 /** @var pl_cond_t::mutex
  * The mutex of the current waiters, NULL when nobody waits; changed only by atomic operations. */
 
 /** Initialiser of a pl_cond_t with no waiters (the same as zeroed memory). */
-#define PL_COND_INIT {NULL}
+#define PL_COND_INIT                                                                               \
+  {                                                                                                \
+    NULL                                                                                           \
+  }
 
 /* Slow paths, out of line.  Not for direct use. */
 PARKING_API bool pl_cond_signal_slow(pl_cond_t *c);
@@ -63,8 +68,7 @@ PARKING_API size_t pl_cond_broadcast_slow(pl_cond_t *c);
  * re-acquisition, which must be compiled in the caller's translation unit.  (For Helgrind and
  * DRD, the wrappers also mark `mutex`, written by waiters and read without a lock by
  * pl_cond_signal, as not to be checked.) */
-PARKING_API bool pl_cond_wait_slow(pl_cond_t *c, pl_mutex_t *m, uint64_t deadline,
-                                   const char *fn);
+PARKING_API bool pl_cond_wait_slow(pl_cond_t *c, pl_mutex_t *m, uint64_t deadline, const char *fn);
 
 /** Atomically unlocks @p m and sleeps on @p c until a signal or broadcast chooses this thread;
  * returns with @p m locked again.

@@ -91,8 +91,7 @@ PARKING_API void pl_debug_unlock_post(const void *lock, unsigned flags, const ch
  * for the return address of this call itself (see pl_debug_lock_pre below).
  *
  * Blocks: only on the internal mutex.  Misuse: as pl_debug_lock_pre.  Async-signal-safe: no. */
-PARKING_API void pl_debug_lock_pre_at(const void *lock, unsigned flags, const char *fn,
-                                      void *site);
+PARKING_API void pl_debug_lock_pre_at(const void *lock, unsigned flags, const char *fn, void *site);
 
 /** As pl_debug_lock_post, with the call site to record (NULL: this call's return address).
  *
@@ -113,8 +112,7 @@ PARKING_API void pl_debug_lock_post_at(const void *lock, unsigned flags, const c
 /** The lock headers' call of pl_debug_lock_pre: passes the call site (PL__DBG_SITE). */
 #define pl_debug_lock_pre(lock, flags, fn) pl_debug_lock_pre_at(lock, flags, fn, PL__DBG_SITE())
 /** The lock headers' call of pl_debug_lock_post: passes the call site (PL__DBG_SITE). */
-#define pl_debug_lock_post(lock, flags, fn)                                                       \
-    pl_debug_lock_post_at(lock, flags, fn, PL__DBG_SITE())
+#define pl_debug_lock_post(lock, flags, fn) pl_debug_lock_post_at(lock, flags, fn, PL__DBG_SITE())
 
 /** Looks for a deadlock now: a cycle of threads each blocked (between the lock hooks of a
  * blocking or timed acquisition) on a lock that the next one holds, including a thread waiting

@@ -59,17 +59,17 @@ typedef enum pl_park_status {
 /** What pl_park returns. */
 typedef struct pl_park_result {
     pl_park_status_t status; /**< how the park ended */
-    uintptr_t token;  /**< the unpark token when status is PL_PARK_UNPARKED, else 0 */
-    const void *key;  /**< the address the thread was last queued on: differs from the address
+    uintptr_t token;         /**< the unpark token when status is PL_PARK_UNPARKED, else 0 */
+    const void *key; /**< the address the thread was last queued on: differs from the address
                          passed to pl_park when the thread was requeued; NULL when INVALID */
 } pl_park_result_t;
 
 /** What an unpark call did; also handed to its callback, under the bucket lock. */
 typedef struct pl_unpark_result {
-    size_t unparked;  /**< threads woken by this call */
-    size_t requeued;  /**< threads moved to another address (pl_unpark_requeue only) */
-    bool have_more;   /**< threads remain queued on the source address after this call */
-    bool be_fair;     /**< the bucket's fairness deadline has passed and a thread was woken:
+    size_t unparked; /**< threads woken by this call */
+    size_t requeued; /**< threads moved to another address (pl_unpark_requeue only) */
+    bool have_more;  /**< threads remain queued on the source address after this call */
+    bool be_fair;    /**< the bucket's fairness deadline has passed and a thread was woken:
                          a lock should hand itself directly to the woken thread */
 } pl_unpark_result_t;
 
@@ -139,11 +139,11 @@ PARKING_API size_t pl_unpark_all(const void *addr, uintptr_t unpark_token);
 
 /** What pl_unpark_requeue does, as chosen by its validate callback. */
 typedef enum pl_requeue_op {
-    PL_REQUEUE_ABORT = 0,                  /**< do nothing */
-    PL_REQUEUE_UNPARK_ONE = 1,             /**< wake the oldest; leave the rest on `from` */
-    PL_REQUEUE_UNPARK_ONE_REQUEUE_REST = 2,/**< wake the oldest; move the rest to `to` */
-    PL_REQUEUE_REQUEUE_ONE = 3,            /**< move the oldest to `to`; wake none */
-    PL_REQUEUE_REQUEUE_ALL = 4             /**< move all to `to`; wake none */
+    PL_REQUEUE_ABORT = 0,                   /**< do nothing */
+    PL_REQUEUE_UNPARK_ONE = 1,              /**< wake the oldest; leave the rest on `from` */
+    PL_REQUEUE_UNPARK_ONE_REQUEUE_REST = 2, /**< wake the oldest; move the rest to `to` */
+    PL_REQUEUE_REQUEUE_ONE = 3,             /**< move the oldest to `to`; wake none */
+    PL_REQUEUE_REQUEUE_ALL = 4              /**< move all to `to`; wake none */
 } pl_requeue_op_t;
 
 /** Runs under both bucket locks and chooses what pl_unpark_requeue does. */
@@ -206,13 +206,19 @@ static inline uint64_t pl_deadline_after(uint64_t timeout_ns)
 /** State of a bounded spin before parking, shared by every lock's slow path.  Zero-initialise
  * (or PL_SPIN_INIT) before a wait; call pl_spin_reset after a wake-up.  Per thread: keep it on
  * the waiting thread's stack. */
-typedef struct pl_spin_state { uint32_t counter; uint64_t start; } pl_spin_t;
+typedef struct pl_spin_state {
+    uint32_t counter;
+    uint64_t start;
+} pl_spin_t;
 /** @var pl_spin_t::counter
  * Spins so far; private to pl_spin. */
 /** @var pl_spin_t::start
  * pl_now() at the first spin; private to pl_spin (the spin budget is measured in time). */
 /** Initialiser of a pl_spin_t that has not spun yet. */
-#define PL_SPIN_INIT {0, 0}
+#define PL_SPIN_INIT                                                                               \
+  {                                                                                                \
+    0, 0                                                                                           \
+  }
 /** Waits a little (CPU pause bursts that grow, then yields of the processor).
  *
  * Blocks: only for that short wait; never sleeps.  Ordering: none.  Misuse: none detected.

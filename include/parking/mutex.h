@@ -38,12 +38,17 @@
 PARKING_BEGIN_DECLS
 
 /** A one-byte mutex; all-zero bytes (PL_MUTEX_INIT) are unlocked.  Use the functions only. */
-typedef struct pl_mutex { uint8_t state; } pl_mutex_t;
+typedef struct pl_mutex {
+    uint8_t state;
+} pl_mutex_t;
 /** @var pl_mutex_t::state
  * PL_MUTEX_LOCKED_BIT | PL_MUTEX_PARKED_BIT; changed only by atomic operations. */
 
 /** Initialiser of an unlocked pl_mutex_t (the same as zeroed memory). */
-#define PL_MUTEX_INIT {0}
+#define PL_MUTEX_INIT                                                                              \
+  {                                                                                                \
+    0                                                                                              \
+  }
 /** Bit of pl_mutex_t::state set while the mutex is held. */
 #define PL_MUTEX_LOCKED_BIT ((uint8_t)1)
 /** Bit of pl_mutex_t::state set while threads are (or may be) parked on the mutex. */

@@ -66,12 +66,17 @@
 PARKING_BEGIN_DECLS
 
 /** A one-byte once; all-zero bytes (PL_ONCE_INIT) have not run.  Use the functions only. */
-typedef struct pl_once { uint8_t state; } pl_once_t;
+typedef struct pl_once {
+    uint8_t state;
+} pl_once_t;
 /** @var pl_once_t::state
  * PL_ONCE_DONE_BIT, PL_ONCE_RUNNING_BIT, PL_ONCE_PARKED_BIT; changed only atomically. */
 
 /** Initialiser of a pl_once_t that has not run (the same as zeroed memory). */
-#define PL_ONCE_INIT {0}
+#define PL_ONCE_INIT                                                                               \
+  {                                                                                                \
+    0                                                                                              \
+  }
 
 /** pl_once_t::state bit: an initialiser succeeded (then the byte is exactly this bit). */
 #define PL_ONCE_DONE_BIT ((uint8_t)1)

@@ -12,8 +12,8 @@
  * Every function's comment says whether it blocks, what memory ordering it gives, what it does
  * on misuse (misuse the library can detect aborts with a message naming the function and the
  * address) and whether it is async-signal-safe (none is, except pl_now, pl_deadline_after and
- * the version functions).  Deadlines are absolute pl_now() nanoseconds, PL_FOREVER meaning none; the *_for
- * variants take a relative timeout and saturate.
+ * the version functions).  Deadlines are absolute pl_now() nanoseconds, PL_FOREVER meaning none;
+ * the *_for variants take a relative timeout and saturate.
  *
  * Headers (parking/parking.h includes them all):
  * - parking/mutex.h: pl_mutex_t, the one-byte mutex.

@@ -55,7 +55,10 @@ typedef struct pl_remutex {
  * The lock itself. */
 
 /** Initialiser of an unlocked pl_remutex_t (the same as zeroed memory). */
-#define PL_REMUTEX_INIT {0, 0, PL_MUTEX_INIT}
+#define PL_REMUTEX_INIT                                                                            \
+  {                                                                                                \
+    0, 0, PL_MUTEX_INIT                                                                            \
+  }
 /** The deepest recursion: one more lock by the owner aborts. */
 #define PL_REMUTEX_MAX_DEPTH UINT32_MAX
 
@@ -76,7 +79,8 @@ typedef struct pl_remutex {
 PARKING_API uintptr_t pl_thread_id(void);
 #else
 #  if defined(__GNUC__) || defined(__clang__)
-#    define PL__THREAD_LOCAL __thread /* no C++ dynamic-initialisation wrapper, unlike thread_local */
+#    define PL__THREAD_LOCAL                                                                       \
+      __thread /* no C++ dynamic-initialisation wrapper, unlike thread_local */
 #  elif defined(__cplusplus)
 #    define PL__THREAD_LOCAL thread_local
 #  else
@@ -84,10 +88,7 @@ PARKING_API uintptr_t pl_thread_id(void);
 #  endif
 /* Not for direct use: only its address matters. */
 extern PARKING_API PL__THREAD_LOCAL char pl_thread_id_anchor;
-static inline uintptr_t pl_thread_id(void)
-{
-    return (uintptr_t)&pl_thread_id_anchor;
-}
+static inline uintptr_t pl_thread_id(void) { return (uintptr_t)&pl_thread_id_anchor; }
 #endif
 
 /* Slow paths, out of line.  Not for direct use. */

@@ -65,12 +65,17 @@
 PARKING_BEGIN_DECLS
 
 /** A one-word read-write lock; all-zero bytes (PL_RWLOCK_INIT) are unlocked. */
-typedef struct pl_rwlock { uintptr_t state; } pl_rwlock_t;
+typedef struct pl_rwlock {
+    uintptr_t state;
+} pl_rwlock_t;
 /** @var pl_rwlock_t::state
  * The PL_RWLOCK_*_BIT flags and the reader count (see the file description); atomic only. */
 
 /** Initialiser of an unlocked pl_rwlock_t (the same as zeroed memory). */
-#define PL_RWLOCK_INIT {0}
+#define PL_RWLOCK_INIT                                                                             \
+  {                                                                                                \
+    0                                                                                              \
+  }
 
 /** pl_rwlock_t::state bit: threads are (or may be) parked on the lock's address. */
 #define PL_RWLOCK_PARKED_BIT ((uintptr_t)1)
@@ -134,8 +139,7 @@ static inline bool pl_rwlock__try_fast(pl_rwlock_t *l, unsigned mode)
                                        __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
 }
 
-static inline bool pl_rwlock__lock(pl_rwlock_t *l, unsigned mode, uint64_t deadline,
-                                   const char *fn)
+static inline bool pl_rwlock__lock(pl_rwlock_t *l, unsigned mode, uint64_t deadline, const char *fn)
 {
     if (PARKING_LIKELY(pl_rwlock__try_fast(l, mode)))
         return true;
@@ -159,8 +163,8 @@ static inline bool pl_rwlock__try_share(pl_rwlock_t *l, unsigned mode, const cha
     if (s & pl_rwlock__blockers(mode))
         return false;
     if (PARKING_LIKELY(s < PL_RWLOCK_READERS_MASK &&
-                       __atomic_compare_exchange_n(&l->state, &s, s + pl_rwlock__share(mode),
-                                                   true, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)))
+                       __atomic_compare_exchange_n(&l->state, &s, s + pl_rwlock__share(mode), true,
+                                                   __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)))
         return true;
     return PL__ANN_SLOW_BOOL(l, pl_rwlock_lock_slow(l, mode, 0, fn));
 }
@@ -181,8 +185,7 @@ static inline void pl_rwlock__rdunlock(pl_rwlock_t *l, const char *fn)
             return;
         }
         if (PARKING_LIKELY(__atomic_compare_exchange_n(&l->state, &s, s - PL_RWLOCK_ONE_READER,
-                                                       true, __ATOMIC_RELEASE,
-                                                       __ATOMIC_RELAXED)))
+                                                       true, __ATOMIC_RELEASE, __ATOMIC_RELAXED)))
             return;
     }
 }
@@ -211,16 +214,16 @@ static inline void pl_rwlock__upunlock(pl_rwlock_t *l, bool fair, const char *fn
 
 static inline bool pl_rwlock__upgrade(pl_rwlock_t *l, uint64_t deadline, const char *fn)
 {
-    if (PARKING_LIKELY(pl_rwlock__cas(l, PL_RWLOCK__ONE_UPGRADABLE, PL_RWLOCK_WRITER_BIT,
-                                      __ATOMIC_ACQUIRE)))
+    if (PARKING_LIKELY(
+            pl_rwlock__cas(l, PL_RWLOCK__ONE_UPGRADABLE, PL_RWLOCK_WRITER_BIT, __ATOMIC_ACQUIRE)))
         return true;
     return PL__ANN_SLOW_BOOL(l, pl_rwlock_upgrade_slow(l, deadline, fn));
 }
 
 static inline bool pl_rwlock__upgrade_for(pl_rwlock_t *l, uint64_t timeout_ns, const char *fn)
 {
-    if (PARKING_LIKELY(pl_rwlock__cas(l, PL_RWLOCK__ONE_UPGRADABLE, PL_RWLOCK_WRITER_BIT,
-                                      __ATOMIC_ACQUIRE)))
+    if (PARKING_LIKELY(
+            pl_rwlock__cas(l, PL_RWLOCK__ONE_UPGRADABLE, PL_RWLOCK_WRITER_BIT, __ATOMIC_ACQUIRE)))
         return true;
     return PL__ANN_SLOW_BOOL(l, pl_rwlock_upgrade_slow(l, pl_deadline_after(timeout_ns), fn));
 }
@@ -228,8 +231,8 @@ static inline bool pl_rwlock__upgrade_for(pl_rwlock_t *l, uint64_t timeout_ns, c
 /* Write lock -> `to` (a shared or upgradable hold), atomically. */
 static inline void pl_rwlock__downgrade(pl_rwlock_t *l, unsigned to, const char *fn)
 {
-    if (PARKING_UNLIKELY(!pl_rwlock__cas(l, PL_RWLOCK_WRITER_BIT, pl_rwlock__share(to),
-                                         __ATOMIC_RELEASE)))
+    if (PARKING_UNLIKELY(
+            !pl_rwlock__cas(l, PL_RWLOCK_WRITER_BIT, pl_rwlock__share(to), __ATOMIC_RELEASE)))
         PL__ANN_SLOW(l, pl_rwlock_downgrade_slow(l, PL_RWLOCK__EXCLUSIVE, to, fn));
 }
 
@@ -243,29 +246,29 @@ static inline void pl_rwlock__downgrade(pl_rwlock_t *l, unsigned to, const char 
  * one that fails takes the upgradable hold back, which cannot block.  `c` is what debug mode
  * must know of the call: PL_RWLOCK__ANN_UPGRADE, plus NEVER_BLOCKS for tryupgrade. */
 #define PL_RWLOCK__ANN_UPGRADE (PL__ANN_UPGRADABLE | PL__ANN_RELEASES_UP)
-#define PL_RWLOCK__ANN_UPGRADE_PRE(l, f, c)                                                     \
-    do {                                                                                       \
-        PL__ANN_UNLOCK_PRE(l, PL__ANN_READ | (c));                                             \
-        PL__ANN_UNLOCK_POST(l, PL__ANN_READ | (c));                                            \
-        PL__ANN_LOCK_PRE(l, (f) | (c));                                                        \
-    } while (0)
-#define PL_RWLOCK__ANN_UPGRADE_POST(l, f, c, ok)                                                \
-    do {                                                                                       \
-        PL__ANN_LOCK_POST(l, PL__ANN_RESULT((f) | (c), ok));                                   \
-        if (!(ok)) {                                                                           \
-            PL__ANN_LOCK_PRE(l, PL__ANN_READ | PL__ANN_TRY | (c));                             \
-            PL__ANN_LOCK_POST(l, PL__ANN_READ | PL__ANN_TRY | (c));                            \
-        }                                                                                      \
-    } while (0)
+#define PL_RWLOCK__ANN_UPGRADE_PRE(l, f, c)                                                        \
+  do {                                                                                             \
+    PL__ANN_UNLOCK_PRE(l, PL__ANN_READ | (c));                                                     \
+    PL__ANN_UNLOCK_POST(l, PL__ANN_READ | (c));                                                    \
+    PL__ANN_LOCK_PRE(l, (f) | (c));                                                                \
+  } while (0)
+#define PL_RWLOCK__ANN_UPGRADE_POST(l, f, c, ok)                                                   \
+  do {                                                                                             \
+    PL__ANN_LOCK_POST(l, PL__ANN_RESULT((f) | (c), ok));                                           \
+    if (!(ok)) {                                                                                   \
+      PL__ANN_LOCK_PRE(l, PL__ANN_READ | PL__ANN_TRY | (c));                                       \
+      PL__ANN_LOCK_POST(l, PL__ANN_READ | PL__ANN_TRY | (c));                                      \
+    }                                                                                              \
+  } while (0)
 /* Annotations of a downgrade: the hold `from` ends and `to` (a READ hold) begins. */
-#define PL_RWLOCK__ANN_DOWNGRADE(l, from, to, call)                                             \
-    do {                                                                                       \
-        PL__ANN_UNLOCK_PRE(l, from);                                                           \
-        call;                                                                                  \
-        PL__ANN_UNLOCK_POST(l, from);                                                          \
-        PL__ANN_LOCK_PRE(l, (to) | PL__ANN_TRY);                                               \
-        PL__ANN_LOCK_POST(l, (to) | PL__ANN_TRY);                                              \
-    } while (0)
+#define PL_RWLOCK__ANN_DOWNGRADE(l, from, to, call)                                                \
+  do {                                                                                             \
+    PL__ANN_UNLOCK_PRE(l, from);                                                                   \
+    call;                                                                                          \
+    PL__ANN_UNLOCK_POST(l, from);                                                                  \
+    PL__ANN_LOCK_PRE(l, (to) | PL__ANN_TRY);                                                       \
+    PL__ANN_LOCK_POST(l, (to) | PL__ANN_TRY);                                                      \
+  } while (0)
 
 /* ---- Shared (read) ---- */
 
@@ -337,8 +340,8 @@ static inline void pl_rwlock_rdlock_recursive(pl_rwlock_t *l)
     PL__ANN_LOCK_PRE(l, PL_RWLOCK__ANN_R | PL__ANN_RECURSIVE);
     /* The fast path is a plain reader's: the slow path decides whether to pass a writer. */
     if (PARKING_UNLIKELY(!pl_rwlock__try_fast(l, PL_RWLOCK__SHARED)))
-        (void)PL__ANN_SLOW_BOOL(l, pl_rwlock_lock_slow(l, PL_RWLOCK__RECURSIVE, PL_FOREVER,
-                                                       __func__));
+        (void)PL__ANN_SLOW_BOOL(l,
+                                pl_rwlock_lock_slow(l, PL_RWLOCK__RECURSIVE, PL_FOREVER, __func__));
     PL__ANN_LOCK_POST(l, PL_RWLOCK__ANN_R | PL__ANN_RECURSIVE);
 }
 
@@ -618,9 +621,8 @@ static inline void pl_rwlock_downgrade_upgradable(pl_rwlock_t *l)
 {
     PL_RWLOCK__ANN_DOWNGRADE(
         l, PL__ANN_READ | PL__ANN_RELEASES_UP, PL__ANN_READ | PL__ANN_RELEASES_UP,
-        if (PARKING_UNLIKELY(!pl_rwlock__drop_upgradable(l, PL_RWLOCK_ONE_READER)))
-            PL__ANN_SLOW(l, pl_rwlock_downgrade_slow(l, PL_RWLOCK__UPGRADABLE,
-                                                     PL_RWLOCK__SHARED, __func__)));
+        if (PARKING_UNLIKELY(!pl_rwlock__drop_upgradable(l, PL_RWLOCK_ONE_READER))) PL__ANN_SLOW(
+            l, pl_rwlock_downgrade_slow(l, PL_RWLOCK__UPGRADABLE, PL_RWLOCK__SHARED, __func__)));
 }
 
 /* ---- Snapshots (relaxed loads: for assertions and statistics; stale at once) ---- */

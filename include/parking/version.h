@@ -28,14 +28,13 @@ PARKING_BEGIN_DECLS
 #define PARKING_VERSION_STRING "0.2.0"
 
 /** One comparable number: major * 1000000 + minor * 1000 + patch (minor and patch < 1000). */
-#define PARKING_VERSION_ENCODE(major, minor, patch) \
-    ((major) * 1000000UL + (minor) * 1000UL + (patch))
+#define PARKING_VERSION_ENCODE(major, minor, patch) ((major)*1000000UL + (minor)*1000UL + (patch))
 /** The headers' version as one number (PARKING_VERSION_ENCODE). */
-#define PARKING_VERSION_NUMBER \
-    PARKING_VERSION_ENCODE(PARKING_VERSION_MAJOR, PARKING_VERSION_MINOR, PARKING_VERSION_PATCH)
+#define PARKING_VERSION_NUMBER                                                                     \
+  PARKING_VERSION_ENCODE(PARKING_VERSION_MAJOR, PARKING_VERSION_MINOR, PARKING_VERSION_PATCH)
 /** Whether the headers are release major.minor.patch or later (a preprocessor expression). */
-#define PARKING_VERSION_AT_LEAST(major, minor, patch) \
-    (PARKING_VERSION_NUMBER >= PARKING_VERSION_ENCODE(major, minor, patch))
+#define PARKING_VERSION_AT_LEAST(major, minor, patch)                                              \
+  (PARKING_VERSION_NUMBER >= PARKING_VERSION_ENCODE(major, minor, patch))
 
 /** pl_version: the library's version as "major.minor.patch", a static string (never NULL, never
  * freed).  Never blocks; touches no shared state, so it orders nothing; cannot be misused;

@@ -95,7 +95,7 @@ PARKING_API size_t pl_wake_all(const void *addr);
  * functions: (pl_wait)(...) or &pl_wait reach the library's own. */
 #if PL__ANN_EDGES && !defined(PARKING_BUILDING)
 static inline int pl_wait__ann(const void *addr, const void *expected, size_t size,
-                                uint64_t deadline)
+                               uint64_t deadline)
 {
     PL__VG_RACY(addr, size);
     int r = (pl_wait)(addr, expected, size, deadline);
@@ -105,7 +105,7 @@ static inline int pl_wait__ann(const void *addr, const void *expected, size_t si
 }
 
 static inline int pl_wait_for__ann(const void *addr, const void *expected, size_t size,
-                                    uint64_t timeout_ns)
+                                   uint64_t timeout_ns)
 {
     PL__VG_RACY(addr, size);
     int r = (pl_wait_for)(addr, expected, size, timeout_ns);
@@ -127,7 +127,7 @@ static inline size_t pl_wake_all__ann(const void *addr)
 }
 
 #  define pl_wait(addr, expected, size, deadline) pl_wait__ann(addr, expected, size, deadline)
-#  define pl_wait_for(addr, expected, size, timeout_ns)                                          \
+#  define pl_wait_for(addr, expected, size, timeout_ns)                                            \
     pl_wait_for__ann(addr, expected, size, timeout_ns)
 #  define pl_wake_one(addr) pl_wake_one__ann(addr)
 #  define pl_wake_all(addr) pl_wake_all__ann(addr)

@@ -29,7 +29,7 @@ typedef struct free_block {
 } free_block_t;
 
 static free_block_t *g_free[MAX_SHIFT + 1];
-static char *g_chunk;      /* the current chunk's unused part */
+static char *g_chunk; /* the current chunk's unused part */
 static size_t g_chunk_left;
 
 _Noreturn void pl_dbg_out_of_memory(const char *what)
@@ -92,4 +92,3 @@ void pl_dbg_free(void *ptr, size_t size)
     b->next = g_free[c];
     g_free[c] = b;
 }
-

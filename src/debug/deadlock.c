@@ -23,15 +23,9 @@ typedef struct graph {
     const char **why; /* per edge: how the target blocks the source */
 } graph_t;
 
-static void *alloc_array(size_t n, size_t size)
-{
-    return pl_dbg_alloc((n ? n : 1) * size);
-}
+static void *alloc_array(size_t n, size_t size) { return pl_dbg_alloc((n ? n : 1) * size); }
 
-static void free_array(void *p, size_t n, size_t size)
-{
-    pl_dbg_free(p, (n ? n : 1) * size);
-}
+static void free_array(void *p, size_t n, size_t size) { pl_dbg_free(p, (n ? n : 1) * size); }
 
 static void add_edge(graph_t *g, size_t to, const char *why)
 {
@@ -173,8 +167,10 @@ static void print_cycle(FILE *out, const graph_t *g, size_t s, const bool *cycli
         queue[len++] = v;
     pl_dbg_text_t text = {.len = 0};
     if (len)
-        pl_dbg_text_add(&text, "libparking: pl_deadlock_check: deadlock: %zu threads wait for "
-                               "each other:", len + 1);
+        pl_dbg_text_add(&text,
+                        "libparking: pl_deadlock_check: deadlock: %zu threads wait for "
+                        "each other:",
+                        len + 1);
     else
         pl_dbg_text_add(&text, "libparking: pl_deadlock_check: deadlock: 1 thread waits for "
                                "itself:");
@@ -204,7 +200,7 @@ size_t pl_deadlock_check(FILE *out)
         return entered == 0 ? 0 : SIZE_MAX;
     graph_t g = {0};
     pl_dbg_thread_t *t;
-    DL_FOREACH(pl_dbg_threads, t) {
+    DL_FOREACH (pl_dbg_threads, t) {
         if (t->waiting)
             g.n++;
     }
@@ -212,7 +208,7 @@ size_t pl_deadlock_check(FILE *out)
     if (g.n) {
         g.threads = alloc_array(g.n, sizeof *g.threads);
         size_t i = 0;
-        DL_FOREACH(pl_dbg_threads, t) {
+        DL_FOREACH (pl_dbg_threads, t) {
             if (t->waiting) {
                 t->index = i;
                 g.threads[i++] = t;
@@ -252,4 +248,3 @@ size_t pl_deadlock_check(FILE *out)
     pl_dbg_leave();
     return result;
 }
-

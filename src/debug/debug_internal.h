@@ -22,10 +22,12 @@
 #define DBG_TRY PL__ANN_TRY
 #define DBG_FAILED PL__ANN_FAILED
 #define DBG_RECURSIVE PL__ANN_RECURSIVE
-#define DBG_NEVER_BLOCKS PL__ANN_NEVER_BLOCKS /* a try-lock: never "waiting" for pl_deadlock_check */
-#define DBG_UPGRADABLE PL__ANN_UPGRADABLE     /* takes the upgradable mode (a READ hold that
+#define DBG_NEVER_BLOCKS                                                                           \
+  PL__ANN_NEVER_BLOCKS /* a try-lock: never "waiting" for pl_deadlock_check */
+#define DBG_UPGRADABLE                                                                             \
+  PL__ANN_UPGRADABLE                        /* takes the upgradable mode (a READ hold that
                                                * excludes another upgradable holder) */
-#define DBG_RELEASES_UP PL__ANN_RELEASES_UP   /* a READ release that ends the upgradable hold */
+#define DBG_RELEASES_UP PL__ANN_RELEASES_UP /* a READ release that ends the upgradable hold */
 /* In a held entry only: the upgradable hold of a pl_rwlock_t (also DBG_READ). */
 #define DBG_HELD_UP 0x100u
 
@@ -45,10 +47,10 @@ _Noreturn void pl_dbg_out_of_memory(const char *what);
  * counts in `depth`). */
 typedef struct pl_dbg_held {
     const void *lock;
-    const char *fn;   /* the public function that took it */
-    void *site;       /* return address of its hook: the caller's code */
-    unsigned flags;   /* DBG_READ for a shared hold, | DBG_HELD_UP for the upgradable one */
-    unsigned depth;   /* 1, or more for a pl_remutex_t relocked by its owner */
+    const char *fn; /* the public function that took it */
+    void *site;     /* return address of its hook: the caller's code */
+    unsigned flags; /* DBG_READ for a shared hold, | DBG_HELD_UP for the upgradable one */
+    unsigned depth; /* 1, or more for a pl_remutex_t relocked by its owner */
 } pl_dbg_held_t;
 
 typedef struct pl_dbg_thread {
@@ -64,14 +66,18 @@ typedef struct pl_dbg_thread {
     unsigned waiting_flags;
     const char *waiting_fn;
     void *waiting_site;
-    size_t index;                      /* scratch of pl_deadlock_check */
+    size_t index; /* scratch of pl_deadlock_check */
 } pl_dbg_thread_t;
 
 /* The registry of threads that used debug mode (plus exited ones that still hold locks). */
 extern pl_dbg_thread_t *pl_dbg_threads;
 
 /* The lockdep mode, read once from PARKING_DEBUG_LOCKDEP. */
-typedef enum { PL_DBG_LOCKDEP_ABORT, PL_DBG_LOCKDEP_WARN, PL_DBG_LOCKDEP_OFF } pl_dbg_lockdep_mode_t;
+typedef enum {
+    PL_DBG_LOCKDEP_ABORT,
+    PL_DBG_LOCKDEP_WARN,
+    PL_DBG_LOCKDEP_OFF
+} pl_dbg_lockdep_mode_t;
 extern pl_dbg_lockdep_mode_t pl_dbg_lockdep_mode;
 
 /* Takes g_dbg_lock (initialising debug mode on first use) and returns the calling thread's
@@ -113,8 +119,7 @@ typedef struct pl_dbg_text {
     char buf[4096];
     size_t len;
 } pl_dbg_text_t;
-void pl_dbg_text_add(pl_dbg_text_t *t, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+void pl_dbg_text_add(pl_dbg_text_t *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* " at <site> (<object>+0x<offset>)": where in the program a call was made. */
 void pl_dbg_text_site(pl_dbg_text_t *t, void *site);
 /* "thread N" plus " (tid T)" / " (exited)" where known. */

@@ -24,7 +24,7 @@ static void add_taken(pl_dbg_text_t *text, const pl_dbg_held_t *h)
 static void check_relock(pl_dbg_thread_t *t, const void *lock, unsigned flags, const char *fn)
 {
     if (flags & DBG_TRY)
-        return; /* a try-lock fails, a timed lock times out: documented behaviours */
+        return;         /* a try-lock fails, a timed lock times out: documented behaviours */
     pl_dbg_text_t text; /* only its length is set: a message is rare, the buffer large */
     text.len = 0;
     pl_dbg_held_t *h = pl_dbg_find_held(t, lock, 0, false);
@@ -200,8 +200,9 @@ void pl_debug_unlock_pre(const void *lock, unsigned flags, const char *fn)
                 pl_dbg_fail(fn, lock, &text);
             }
             if (readers && reader) {
-                pl_dbg_text_add(&text, "not a reader: this thread holds no read lock on it; "
-                                       "%zu other thread%s do%s, such as ",
+                pl_dbg_text_add(&text,
+                                "not a reader: this thread holds no read lock on it; "
+                                "%zu other thread%s do%s, such as ",
                                 readers, readers == 1 ? "" : "s", readers == 1 ? "es" : "");
                 add_holder(&text, reader->id, lock, DBG_READ);
                 pl_dbg_fail(fn, lock, &text);
@@ -226,4 +227,3 @@ void pl_debug_forget(const void *addr, size_t size)
     pl_dbg_lockdep_forget(addr, size);
     pl_dbg_leave();
 }
-

@@ -97,20 +97,16 @@ static bool reachable(node_t *from, node_t *to)
     return false;
 }
 
-static const char *mode_name(unsigned flags)
-{
-    return (flags & DBG_READ) ? "for reading " : "";
-}
+static const char *mode_name(unsigned flags) { return (flags & DBG_READ) ? "for reading " : ""; }
 
-static void add_step(pl_dbg_text_t *text, const char *lead, unsigned long thread,
-                     const void *held, const char *held_fn, void *held_site, unsigned held_flags,
-                     const void *took, const char *took_fn, void *took_site, unsigned took_flags,
+static void add_step(pl_dbg_text_t *text, const char *lead, unsigned long thread, const void *held,
+                     const char *held_fn, void *held_site, unsigned held_flags, const void *took,
+                     const char *took_fn, void *took_site, unsigned took_flags,
                      const char *verb_held, const char *verb_take)
 {
     pl_dbg_text_add(text, "\n  %s", lead);
     pl_dbg_text_thread(text, thread);
-    pl_dbg_text_add(text, " %s %p %s(taken by %s", verb_held, held, mode_name(held_flags),
-                    held_fn);
+    pl_dbg_text_add(text, " %s %p %s(taken by %s", verb_held, held, mode_name(held_flags), held_fn);
     pl_dbg_text_site(text, held_site);
     pl_dbg_text_add(text, ")\n  %*sthen %s %p %s(%s", (int)strlen(lead), "", verb_take, took,
                     mode_name(took_flags), took_fn);
@@ -129,13 +125,17 @@ static void report(pl_dbg_thread_t *t, const pl_dbg_held_t *h, const void *lock,
     for (edge_t *e = a->via; e; e = e->source->via)
         steps++;
     if (steps == 1)
-        pl_dbg_text_add(&text, "lock order inversion: this thread takes it while holding %p, "
-                               "but %p was taken while holding it earlier; the two orders can "
-                               "deadlock", h->lock, h->lock);
+        pl_dbg_text_add(&text,
+                        "lock order inversion: this thread takes it while holding %p, "
+                        "but %p was taken while holding it earlier; the two orders can "
+                        "deadlock",
+                        h->lock, h->lock);
     else
-        pl_dbg_text_add(&text, "lock order inversion: this thread takes it while holding %p, "
-                               "but a chain of %zu earlier orders leads from it to %p; the orders "
-                               "can deadlock", h->lock, steps, h->lock);
+        pl_dbg_text_add(&text,
+                        "lock order inversion: this thread takes it while holding %p, "
+                        "but a chain of %zu earlier orders leads from it to %p; the orders "
+                        "can deadlock",
+                        h->lock, steps, h->lock);
     add_step(&text, "now:     ", t->id, h->lock, h->fn, h->site, h->flags, lock, fn, site, flags,
              "holds", "takes");
     for (size_t i = steps; i-- > 0;) {
@@ -143,8 +143,8 @@ static void report(pl_dbg_thread_t *t, const pl_dbg_held_t *h, const void *lock,
         for (size_t j = 0; j < i; j++)
             e = e->source->via;
         add_step(&text, i + 1 == steps ? "earlier: " : "and:     ", e->thread, e->source->lock,
-                 e->from_fn, e->from_site, e->from_flags, e->to, e->to_fn, e->to_site,
-                 e->to_flags, "held", "took");
+                 e->from_fn, e->from_site, e->from_flags, e->to, e->to_fn, e->to_site, e->to_flags,
+                 "held", "took");
     }
     if (pl_dbg_lockdep_mode == PL_DBG_LOCKDEP_WARN) {
         pl_dbg_text_add(&text, "\n  (PARKING_DEBUG_LOCKDEP=warn: going on; this pair is not "
@@ -200,19 +200,18 @@ void pl_dbg_lockdep_forget(const void *addr, size_t size)
     node_t *n, *ntmp;
     edge_t *e, *etmp;
     /* Edges into the forgotten locks first, while every node is still there. */
-    HASH_ITER(hh, g_nodes, n, ntmp) {
-        HASH_ITER(hh, n->out, e, etmp) {
+    HASH_ITER (hh, g_nodes, n, ntmp) {
+        HASH_ITER (hh, n->out, e, etmp) {
             if (in_range(e->to, addr, size) || in_range(n->lock, addr, size)) {
                 HASH_DEL(n->out, e);
                 pl_dbg_free(e, sizeof *e);
             }
         }
     }
-    HASH_ITER(hh, g_nodes, n, ntmp) {
+    HASH_ITER (hh, g_nodes, n, ntmp) {
         if (in_range(n->lock, addr, size)) {
             HASH_DEL(g_nodes, n);
             pl_dbg_free(n, sizeof *n);
         }
     }
 }
-

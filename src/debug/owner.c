@@ -83,7 +83,7 @@ bool pl_dbg_owner_get(const void *lock, unsigned long *owner, size_t *readers)
 void pl_dbg_owner_forget(const void *addr, size_t size)
 {
     pl_dbg_owner_t *o, *tmp;
-    HASH_ITER(hh, g_owners, o, tmp) {
+    HASH_ITER (hh, g_owners, o, tmp) {
         if (o != &g_keep_table && (const char *)o->lock >= (const char *)addr &&
             (size_t)((const char *)o->lock - (const char *)addr) < size)
             drop(o);
@@ -93,10 +93,9 @@ void pl_dbg_owner_forget(const void *addr, size_t size)
 pl_dbg_thread_t *pl_dbg_find_reader(const void *lock, const pl_dbg_thread_t *except)
 {
     pl_dbg_thread_t *t;
-    DL_FOREACH(pl_dbg_threads, t) {
+    DL_FOREACH (pl_dbg_threads, t) {
         if (t != except && pl_dbg_find_held(t, lock, DBG_READ, false))
             return t;
     }
     return NULL;
 }
-

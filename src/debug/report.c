@@ -77,4 +77,3 @@ void pl_dbg_warn(const char *fn, const void *lock, const pl_dbg_text_t *text)
 {
     print(fn, lock, text);
 }
-

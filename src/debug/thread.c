@@ -78,7 +78,7 @@ static void fork_child(void)
 {
     lock_init();
     pl_dbg_thread_t *t, *tmp;
-    DL_FOREACH_SAFE(pl_dbg_threads, t, tmp) {
+    DL_FOREACH_SAFE (pl_dbg_threads, t, tmp) {
         if (t != t_self) {
             DL_DELETE(pl_dbg_threads, t);
             record_free(t);
@@ -99,8 +99,10 @@ static void init(void)
     } else if (strcmp(mode, "off") == 0) {
         pl_dbg_lockdep_mode = PL_DBG_LOCKDEP_OFF;
     } else {
-        fprintf(stderr, "libparking: debug mode: PARKING_DEBUG_LOCKDEP=%s is none of abort, warn, "
-                        "off\n", mode);
+        fprintf(stderr,
+                "libparking: debug mode: PARKING_DEBUG_LOCKDEP=%s is none of abort, warn, "
+                "off\n",
+                mode);
         abort();
     }
     if (pthread_key_create(&g_exit_key, thread_exit) != 0 ||
@@ -129,10 +131,7 @@ pl_dbg_thread_t *pl_dbg_enter(void)
     return t;
 }
 
-void pl_dbg_leave(void)
-{
-    pthread_mutex_unlock(&g_dbg_lock);
-}
+void pl_dbg_leave(void) { pthread_mutex_unlock(&g_dbg_lock); }
 
 bool pl_dbg_enter_if_used(void)
 {
@@ -155,8 +154,10 @@ int pl_dbg_enter_existing(unsigned timeout_ms, FILE *out)
         nanosleep(&ms, NULL);
     }
     if (out)
-        fprintf(out, "libparking: pl_deadlock_check: debug mode's internal mutex stayed taken "
-                     "for %u ms (a thread stopped inside a hook?); no check made\n", timeout_ms);
+        fprintf(out,
+                "libparking: pl_deadlock_check: debug mode's internal mutex stayed taken "
+                "for %u ms (a thread stopped inside a hook?); no check made\n",
+                timeout_ms);
     return -1;
 }
 
@@ -195,10 +196,9 @@ void pl_dbg_remove_held(pl_dbg_thread_t *t, pl_dbg_held_t *h)
 pl_dbg_thread_t *pl_dbg_thread_by_id(unsigned long id)
 {
     pl_dbg_thread_t *t;
-    DL_FOREACH(pl_dbg_threads, t) {
+    DL_FOREACH (pl_dbg_threads, t) {
         if (t->id == id)
             return t;
     }
     return NULL;
 }
-

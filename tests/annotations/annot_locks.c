@@ -208,7 +208,7 @@ static void cond_handoff(void)
     pl_mutex_lock(&hm);
     shared = 42;
     ready = 1;
-    (void)pl_cond_signal(&hc);  /* the mutex is held: the waiter moves onto its queue */
+    (void)pl_cond_signal(&hc); /* the mutex is held: the waiter moves onto its queue */
     pl_mutex_unlock_fair(&hm); /* and is handed the mutex */
     join(t);
     check_shared(46);
@@ -281,10 +281,7 @@ static void wait_wake(void)
 
 static atomic_int step;
 
-static void next_step(int s)
-{
-    (void)atomic_exchange_explicit(&step, s, memory_order_relaxed);
-}
+static void next_step(int s) { (void)atomic_exchange_explicit(&step, s, memory_order_relaxed); }
 
 static void wait_step(int s)
 {
@@ -381,10 +378,26 @@ static void fastpath(void *(*fn)(void *))
     join(t);
 }
 
-static void mutex_fastpath(void) { fastpath(fast_mutex); check_shared(43); }
-static void rwlock_fastpath(void) { fastpath(fast_rwlock); check_shared(45); }
-static void remutex_fastpath(void) { fastpath(fast_remutex); check_shared(43); }
-static void once_fastpath(void) { fastpath(fast_once); check_shared(42); }
+static void mutex_fastpath(void)
+{
+    fastpath(fast_mutex);
+    check_shared(43);
+}
+static void rwlock_fastpath(void)
+{
+    fastpath(fast_rwlock);
+    check_shared(45);
+}
+static void remutex_fastpath(void)
+{
+    fastpath(fast_remutex);
+    check_shared(43);
+}
+static void once_fastpath(void)
+{
+    fastpath(fast_once);
+    check_shared(42);
+}
 
 /* ---- Contended: every lock, with invariants. ---- */
 
@@ -424,9 +437,7 @@ static unsigned iterations(unsigned n)
 static void mutex_body(unsigned id, unsigned i)
 {
     switch ((i + id) % 4) {
-    case 0:
-        pl_mutex_lock(&c.m);
-        break;
+    case 0: pl_mutex_lock(&c.m); break;
     case 1:
         while (!pl_mutex_trylock(&c.m))
             sched_yield();
@@ -435,9 +446,7 @@ static void mutex_body(unsigned id, unsigned i)
         while (!pl_mutex_lock_for(&c.m, 1000))
             ;
         break;
-    default:
-        (void)pl_mutex_lock_until(&c.m, PL_FOREVER);
-        break;
+    default: (void)pl_mutex_lock_until(&c.m, PL_FOREVER); break;
     }
     if (++c.inside != 1)
         fail("two threads inside the mutex");
@@ -740,13 +749,20 @@ static const struct {
     const char *name;
     void (*run)(void);
 } scenarios[] = {
-    {"mutex-handoff", mutex_handoff}, {"rwlock-handoff", rwlock_handoff},
-    {"remutex-handoff", remutex_handoff}, {"cond-handoff", cond_handoff},
-    {"once-parked", once_parked},     {"wait-wake", wait_wake},
-    {"mutex-fastpath", mutex_fastpath}, {"rwlock-fastpath", rwlock_fastpath},
-    {"remutex-fastpath", remutex_fastpath}, {"once-fastpath", once_fastpath},
-    {"contended", contended},         {"race-mutex", race_mutex},
-    {"race-rwlock", race_rwlock},     {"foreign-unlock", foreign_unlock},
+    {"mutex-handoff", mutex_handoff},
+    {"rwlock-handoff", rwlock_handoff},
+    {"remutex-handoff", remutex_handoff},
+    {"cond-handoff", cond_handoff},
+    {"once-parked", once_parked},
+    {"wait-wake", wait_wake},
+    {"mutex-fastpath", mutex_fastpath},
+    {"rwlock-fastpath", rwlock_fastpath},
+    {"remutex-fastpath", remutex_fastpath},
+    {"once-fastpath", once_fastpath},
+    {"contended", contended},
+    {"race-mutex", race_mutex},
+    {"race-rwlock", race_rwlock},
+    {"foreign-unlock", foreign_unlock},
     {"lock-order-inversion", lock_order_inversion},
 };
 

@@ -8,7 +8,7 @@
 #include <valgrind/drd.h> /* designed to follow helgrind.h */
 
 #if !defined(PL__VG) || !PL__VG
-#error "annotate.h did not turn the Valgrind requests on"
+#  error "annotate.h did not turn the Valgrind requests on"
 #endif
 
 _Static_assert(PL__VG_RWLOCK_ACQUIRED == _VG_USERREQ__HG_PTHREAD_RWLOCK_ACQUIRED, "helgrind");

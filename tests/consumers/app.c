@@ -13,7 +13,7 @@
 #include <parking/parking.h>
 
 #if !PARKING_VERSION_AT_LEAST(0, 1, 0)
-#error "parking/version.h is missing or too old"
+#  error "parking/version.h is missing or too old"
 #endif
 
 enum { THREADS = 4, ROUNDS = 20000 };

@@ -306,8 +306,7 @@ static void expect_abort_naming_both(const struct outcome *o)
                   "expected SIGABRT, got status %#x; child stderr:\n%s", o->status, o->err);
     ck_assert_msg(strstr(o->err, "libparking: fatal: two copies of libparking are in use") != NULL,
                   "no explanation on stderr:\n%s", o->err);
-    ck_assert_msg(strstr(o->err, "pl_plugin_static") != NULL, "static copy not named:\n%s",
-                  o->err);
+    ck_assert_msg(strstr(o->err, "pl_plugin_static") != NULL, "static copy not named:\n%s", o->err);
     ck_assert_msg(strstr(o->err, "libparking.so") != NULL, "shared copy not named:\n%s", o->err);
     ck_assert_msg(strstr(o->err, "link every module") != NULL &&
                       strstr(o->err, "against the shared library libparking.so") != NULL,

@@ -6,7 +6,7 @@
 #include <parking/version.h>
 
 #ifndef PL_PLUGIN_NAME
-#error "PL_PLUGIN_NAME must be defined"
+#  error "PL_PLUGIN_NAME must be defined"
 #endif
 
 static void plugin_lock(pl_mutex_t *m) { pl_mutex_lock(m); }
@@ -44,12 +44,9 @@ static void *plugin_park_fn(void)
 }
 
 static const struct pl_test_plugin api = {
-    PL_PLUGIN_NAME, plugin_lock, plugin_lock_for, plugin_unlock, plugin_queued, plugin_park_fn,
-    pl_version,
+    PL_PLUGIN_NAME, plugin_lock,    plugin_lock_for, plugin_unlock,
+    plugin_queued,  plugin_park_fn, pl_version,
 };
 
 __attribute__((visibility("default"))) const struct pl_test_plugin *pl_test_plugin(void);
-const struct pl_test_plugin *pl_test_plugin(void)
-{
-    return &api;
-}
+const struct pl_test_plugin *pl_test_plugin(void) { return &api; }

@@ -12,7 +12,7 @@
 #include <parking/mutex.h>
 
 struct pl_test_plugin {
-    const char *name;                                /* PL_PLUGIN_NAME */
+    const char *name; /* PL_PLUGIN_NAME */
     void (*lock)(pl_mutex_t *m);
     bool (*lock_for)(pl_mutex_t *m, uint64_t timeout_ns);
     void (*unlock)(pl_mutex_t *m);

@@ -144,9 +144,10 @@ START_TEST(unload_plugin_while_parked_threads_live)
     }
     int status = 0;
     ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-    ck_assert_msg(!WIFSIGNALED(status), "the child died of signal %d (%s): a thread's exit ran "
-                  "code that the plugin's dlclose unmapped", WTERMSIG(status),
-                  strsignal(WTERMSIG(status)));
+    ck_assert_msg(!WIFSIGNALED(status),
+                  "the child died of signal %d (%s): a thread's exit ran "
+                  "code that the plugin's dlclose unmapped",
+                  WTERMSIG(status), strsignal(WTERMSIG(status)));
     ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
                   "the child failed with status %#x (see its message above)", status);
 }

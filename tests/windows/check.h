@@ -35,19 +35,19 @@ extern "C" {
 #endif
 
 #if defined(__GNUC__) || defined(__clang__)
-#define CK_ATTRIBUTE_UNUSED __attribute__((unused))
-#define CK_ATTRIBUTE_NORETURN __attribute__((noreturn))
+#  define CK_ATTRIBUTE_UNUSED __attribute__((unused))
+#  define CK_ATTRIBUTE_NORETURN __attribute__((noreturn))
 /* The runner is built with mingw's C99 printf (%zu, %jd), not msvcrt's: GCC calls that format
  * gnu_printf (its plain printf means msvcrt's on Windows); clang knows only printf. */
-#if defined(__clang__)
-#define CK_ATTRIBUTE_FORMAT(a, b) __attribute__((format(printf, a, b)))
+#  if defined(__clang__)
+#    define CK_ATTRIBUTE_FORMAT(a, b) __attribute__((format(printf, a, b)))
+#  else
+#    define CK_ATTRIBUTE_FORMAT(a, b) __attribute__((format(gnu_printf, a, b)))
+#  endif
 #else
-#define CK_ATTRIBUTE_FORMAT(a, b) __attribute__((format(gnu_printf, a, b)))
-#endif
-#else
-#define CK_ATTRIBUTE_UNUSED
-#define CK_ATTRIBUTE_NORETURN
-#define CK_ATTRIBUTE_FORMAT(a, b)
+#  define CK_ATTRIBUTE_UNUSED
+#  define CK_ATTRIBUTE_NORETURN
+#  define CK_ATTRIBUTE_FORMAT(a, b)
 #endif
 
 #define CHECK_MAJOR_VERSION 0
@@ -68,12 +68,11 @@ typedef struct SRunner SRunner;
 enum print_output { CK_SILENT, CK_MINIMAL, CK_NORMAL, CK_VERBOSE, CK_ENV, CK_SUBUNIT, CK_LAST };
 enum fork_status { CK_FORK_GETENV, CK_FORK, CK_NOFORK };
 
-#define START_TEST(__testname)                                                                 \
-    static void __testname##_fn(int _i CK_ATTRIBUTE_UNUSED);                                  \
-    static const TTest __testname##_ttest = {"" #__testname, __testname##_fn, __FILE__,       \
-                                             __LINE__};                                        \
-    static const TTest *__testname = &__testname##_ttest;                                      \
-    static void __testname##_fn(int _i CK_ATTRIBUTE_UNUSED)
+#define START_TEST(__testname)                                                                     \
+  static void __testname##_fn(int _i CK_ATTRIBUTE_UNUSED);                                         \
+  static const TTest __testname##_ttest = {"" #__testname, __testname##_fn, __FILE__, __LINE__};   \
+  static const TTest *__testname = &__testname##_ttest;                                            \
+  static void __testname##_fn(int _i CK_ATTRIBUTE_UNUSED)
 #define END_TEST
 
 Suite *suite_create(const char *name);
@@ -82,15 +81,16 @@ TCase *tcase_create(const char *name);
 /* Seconds; 0 means no limit.  The default is 4 s (or CK_DEFAULT_TIMEOUT), and every value is
  * multiplied by CK_TIMEOUT_MULTIPLIER when set. */
 void tcase_set_timeout(TCase *tc, double timeout);
-void _tcase_add_test(TCase *tc, const TTest *ttest, int signal, int allowed_exit_value,
-                     int start, int end);
+void _tcase_add_test(TCase *tc, const TTest *ttest, int signal, int allowed_exit_value, int start,
+                     int end);
 
 #define tcase_add_test(tc, tf) tcase_add_test_raise_signal(tc, tf, 0)
-#define tcase_add_test_raise_signal(tc, ttest, signal) _tcase_add_test((tc), (ttest), (signal), 0, 0, 1)
+#define tcase_add_test_raise_signal(tc, ttest, signal)                                             \
+  _tcase_add_test((tc), (ttest), (signal), 0, 0, 1)
 #define tcase_add_exit_test(tc, ttest, e) _tcase_add_test((tc), (ttest), 0, (e), 0, 1)
 #define tcase_add_loop_test(tc, ttest, s, e) _tcase_add_test((tc), (ttest), 0, 0, (s), (e))
-#define tcase_add_loop_test_raise_signal(tc, ttest, signal, s, e)                              \
-    _tcase_add_test((tc), (ttest), (signal), 0, (s), (e))
+#define tcase_add_loop_test_raise_signal(tc, ttest, signal, s, e)                                  \
+  _tcase_add_test((tc), (ttest), (signal), 0, (s), (e))
 
 SRunner *srunner_create(Suite *s);
 void srunner_add_suite(SRunner *sr, Suite *s);
@@ -113,19 +113,19 @@ CK_ATTRIBUTE_NORETURN void ck_win_skip(const char *why);
 #define mark_point() _mark_point(__FILE__, __LINE__)
 
 #define ck_assert(expr) ck_assert_msg(expr, NULL)
-#define ck_assert_msg(expr, ...)                                                               \
-    ((expr) ? _mark_point(__FILE__, __LINE__)                                                  \
-            : _ck_assert_failed(__FILE__, __LINE__, "Assertion '" #expr "' failed", ##__VA_ARGS__))
+#define ck_assert_msg(expr, ...)                                                                   \
+  ((expr) ? _mark_point(__FILE__, __LINE__)                                                        \
+          : _ck_assert_failed(__FILE__, __LINE__, "Assertion '" #expr "' failed", ##__VA_ARGS__))
 #define ck_abort() ck_abort_msg(NULL)
 #define ck_abort_msg(...) _ck_assert_failed(__FILE__, __LINE__, "Failed", ##__VA_ARGS__)
 
-#define _ck_assert_int(X, OP, Y)                                                               \
-    do {                                                                                       \
-        intmax_t _ck_x = (X);                                                                  \
-        intmax_t _ck_y = (Y);                                                                  \
-        ck_assert_msg(_ck_x OP _ck_y, "Assertion '%s' failed: %s == %jd, %s == %jd",           \
-                      #X " " #OP " " #Y, #X, _ck_x, #Y, _ck_y);                                \
-    } while (0)
+#define _ck_assert_int(X, OP, Y)                                                                   \
+  do {                                                                                             \
+    intmax_t _ck_x = (X);                                                                          \
+    intmax_t _ck_y = (Y);                                                                          \
+    ck_assert_msg(_ck_x OP _ck_y, "Assertion '%s' failed: %s == %jd, %s == %jd",                   \
+                  #X " " #OP " " #Y, #X, _ck_x, #Y, _ck_y);                                        \
+  } while (0)
 #define ck_assert_int_eq(X, Y) _ck_assert_int(X, ==, Y)
 #define ck_assert_int_ne(X, Y) _ck_assert_int(X, !=, Y)
 #define ck_assert_int_lt(X, Y) _ck_assert_int(X, <, Y)
@@ -133,13 +133,13 @@ CK_ATTRIBUTE_NORETURN void ck_win_skip(const char *why);
 #define ck_assert_int_gt(X, Y) _ck_assert_int(X, >, Y)
 #define ck_assert_int_ge(X, Y) _ck_assert_int(X, >=, Y)
 
-#define _ck_assert_uint(X, OP, Y)                                                              \
-    do {                                                                                       \
-        uintmax_t _ck_x = (X);                                                                 \
-        uintmax_t _ck_y = (Y);                                                                 \
-        ck_assert_msg(_ck_x OP _ck_y, "Assertion '%s' failed: %s == %ju, %s == %ju",           \
-                      #X " " #OP " " #Y, #X, _ck_x, #Y, _ck_y);                                \
-    } while (0)
+#define _ck_assert_uint(X, OP, Y)                                                                  \
+  do {                                                                                             \
+    uintmax_t _ck_x = (X);                                                                         \
+    uintmax_t _ck_y = (Y);                                                                         \
+    ck_assert_msg(_ck_x OP _ck_y, "Assertion '%s' failed: %s == %ju, %s == %ju",                   \
+                  #X " " #OP " " #Y, #X, _ck_x, #Y, _ck_y);                                        \
+  } while (0)
 #define ck_assert_uint_eq(X, Y) _ck_assert_uint(X, ==, Y)
 #define ck_assert_uint_ne(X, Y) _ck_assert_uint(X, !=, Y)
 #define ck_assert_uint_lt(X, Y) _ck_assert_uint(X, <, Y)
@@ -147,26 +147,26 @@ CK_ATTRIBUTE_NORETURN void ck_win_skip(const char *why);
 #define ck_assert_uint_gt(X, Y) _ck_assert_uint(X, >, Y)
 #define ck_assert_uint_ge(X, Y) _ck_assert_uint(X, >=, Y)
 
-#define _ck_assert_ptr(X, OP, Y)                                                               \
-    do {                                                                                       \
-        const void *_ck_x = (X);                                                               \
-        const void *_ck_y = (Y);                                                               \
-        ck_assert_msg(_ck_x OP _ck_y, "Assertion '%s' failed: %s == %p, %s == %p",             \
-                      #X " " #OP " " #Y, #X, _ck_x, #Y, _ck_y);                                \
-    } while (0)
+#define _ck_assert_ptr(X, OP, Y)                                                                   \
+  do {                                                                                             \
+    const void *_ck_x = (X);                                                                       \
+    const void *_ck_y = (Y);                                                                       \
+    ck_assert_msg(_ck_x OP _ck_y, "Assertion '%s' failed: %s == %p, %s == %p", #X " " #OP " " #Y,  \
+                  #X, _ck_x, #Y, _ck_y);                                                           \
+  } while (0)
 #define ck_assert_ptr_eq(X, Y) _ck_assert_ptr(X, ==, Y)
 #define ck_assert_ptr_ne(X, Y) _ck_assert_ptr(X, !=, Y)
 #define ck_assert_ptr_null(X) _ck_assert_ptr(X, ==, NULL)
 #define ck_assert_ptr_nonnull(X) _ck_assert_ptr(X, !=, NULL)
 
-#define _ck_assert_str(X, OP, Y)                                                               \
-    do {                                                                                       \
-        const char *_ck_x = (X);                                                               \
-        const char *_ck_y = (Y);                                                               \
-        ck_assert_msg(_ck_x && _ck_y && strcmp(_ck_y, _ck_x) OP 0,                             \
-                      "Assertion '%s' failed: %s == \"%s\", %s == \"%s\"", #X " " #OP " " #Y,  \
-                      #X, _ck_x ? _ck_x : "(null)", #Y, _ck_y ? _ck_y : "(null)");             \
-    } while (0)
+#define _ck_assert_str(X, OP, Y)                                                                   \
+  do {                                                                                             \
+    const char *_ck_x = (X);                                                                       \
+    const char *_ck_y = (Y);                                                                       \
+    ck_assert_msg(_ck_x &&_ck_y &&strcmp(_ck_y, _ck_x) OP 0,                                       \
+                  "Assertion '%s' failed: %s == \"%s\", %s == \"%s\"", #X " " #OP " " #Y, #X,      \
+                  _ck_x ? _ck_x : "(null)", #Y, _ck_y ? _ck_y : "(null)");                         \
+  } while (0)
 #define ck_assert_str_eq(X, Y) _ck_assert_str(X, ==, Y)
 #define ck_assert_str_ne(X, Y) _ck_assert_str(X, !=, Y)
 

@@ -16,10 +16,10 @@
  * error, as Check does.  Children are put in a job object that is killed when the parent's last
  * handle to it closes, so killing the parent (ctest's own timeout) leaves no test running. */
 #ifndef __USE_MINGW_ANSI_STDIO
-#define __USE_MINGW_ANSI_STDIO 1 /* C99 printf: %zu, %jd */
+#  define __USE_MINGW_ANSI_STDIO 1 /* C99 printf: %zu, %jd */
 #endif
 #ifndef WIN32_LEAN_AND_MEAN
-#define WIN32_LEAN_AND_MEAN
+#  define WIN32_LEAN_AND_MEAN
 #endif
 #include <windows.h>
 
@@ -137,8 +137,8 @@ void tcase_set_timeout(TCase *tc, double timeout)
         tc->timeout = timeout;
 }
 
-void _tcase_add_test(TCase *tc, const TTest *ttest, int signal, int allowed_exit_value,
-                     int start, int end)
+void _tcase_add_test(TCase *tc, const TTest *ttest, int signal, int allowed_exit_value, int start,
+                     int end)
 {
     if (tc == NULL || ttest == NULL)
         return;
@@ -239,15 +239,15 @@ void _ck_assert_failed(const char *file, int line, const char *expr, const char 
     } else {
         snprintf(text, sizeof text, "%s", expr);
     }
-    fprintf(stderr, "%s:%d:F:%s:%s:%d: %s\n", file, line, g_tcase_name, g_test_name,
-            g_iteration, text);
+    fprintf(stderr, "%s:%d:F:%s:%s:%d: %s\n", file, line, g_tcase_name, g_test_name, g_iteration,
+            text);
     child_exit(CK_WIN_EXIT_FAILED);
 }
 
 void ck_win_skip(const char *why)
 {
-    fprintf(stderr, "%s:%s:%d: SKIPPED on Windows: %s\n", g_tcase_name, g_test_name,
-            g_iteration, why);
+    fprintf(stderr, "%s:%s:%d: SKIPPED on Windows: %s\n", g_tcase_name, g_test_name, g_iteration,
+            why);
     child_exit(CK_WIN_EXIT_SKIPPED);
 }
 
@@ -374,8 +374,8 @@ static DWORD spawn_child(unsigned si, unsigned ti, unsigned ki, int iteration, d
     for (int attempt = 0; attempt < 5 && !ok; attempt++) {
         if (attempt > 0)
             Sleep(100u << attempt);
-        ok = CreateProcessW(exe, cmdline, NULL, NULL, TRUE, CREATE_SUSPENDED, NULL, NULL,
-                            &si_info, &pi);
+        ok = CreateProcessW(exe, cmdline, NULL, NULL, TRUE, CREATE_SUSPENDED, NULL, NULL, &si_info,
+                            &pi);
         err = GetLastError();
     }
     SetEnvironmentVariableW(L"" CK_WIN_CHILD_VAR, NULL);
@@ -537,12 +537,14 @@ void srunner_run_all(SRunner *sr, enum print_output print_mode)
                     case V_SKIP: sr->skipped++, tag = "S"; break;
                     }
                     if (why[0] != '\0')
-                        fprintf(stderr, "%s:%d:%s:%s:%s:%d: %s\n", e->ttest->file,
-                                e->ttest->line, tag, tc->name, e->ttest->name, i, why);
+                        fprintf(stderr, "%s:%d:%s:%s:%s:%d: %s\n", e->ttest->file, e->ttest->line,
+                                tag, tc->name, e->ttest->name, i, why);
                     if (mode >= CK_VERBOSE && mode != CK_ENV)
-                        printf("%s:%d:%s:%s:%s:%d: %s (%lu ms)\n", e->ttest->file,
-                               e->ttest->line, tag, tc->name, e->ttest->name, i,
-                               v == V_PASS ? "Passed" : v == V_SKIP ? "Skipped" : "Failed",
+                        printf("%s:%d:%s:%s:%s:%d: %s (%lu ms)\n", e->ttest->file, e->ttest->line,
+                               tag, tc->name, e->ttest->name, i,
+                               v == V_PASS   ? "Passed"
+                               : v == V_SKIP ? "Skipped"
+                                             : "Failed",
                                (unsigned long)ms);
                 }
             }
@@ -555,8 +557,8 @@ void srunner_run_all(SRunner *sr, enum print_output print_mode)
                sr->errors);
         /* One line tools/test-windows collects for its summary. */
         printf("check-win: %s: %d checks, %d passed, %d failed, %d errors, %d skipped\n",
-               sr->first ? sr->first->name : "?", sr->checks,
-               sr->checks - bad - sr->skipped, sr->failures, sr->errors, sr->skipped);
+               sr->first ? sr->first->name : "?", sr->checks, sr->checks - bad - sr->skipped,
+               sr->failures, sr->errors, sr->skipped);
     }
     fflush(stdout);
     fflush(stderr);

@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #ifndef WIN32_LEAN_AND_MEAN
-#define WIN32_LEAN_AND_MEAN
+#  define WIN32_LEAN_AND_MEAN
 #endif
 #include <windows.h>
 
@@ -26,10 +26,7 @@ START_TEST(passes)
 }
 END_TEST
 
-START_TEST(fails_in_main_thread)
-{
-    ck_assert_uint_eq(1, 2);
-}
+START_TEST(fails_in_main_thread) { ck_assert_uint_eq(1, 2); }
 END_TEST
 
 static void *failing_thread(void *arg)
@@ -48,27 +45,16 @@ START_TEST(fails_in_other_thread)
 }
 END_TEST
 
-START_TEST(aborts_as_expected)
-{
-    abort();
-}
+START_TEST(aborts_as_expected) { abort(); }
 END_TEST
 
-START_TEST(aborts_unexpectedly)
-{
-    abort();
-}
+START_TEST(aborts_unexpectedly) { abort(); }
 END_TEST
 
-START_TEST(returns_but_abort_expected)
-{
-}
+START_TEST(returns_but_abort_expected) {}
 END_TEST
 
-START_TEST(hangs)
-{
-    Sleep(30000);
-}
+START_TEST(hangs) { Sleep(30000); }
 END_TEST
 
 START_TEST(crashes)
@@ -85,16 +71,10 @@ START_TEST(skips_at_pipe)
 }
 END_TEST
 
-START_TEST(loop_fails_at_two)
-{
-    ck_assert_int_ne(_i, 2);
-}
+START_TEST(loop_fails_at_two) { ck_assert_int_ne(_i, 2); }
 END_TEST
 
-START_TEST(exits_with_five)
-{
-    exit(5);
-}
+START_TEST(exits_with_five) { exit(5); }
 END_TEST
 
 START_TEST(exits_early_with_zero)
@@ -103,9 +83,7 @@ START_TEST(exits_early_with_zero)
 }
 END_TEST
 
-START_TEST(returns_but_exit_expected)
-{
-}
+START_TEST(returns_but_exit_expected) {}
 END_TEST
 
 START_TEST(fresh_process_each_time)
@@ -121,20 +99,20 @@ int main(void)
     Suite *s = suite_create("check_win_selftest");
     TCase *tc = tcase_create("verdicts");
     tcase_set_timeout(tc, 2);
-    tcase_add_test(tc, passes);                                       /* pass */
-    tcase_add_test(tc, fails_in_main_thread);                         /* failure */
-    tcase_add_test(tc, fails_in_other_thread);                        /* failure */
-    tcase_add_test_raise_signal(tc, aborts_as_expected, SIGABRT);     /* pass */
-    tcase_add_test(tc, aborts_unexpectedly);                          /* error */
+    tcase_add_test(tc, passes);                                           /* pass */
+    tcase_add_test(tc, fails_in_main_thread);                             /* failure */
+    tcase_add_test(tc, fails_in_other_thread);                            /* failure */
+    tcase_add_test_raise_signal(tc, aborts_as_expected, SIGABRT);         /* pass */
+    tcase_add_test(tc, aborts_unexpectedly);                              /* error */
     tcase_add_test_raise_signal(tc, returns_but_abort_expected, SIGABRT); /* failure */
-    tcase_add_test(tc, hangs);                                        /* error (timeout) */
-    tcase_add_test(tc, crashes);                                      /* error */
-    tcase_add_test(tc, skips_at_pipe);                                /* skipped */
-    tcase_add_loop_test(tc, loop_fails_at_two, 0, 4);                 /* 3 pass, 1 failure */
-    tcase_add_exit_test(tc, exits_with_five, 5);                      /* pass */
-    tcase_add_test(tc, exits_early_with_zero);                        /* error */
-    tcase_add_exit_test(tc, returns_but_exit_expected, 5);            /* error */
-    tcase_add_loop_test(tc, fresh_process_each_time, 0, 2);           /* 2 pass */
+    tcase_add_test(tc, hangs);                                            /* error (timeout) */
+    tcase_add_test(tc, crashes);                                          /* error */
+    tcase_add_test(tc, skips_at_pipe);                                    /* skipped */
+    tcase_add_loop_test(tc, loop_fails_at_two, 0, 4);                     /* 3 pass, 1 failure */
+    tcase_add_exit_test(tc, exits_with_five, 5);                          /* pass */
+    tcase_add_test(tc, exits_early_with_zero);                            /* error */
+    tcase_add_exit_test(tc, returns_but_exit_expected, 5);                /* error */
+    tcase_add_loop_test(tc, fresh_process_each_time, 0, 2);               /* 2 pass */
     suite_add_tcase(s, tc);
 
     SRunner *sr = srunner_create(s);
@@ -143,10 +121,10 @@ int main(void)
     ck_win_counts(sr, &failures, &errors, &skipped);
     int run = srunner_ntests_run(sr), failed = srunner_ntests_failed(sr);
     srunner_free(sr);
-    int ok = run == 18 && failures == 4 && errors == 5 && skipped == 1 && failed == 9 &&
-             in_parent == 1;
+    int ok =
+        run == 18 && failures == 4 && errors == 5 && skipped == 1 && failed == 9 && in_parent == 1;
     printf("check_win_selftest: run %d (want 18), failures %d (4), errors %d (5), skipped %d (1): "
-           "%s (the failures and errors printed above are expected)\n", run, failures, errors,
-           skipped, ok ? "as expected" : "WRONG");
+           "%s (the failures and errors printed above are expected)\n",
+           run, failures, errors, skipped, ok ? "as expected" : "WRONG");
     return ok ? EXIT_SUCCESS : EXIT_FAILURE;
 }

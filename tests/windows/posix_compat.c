@@ -1,6 +1,6 @@
 /* See posix_compat.h. */
 #ifndef WIN32_LEAN_AND_MEAN
-#define WIN32_LEAN_AND_MEAN
+#  define WIN32_LEAN_AND_MEAN
 #endif
 #include <windows.h>
 
@@ -22,9 +22,9 @@ long sysconf(int name)
 
 pid_t gettid(void) { return (pid_t)GetCurrentThreadId(); }
 
-#define NEEDS_FORK                                                                         \
-    "needs fork() (it reads the misuse message of a forked child through a pipe); the abort " \
-    "itself is covered by the SIGABRT tests, the message by test_win.exe (misuse_message)"
+#define NEEDS_FORK                                                                                 \
+  "needs fork() (it reads the misuse message of a forked child through a pipe); the abort "        \
+  "itself is covered by the SIGABRT tests, the message by test_win.exe (misuse_message)"
 
 int pipe(int fds[2])
 {
@@ -32,10 +32,7 @@ int pipe(int fds[2])
     ck_win_skip("pipe(): " NEEDS_FORK);
 }
 
-pid_t fork(void)
-{
-    ck_win_skip("fork(): " NEEDS_FORK);
-}
+pid_t fork(void) { ck_win_skip("fork(): " NEEDS_FORK); }
 
 pid_t waitpid(pid_t pid, int *status, int options)
 {

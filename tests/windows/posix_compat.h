@@ -1,4 +1,5 @@
-/* The few POSIX (and Linux) calls of tests/test_*.c that mingw-w64 lacks.  Force-included (-include) into
+/* The few POSIX (and Linux) calls of tests/test_*.c that mingw-w64 lacks.  Force-included
+ * (-include) into
  * every test source by tests/windows/CMakeLists.txt, so the sources stay unchanged.
  *
  * sysconf(_SC_NPROCESSORS_ONLN) answers from GetSystemInfo.  pipe(), fork() and waitpid() cannot
@@ -10,10 +11,10 @@
 #include <sys/types.h>
 
 #ifndef _SC_NPROCESSORS_CONF
-#define _SC_NPROCESSORS_CONF 83
+#  define _SC_NPROCESSORS_CONF 83
 #endif
 #ifndef _SC_NPROCESSORS_ONLN
-#define _SC_NPROCESSORS_ONLN 84
+#  define _SC_NPROCESSORS_ONLN 84
 #endif
 
 #ifdef __cplusplus

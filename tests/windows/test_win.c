@@ -18,7 +18,7 @@
 #include <parking/mutex.h>
 
 #ifndef WIN32_LEAN_AND_MEAN
-#define WIN32_LEAN_AND_MEAN
+#  define WIN32_LEAN_AND_MEAN
 #endif
 #include <windows.h>
 
@@ -99,8 +99,8 @@ START_TEST(misuse_message)
     char text[2048];
     size_t len = 0;
     DWORD got;
-    while (len < sizeof text - 1 && ReadFile(rd, text + len, (DWORD)(sizeof text - 1 - len), &got,
-                                             NULL) && got > 0)
+    while (len < sizeof text - 1 &&
+           ReadFile(rd, text + len, (DWORD)(sizeof text - 1 - len), &got, NULL) && got > 0)
         len += got;
     text[len] = '\0';
     CloseHandle(rd);
@@ -111,8 +111,8 @@ START_TEST(misuse_message)
     CloseHandle(pi.hThread);
 
     /* The C runtime's abort() ends the process with exit code 3. */
-    ck_assert_msg(code == 3, "child exit code %lu, not abort's 3; it said: %s",
-                  (unsigned long)code, text);
+    ck_assert_msg(code == 3, "child exit code %lu, not abort's 3; it said: %s", (unsigned long)code,
+                  text);
     const char *at = strstr(text, "address=");
     ck_assert_msg(at != NULL, "no address line in: %s", text);
     char addr[64];
@@ -316,16 +316,10 @@ static void run_fls_park(bool before)
     ck_assert_int_eq(pl_park(&fls_key, NULL, NULL, NULL, NULL, 0, 0).status, PL_PARK_TIMED_OUT);
 }
 
-START_TEST(park_in_fls_callback_index_first)
-{
-    run_fls_park(true);
-}
+START_TEST(park_in_fls_callback_index_first) { run_fls_park(true); }
 END_TEST
 
-START_TEST(park_in_fls_callback_index_last)
-{
-    run_fls_park(false);
-}
+START_TEST(park_in_fls_callback_index_last) { run_fls_park(false); }
 END_TEST
 
 /* ---- Suite ---- */

@@ -7,9 +7,9 @@
 #include "../../posix_compat.h"
 
 #define WNOHANG 1
-#define WIFEXITED(s) (((s) & 0x7f) == 0)
+#define WIFEXITED(s) (((s)&0x7f) == 0)
 #define WEXITSTATUS(s) (((s) >> 8) & 0xff)
-#define WIFSIGNALED(s) (((s) & 0x7f) != 0 && ((s) & 0x7f) != 0x7f)
-#define WTERMSIG(s) ((s) & 0x7f)
+#define WIFSIGNALED(s) (((s)&0x7f) != 0 && ((s)&0x7f) != 0x7f)
+#define WTERMSIG(s) ((s)&0x7f)
 
 #endif /* PARKING_TESTS_WINDOWS_SYS_WAIT_H */
