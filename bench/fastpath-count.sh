@@ -3,8 +3,8 @@
 # compiled the way a user compiles: -O2, no NDEBUG.  Counted by callgrind, so the figure is exact
 # and does not move with machine load; it answers "did a change make a fast path longer?", which
 # a timing on a shared 2-core machine cannot.  Extra compiler flags go in CFLAGS_EXTRA, e.g.
-# CFLAGS_EXTRA=-DPARKING_VALGRIND=0 for the fast path without the optional Valgrind client
-# requests that a non-NDEBUG build gets where valgrind.h is installed (parking/annotate.h).
+# CFLAGS_EXTRA=-DPARKING_VALGRIND=1 for the fast path with the opt-in Valgrind client requests
+# (parking/annotate.h).
 #   bench/fastpath-count.sh SOURCE_TREE BUILD_DIR     (the headers of SOURCE_TREE, the library
 #                                                     in BUILD_DIR: an older tree compares)
 # e.g. bench/fastpath-count.sh . build/test

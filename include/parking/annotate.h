@@ -126,12 +126,13 @@ static inline bool pl__tsan_divert_end(void *addr, bool result)
  * Client requests (<valgrind/valgrind.h>): a short sequence of instructions that does nothing
  * natively (about 12 instructions and a stack buffer each, a few percent of an uncontended
  * lock + unlock) and tells the tool running the program what happened.  Compiled in:
- * - in the user's code: when PARKING_VALGRIND is defined non-zero (-DPARKING_VALGRIND=1); or,
- *   when it is not defined at all, when <valgrind/valgrind.h> is installed and NDEBUG is not
- *   defined (debug builds, where the few instructions do not matter).  -DPARKING_VALGRIND=0
- *   turns them off.  An NDEBUG build keeps its fast paths at their floor unless asked.
+ * - in the user's code: only when asked, with -DPARKING_VALGRIND=1.  Not by default, NDEBUG or
+ *   not: plain -O2 is what most users build, and six stores and a magic sequence per lock and
+ *   unlock took an uncontended mutex from 9 to 31 instructions, slower than pthread's.  Helgrind
+ *   and DRD users add the one flag (docs/reliability.md).
  * - in libparking itself (PARKING_BUILDING): whenever the header is installed at build time,
- *   unless PARKING_VALGRIND is 0; they sit on slow paths only (bucket locks, sleep and wake-up).
+ *   unless PARKING_VALGRIND is 0; they sit on slow paths only (bucket locks, sleep and wake-up),
+ *   where a user who asked for them in the fast paths needs them too, and nobody else pays.
  *
  * Every lock is described to both tools as a user-defined reader-writer lock at its address
  * (ANNOTATE_RWLOCK_ACQUIRED / ANNOTATE_RWLOCK_RELEASED, write mode unless PL__ANN_READ).  Both
@@ -145,8 +146,8 @@ static inline bool pl__tsan_divert_end(void *addr, bool result)
  * checked against both headers by tests/annotations/vg_requests.c. */
 #if defined(PARKING_VALGRIND)
 #  define PL__VG PARKING_VALGRIND
-#elif defined(__has_include)
-#  if __has_include(<valgrind/valgrind.h>) && (defined(PARKING_BUILDING) || !defined(NDEBUG))
+#elif defined(PARKING_BUILDING) && defined(__has_include)
+#  if __has_include(<valgrind/valgrind.h>)
 #    define PL__VG 1
 #  endif
 #endif
