@@ -1,9 +1,14 @@
 /* pl-bench: libparking's contenders, through the installed-style headers <parking/...>, linked
- * to the shared libparking exactly as a user links it: fast paths inline from the headers, slow
- * paths in libparking.so. */
+ * to the shared libparking exactly as a user links it.  Each lock comes twice:
+ * - "pl_mutex_t" (role ours): one out-of-line call per operation into libpb-parking-calls.so
+ *   (calls_parking.c), the way every other contender is reached; the ratios and the summary use
+ *   this one;
+ * - "pl_mutex_t (inline)" (role ours-inline): the fast path inlined into the workload loop from
+ *   the header, as user code gets it; an extra, labelled column. */
 #include <string.h>
 
 #include "bench.h"
+#include "calls_parking.h"
 #include "kernels.h"
 #include <parking/cond.h>
 #include <parking/mutex.h>
@@ -34,10 +39,25 @@ static void plm_destroy(void *lock)
 static void plm_lock(void *lock) { pl_mutex_lock(lock); }
 static void plm_unlock(void *lock) { pl_mutex_unlock(lock); }
 PB_MUTEX_KERNELS(plm, plm_lock, plm_unlock)
+PB_MUTEX_KERNELS(plm_call, pb_call_pl_mutex_lock, pb_call_pl_mutex_unlock)
 
-static const pb_mutex_ops_t plm = {
+static const pb_mutex_ops_t plm_call = {
     .name = "pl_mutex_t",
     .role = PB_OURS,
+    .bytes = sizeof(pl_mutex_t),
+    .align = _Alignof(pl_mutex_t),
+    .init = plm_init,
+    .destroy = plm_destroy,
+    .lock = pb_call_pl_mutex_lock,
+    .unlock = pb_call_pl_mutex_unlock,
+    .pairs = plm_call_pairs,
+    .speed = plm_call_speed,
+    .many = plm_call_many,
+};
+
+static const pb_mutex_ops_t plm = {
+    .name = "pl_mutex_t (inline)",
+    .role = PB_OURS_INLINE,
     .bytes = sizeof(pl_mutex_t),
     .align = _Alignof(pl_mutex_t),
     .init = plm_init,
@@ -66,10 +86,22 @@ static void plrw_rdunlock(void *l) { pl_rwlock_rdunlock(l); }
 static void plrw_wrlock(void *l) { pl_rwlock_wrlock(l); }
 static void plrw_wrunlock(void *l) { pl_rwlock_wrunlock(l); }
 PB_RWLOCK_KERNELS(plrw, plrw_rdlock, plrw_rdunlock, plrw_wrlock, plrw_wrunlock)
+PB_RWLOCK_KERNELS(plrw_call, pb_call_pl_rwlock_rdlock, pb_call_pl_rwlock_rdunlock,
+                  pb_call_pl_rwlock_wrlock, pb_call_pl_rwlock_wrunlock)
 
-static const pb_rwlock_ops_t plrw = {
+static const pb_rwlock_ops_t plrw_call = {
     .name = "pl_rwlock_t",
     .role = PB_OURS,
+    .bytes = sizeof(pl_rwlock_t),
+    .align = _Alignof(pl_rwlock_t),
+    .init = plrw_init,
+    .destroy = plrw_destroy,
+    .run = plrw_call_rw,
+};
+
+static const pb_rwlock_ops_t plrw = {
+    .name = "pl_rwlock_t (inline)",
+    .role = PB_OURS_INLINE,
     .bytes = sizeof(pl_rwlock_t),
     .align = _Alignof(pl_rwlock_t),
     .init = plrw_init,
@@ -169,9 +201,37 @@ static uint64_t plo_fast(uint64_t n)
     return sum;
 }
 
-static const pb_once_ops_t plo = {
+/* The out-of-line call of a done once, as pthread_once is reached. */
+static uint64_t plo_call_fast(uint64_t n)
+{
+    static pl_once_t once = PL_ONCE_INIT;
+    static uint64_t runs;
+    uint64_t sum = 0;
+    pb_call_pl_call_once(&once, plo_count, &runs);
+    for (uint64_t i = 0; i < n; i++) {
+        pb_call_pl_call_once(&once, plo_count, &runs);
+        sum += *(volatile uint64_t *)&runs;
+    }
+    return sum;
+}
+
+static void plo_call_call(void *onces, size_t index, void (*fn)(void))
+{
+    pb_call_pl_call_once((pl_once_t *)onces + index, plo_trampoline, &fn);
+}
+
+static const pb_once_ops_t plo_out = {
     .name = "pl_call_once",
     .role = PB_OURS,
+    .bytes = sizeof(pl_once_t),
+    .alloc = plo_alloc,
+    .call = plo_call_call,
+    .fast = plo_call_fast,
+};
+
+static const pb_once_ops_t plo = {
+    .name = "pl_call_once (inline)",
+    .role = PB_OURS_INLINE,
     .bytes = sizeof(pl_once_t),
     .alloc = plo_alloc,
     .call = plo_call,
@@ -180,9 +240,12 @@ static const pb_once_ops_t plo = {
 
 void pb_parking_register(void)
 {
+    pb_register_mutex(&plm_call);
     pb_register_mutex(&plm);
+    pb_register_rwlock(&plrw_call);
     pb_register_rwlock(&plrw);
     pb_register_cond(&plc);
     pb_register_event(&plw);
+    pb_register_once(&plo_out);
     pb_register_once(&plo);
 }

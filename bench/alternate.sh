@@ -29,10 +29,10 @@ for _ in $(seq "$rounds"); do
             if [[ $w == @* ]]; then bench=${w#@}; else envs+=("$w"); fi
         done
         # shellcheck disable=SC2086
-        env "${envs[@]}" ${NICE:-} "$bench" --contenders ours,pthread "$@" 2>/dev/null |
+        env "${envs[@]}" ${NICE:-} "$bench" --contenders ours-call,pthread --out none "$@" 2>/dev/null |
             awk -v v="$v" '
             /^== summary/ { s = 1; next }
-            s && NF >= 4 && $1 != "workload" && $1 != "total" {
+            s && $1 ~ /^(uncontended|contended|many|rwlock|queue|broadcast|pingpong|wait|wake|once)$/ {
                 ratio = ""; fair = "-"
                 for (i = 1; i <= NF; i++) {
                     if (ratio == "" && $i ~ /^[0-9.]+x$/) ratio = $i

@@ -21,9 +21,12 @@
 
 /* ---- contenders ---- */
 
-/* Who a contender is, for ratios and the summary: ours (libparking), the pthread baseline of its
- * family (ratios are taken against it), or a peer (another library, or another pthread flavour). */
-typedef enum pb_role { PB_OURS, PB_BASELINE, PB_PEER } pb_role_t;
+/* Who a contender is, for ratios and the summary: ours (libparking, reached like every other
+ * contender: one out-of-line call per operation), ours-inline (the same locks with the fast
+ * path inlined into the loop, as user code compiles them: an extra column, never compared
+ * with the peers), the pthread baseline of its family (ratios are taken against it), or a peer
+ * (another library, or another pthread flavour). */
+typedef enum pb_role { PB_OURS, PB_OURS_INLINE, PB_BASELINE, PB_PEER } pb_role_t;
 
 /* Arguments of the LockSpeedTest thread body (kernels.h). */
 typedef struct pb_speed_arg {
@@ -136,7 +139,8 @@ typedef struct pb_list {
 extern pb_list_t pb_mutexes, pb_rwlocks, pb_conds, pb_events, pb_onces;
 /* Registers the optional peers found at build time and prints what is skipped and why. */
 /* Registers the contenders whose role bit (1 << pb_role_t) is in `roles`. */
-#define PB_ALL_ROLES ((1u << PB_OURS) | (1u << PB_BASELINE) | (1u << PB_PEER))
+#define PB_ALL_ROLES                                                                               \
+  ((1u << PB_OURS) | (1u << PB_OURS_INLINE) | (1u << PB_BASELINE) | (1u << PB_PEER))
 void pb_contenders_setup(unsigned roles);
 
 /* Adapter families (adapt_*.c): each appends its contenders through pb_register_*. */
@@ -172,8 +176,6 @@ typedef struct pb_case {
     const char *unit;     /* e.g. "ns/op", "ops/s" */
     bool lower_is_better;
     const char *extra_label; /* column for pb_result_t.extra, or NULL */
-    double target;           /* our speed ratio to the baseline the docs aim at, 0 = none */
-    double fairness_target;  /* 0 = none */
 } pb_case_t;
 
 typedef struct pb_entry {
@@ -199,6 +201,7 @@ typedef struct pb_summary {
     double median, min, max, fairness, extra;
 } pb_summary_t;
 
+void pb_report_legend(void);
 bool pb_report_open_csv(const char *path);
 void pb_report_case(const pb_case_t *cs, const pb_entry_t *entries, size_t n,
                     const pb_summary_t *sums, unsigned reps, unsigned duration_ms);
@@ -254,6 +257,22 @@ static inline uint64_t pb_random(uint64_t *state)
     *state = x;
     return x * 0x2545f4914f6cdd1dull;
 }
+
+/* ---- the machine (machine.c) and unrelated load (background.c) ---- */
+
+typedef struct pb_machine {
+    double load1;             /* 1-minute load average, -1 if unknown */
+    bool have_ticks;          /* the three below were read (Linux) */
+    double busy, total, self; /* clock ticks: all CPUs busy, all CPUs, this process */
+} pb_machine_t;
+void pb_machine_sample(pb_machine_t *m);
+/* Prints the load before and after and what other processes took; true if it warned. */
+bool pb_machine_report(const pb_machine_t *before, const pb_machine_t *after);
+
+/* One step of the background threads' arithmetic (as PB_STEP in kernels.h). */
+#define PB_BUSY_STEP(acc, v) ((acc) += (v), (acc) *= 1.0001, (v) = (acc))
+void pb_background_start(unsigned n);
+void pb_background_stop(void);
 
 /* ---- workloads (wl_*.c) ---- */
 

@@ -19,9 +19,9 @@ done
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 printf '%-24s %12s %12s %10s %10s\n' contender figure ops futex/op cs/op
-for role in ours pthread; do
+for role in ours-call pthread; do
     perf stat -x, -e syscalls:sys_enter_futex,context-switches -o "$tmp/perf" \
-        "$bench" --contenders "$role" --reps 1 --duration-ms "$ms" "$@" >"$tmp/out"
+        "$bench" --contenders "$role" --out none --reps 1 --duration-ms "$ms" "$@" >"$tmp/out"
     # The contender's row: name, bytes, config, threads, figure ...
     row=$(grep -E '^(pl_|pthread)' "$tmp/out" | tail -1)
     name=$(awk '{print $1}' <<<"$row")

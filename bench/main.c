@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "bench.h"
@@ -54,7 +55,8 @@ typedef struct options {
     size_t nwaiters; /* 0: the preset's */
     unsigned workloads;
     unsigned roles;
-    const char *csv, *plots;
+    unsigned background; /* busy threads of unrelated work */
+    const char *out, *csv, *plots;
 } options_t;
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
@@ -71,14 +73,19 @@ static void usage(FILE *f)
         "Usage: pl-bench [OPTION]...\n"
         "Benchmarks libparking's locks against pthread (the baseline of every ratio) and, when "
         "they\n"
-        "were found at build time, Google nsync and Abseil.  Abseil runs with its deadlock "
-        "detection\n"
-        "turned off (absl::OnDeadlockCycle::kIgnore), as in Abseil's release builds.\n"
+        "were found at build time, Google nsync, Abseil and Rust parking_lot.  Abseil runs with "
+        "its\n"
+        "deadlock detection turned off (absl::OnDeadlockCycle::kIgnore), as in its release "
+        "builds.\n"
+        "Every contender, ours included, is reached the same way: one out-of-line call per "
+        "operation\n"
+        "into a shared library.  Rows marked (inline) are ours with the fast path inlined into "
+        "the\n"
+        "loop, as user code compiles it: an extra figure, never the one compared with peers.\n"
         "\n"
         "Workloads (--workload names; mutex = the first three, condvar = "
         "queue,broadcast,pingpong)\n"
-        "  uncontended  One thread locks and unlocks one mutex, lock calls inlined as in user "
-        "code.\n"
+        "  uncontended  One thread locks and unlocks one mutex.\n"
         "               ns/op: nanoseconds per lock+unlock pair (lower is better).\n"
         "  contended    LockSpeedTest (WebKit, Rust parking_lot): T threads loop { lock; `in` "
         "steps\n"
@@ -118,14 +125,18 @@ static void usage(FILE *f)
         "...);\n"
         "  tables show the median of the repetitions.  vs pthread: speed relative to the pthread\n"
         "  baseline of the family (> 1 = faster; for ns figures, pthread's time / ours).  spread:\n"
-        "  (max - min) / median of the repetitions.  Every run checks its counters (critical\n"
+        "  (max - min) / median of the repetitions, flagged ! over 10%.  Every run checks its\n"
+        "  counters (critical\n"
         "  sections, items, wake-ups, initialiser runs) and aborts on a mismatch: a broken lock "
         "never\n"
         "  posts a number.  An idle extra thread lives throughout (glibc's single-thread "
         "shortcuts\n"
         "  stay off); nothing is pinned.  The summary lists, per configuration, our ratio, the "
-        "best\n"
-        "  peer's, and the target of docs/benchmarks.md.\n"
+        "inlined\n"
+        "  one, the best peer's, and ours relative to the best peer.  The load average before "
+        "and after\n"
+        "  and the CPU time other processes took are printed, with a warning when the machine "
+        "was busy.\n"
         "\n"
         "Presets\n"
         "  --quick     (default) 300 ms runs, 3 reps: contended T=1,4,16; many T=2; rwlock "
@@ -152,15 +163,20 @@ static void usage(FILE *f)
         "  --waiters LIST          waiter counts for broadcast, e.g. 4,64\n"
         "  --duration-ms N         length of one run\n"
         "  --reps N                repetitions per contender and configuration (median reported)\n"
-        "  --contenders LIST       roles to run: ours, pthread (the baseline), peers (default "
-        "all);\n"
-        "                          e.g. ours,pthread for tuning runs, ours alone under "
-        "strace/perf\n"
-        "                          (without pthread the ratios are not computed)\n"
-        "  --csv FILE              also write one row per contender and configuration\n"
-        "  --plots DIR             write PNG plots (ops/s against threads, a line per contender) "
-        "of\n"
-        "                          every thread sweep into DIR with gnuplot, if installed\n"
+        "  --contenders LIST       roles to run: ours (ours-call and ours-inline), pthread (the\n"
+        "                          baseline), peers (default all); e.g. ours-call,pthread for\n"
+        "                          tuning runs (without pthread the ratios are not computed)\n"
+        "  --background N          N busy threads of unrelated arithmetic run throughout: a "
+        "loaded\n"
+        "                          machine, where lock holders are preempted (e.g. 2 x the "
+        "CPUs)\n"
+        "  --out DIR               where the CSV (DIR/pl-bench.csv) and the plots (DIR/plots) "
+        "go:\n"
+        "                          default pl-bench-results, except --smoke; none: no files\n"
+        "  --csv FILE              the CSV here instead: one row per contender and "
+        "configuration\n"
+        "  --plots DIR             the PNG plots here instead (ops/s against threads, a line per\n"
+        "                          contender, every thread sweep; needs gnuplot)\n"
         "  -h, --help              this text\n"
         "A progress line goes to stderr while it runs, when stderr is a terminal.\n",
         f);
@@ -269,11 +285,13 @@ static void parse_roles(options_t *o, char *list)
 {
     static const struct {
         const char *name;
-        pb_role_t role;
+        unsigned roles;
     } names[] = {
-        {"ours", PB_OURS},
-        {"pthread", PB_BASELINE},
-        {"peers", PB_PEER},
+        {"ours", (1u << PB_OURS) | (1u << PB_OURS_INLINE)},
+        {"ours-call", 1u << PB_OURS},
+        {"ours-inline", 1u << PB_OURS_INLINE},
+        {"pthread", 1u << PB_BASELINE},
+        {"peers", 1u << PB_PEER},
     };
     o->roles = 0;
     for (char *item; (item = next_item(&list));) {
@@ -281,11 +299,13 @@ static void parse_roles(options_t *o, char *list)
         while (i < COUNT(names) && strcmp(names[i].name, item) != 0)
             i++;
         if (i == COUNT(names)) {
-            fprintf(stderr, "pl-bench: --contenders: expected ours, pthread or peers, got '%s'\n",
+            fprintf(stderr,
+                    "pl-bench: --contenders: expected ours, ours-call, ours-inline, pthread or "
+                    "peers, got '%s'\n",
                     item);
             exit(2);
         }
-        o->roles |= 1u << names[i].role;
+        o->roles |= names[i].roles;
     }
 }
 
@@ -304,7 +324,9 @@ static void parse_options(options_t *o, int argc, char **argv)
         O_CONTENDERS,
         O_QUEUES,
         O_WAITERS,
-        O_INOUTS
+        O_INOUTS,
+        O_BACKGROUND,
+        O_OUT
     };
     static const struct option longopts[] = {
         {"quick", no_argument, NULL, O_QUICK},
@@ -320,6 +342,8 @@ static void parse_options(options_t *o, int argc, char **argv)
         {"contenders", required_argument, NULL, O_CONTENDERS},
         {"csv", required_argument, NULL, O_CSV},
         {"plots", required_argument, NULL, O_PLOTS},
+        {"out", required_argument, NULL, O_OUT},
+        {"background", required_argument, NULL, O_BACKGROUND},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -343,6 +367,8 @@ static void parse_options(options_t *o, int argc, char **argv)
         case O_CONTENDERS: parse_roles(o, optarg); break;
         case O_CSV: o->csv = optarg; break;
         case O_PLOTS: o->plots = optarg; break;
+        case O_OUT: o->out = optarg; break;
+        case O_BACKGROUND: o->background = parse_uint("--background", optarg, 0, 1024); break;
         case 'h': usage(stdout); exit(0);
         default: usage(stderr); exit(2);
         }
@@ -433,6 +459,59 @@ static void run_suite(const pb_suite_t *s, unsigned w)
         pb_wl_once(s);
 }
 
+/* Where the CSV and the plots go: --csv / --plots, else under --out (default pl-bench-results,
+ * except for --smoke, which is a check and writes nothing unless asked).  "--out none" writes
+ * nothing. */
+static void output_paths(options_t *o)
+{
+    static char csv[4096], plots[4096];
+    const char *out = o->out ? o->out : o->preset == SMOKE ? "none" : "pl-bench-results";
+    if (strcmp(out, "none") == 0)
+        return;
+    if (mkdir(out, 0777) != 0 && errno != EEXIST) {
+        fprintf(stderr, "pl-bench: --out %s: %s\n", out, strerror(errno));
+        exit(2);
+    }
+    if (!o->csv) {
+        snprintf(csv, sizeof csv, "%s/pl-bench.csv", out);
+        o->csv = csv;
+    }
+    if (!o->plots) {
+        snprintf(plots, sizeof plots, "%s/plots", out);
+        o->plots = plots;
+    }
+}
+
+static void print_legend(unsigned w)
+{
+    static const struct {
+        unsigned mask;
+        const char *line;
+    } lines[] = {
+        {W_UNCONTENDED, "uncontended  one thread: lock, increment, unlock (ns per pair)"},
+        {W_CONTENDED, "contended    LockSpeedTest: T threads, `in` steps inside one lock, `out` "
+                      "outside (critical sections/s)"},
+        {W_MANY, "many         1,000,000 locks in an array, T threads lock random ones (ops/s; "
+                 "MiB resident)"},
+        {W_RWLOCK, "rwlock       T threads, 90% or 99% of operations reads of shared data, the "
+                   "rest writes (ops/s)"},
+        {W_QUEUE, "queue        condvar: a bounded 16-slot FIFO, P producers : C consumers "
+                  "(items/s)"},
+        {W_BROADCAST, "broadcast    condvar: one thread wakes N waiters each round (rounds/s)"},
+        {W_PINGPONG, "pingpong     condvar: two threads hand a turn back and forth "
+                     "(round trips/s)"},
+        {W_WAIT, "wait         wait-on-address: two threads take turns on a word (trips/s); a "
+                 "wake with nobody waiting (ns)"},
+        {W_ONCE, "once         a call on a done once (ns); T threads through fresh onces "
+                 "(onces/s)"},
+    };
+    printf("\nworkloads:\n");
+    for (size_t i = 0; i < COUNT(lines); i++)
+        if (w & lines[i].mask)
+            printf("  %s\n", lines[i].line);
+    pb_report_legend();
+}
+
 int main(int argc, char **argv)
 {
     options_t o;
@@ -440,14 +519,19 @@ int main(int argc, char **argv)
     unsigned duration_ms = 0, reps = 0;
     parse_options(&o, argc, argv);
     build_suite(&o, &suite, &duration_ms, &reps);
+    output_paths(&o);
     if (o.csv && !pb_report_open_csv(o.csv))
         return 2;
 
     static const char *const preset_names[] = {"quick", "full", "smoke"};
     printf("pl-bench --%s: %ld online CPUs, %u ms per run, %u rep%s per contender and "
-           "configuration\n",
+           "configuration",
            preset_names[o.preset], sysconf(_SC_NPROCESSORS_ONLN), duration_ms, reps,
            reps == 1 ? "" : "s");
+    if (o.background)
+        printf(", %u busy background thread%s throughout", o.background,
+               o.background == 1 ? "" : "s");
+    printf("\n");
     pb_contenders_setup(o.roles);
 
     pb_measure_setup(reps, duration_ms, isatty(STDERR_FILENO));
@@ -459,20 +543,30 @@ int main(int argc, char **argv)
     printf("%u runs, about %.0f s of measurement plus set-up\n", runs, planned);
     if (o.preset == SMOKE || reps < 3)
         printf("(fewer than 3 reps: a correctness check, not a measurement)\n");
+    print_legend(o.workloads);
     fflush(stdout);
 
+    pb_machine_t before, after;
+    pb_machine_sample(&before);
     pb_idle_thread_start();
+    pb_background_start(o.background);
     uint64_t start = pb_now_ns();
     run_suite(&suite, o.workloads);
+    double wall = (double)(pb_now_ns() - start) / 1e9;
+    pb_background_stop();
+    pb_machine_sample(&after);
     pb_report_summary();
     int rc = 0;
     if (o.plots)
         (void)pb_report_plots(o.plots); /* a missing gnuplot is reported, not fatal */
-    printf("\ntotal wall time: %.1f s\n", (double)(pb_now_ns() - start) / 1e9);
-    pb_idle_thread_stop();
     if (!pb_report_close()) {
         fprintf(stderr, "pl-bench: %s: write error\n", o.csv);
         rc = 1;
+    } else if (o.csv) {
+        printf("CSV: %s (every contender and configuration: median, min, max, spread)\n", o.csv);
     }
+    (void)pb_machine_report(&before, &after);
+    printf("total wall time: %.1f s\n", wall);
+    pb_idle_thread_stop();
     return rc;
 }

@@ -22,7 +22,7 @@ done
 trap 'perf probe -q -d "probe_libparking:*" 2>/dev/null || true' EXIT
 ev=$(IFS=,; echo "${events[*]}")
 perf stat -x, -e "syscalls:sys_enter_futex,context-switches,$ev" -o /tmp/probes.$$ \
-    "$bench" --contenders ours --reps 1 "$@" | grep -E '^pl_'
+    "$bench" --contenders ours-call --out none --reps 1 "$@" | grep -E '^pl_'
 for i in "${!events[@]}"; do
     sed -i "s/${events[$i]}/${names[$i]}/" /tmp/probes.$$
 done

@@ -1,6 +1,6 @@
-/* pl-bench: output.  An aligned table per workload as results come in (stdout), one CSV row per
- * contender and configuration, the summary table at the end (our ratio to pthread, the best
- * peer's, and the target of docs/benchmarks.md), and gnuplot plots of every thread sweep. */
+/* pl-bench: output.  A legend, an aligned table per workload as results come in (stdout), one
+ * CSV row per contender and configuration, the summary table at the end (our ratio to pthread
+ * and to the best peer), and gnuplot plots of every thread sweep. */
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
@@ -32,6 +32,27 @@ static row_t *rows;
 static size_t nrows, cap_rows;
 static FILE *csv;
 static const char *last_title;
+static unsigned wide_spreads; /* figures flagged as too spread to trust */
+
+/* A median whose repetitions differ by more than this share of it is flagged: the machine was
+ * not steady enough for the figure to say which lock is faster by less than that. */
+#define SPREAD_FLAG_PCT 10.0
+
+void pb_report_legend(void)
+{
+    printf("\ncolumns: contender = the lock (\"(inline)\": our fast path inlined into the loop, "
+           "an extra figure;\n"
+           "           every other row, ours included, is one out-of-line call per operation); "
+           "bytes = sizeof the lock;\n"
+           "         the figure = median of the repetitions (ops/s: higher is better; ns: lower);"
+           "\n"
+           "         fairness = min/max of per-thread operation counts (1 even, 0 a thread "
+           "starved);\n"
+           "         vs pthread = speed relative to the pthread row (> 1: faster); spread = "
+           "(max - min) / median,\n"
+           "         \"!\" when over %.0f%%: too unsteady to trust.\n",
+           SPREAD_FLAG_PCT);
+}
 
 bool pb_report_open_csv(const char *path)
 {
@@ -71,7 +92,10 @@ static void format_value(char *buf, size_t size, double v, bool lower_is_better)
 
 static const char *role_name(pb_role_t r)
 {
-    return r == PB_OURS ? "ours" : r == PB_BASELINE ? "baseline" : "peer";
+    return r == PB_OURS          ? "ours"
+           : r == PB_OURS_INLINE ? "ours-inline"
+           : r == PB_BASELINE    ? "baseline"
+                                 : "peer";
 }
 
 static void *grow(void *p, size_t *cap, size_t need, size_t size)
@@ -134,8 +158,11 @@ void pb_report_case(const pb_case_t *cs, const pb_entry_t *entries, size_t n,
         char ratio[16] = "-";
         if (!isnan(r->ratio))
             snprintf(ratio, sizeof ratio, "%.2fx", r->ratio);
-        printf("%-26s %5zu  %-10s %7s %10s %8s %8s %10s %6.1f%%\n", r->name, r->bytes,
-               cs->config[0] ? cs->config : "-", threads, fig, fair, extra, ratio, spread);
+        bool wide = spread > SPREAD_FLAG_PCT;
+        wide_spreads += wide;
+        printf("%-26s %5zu  %-10s %7s %10s %8s %8s %10s %6.1f%%%s\n", r->name, r->bytes,
+               cs->config[0] ? cs->config : "-", threads, fig, fair, extra, ratio, spread,
+               wide ? " !" : "");
         if (csv)
             /* Configs such as "(1,0)" hold commas: text fields are quoted (RFC 4180). */
             fprintf(csv,
@@ -156,43 +183,47 @@ void pb_report_summary(void)
 {
     if (!nrecords)
         return;
-    printf("\n== summary: speed relative to pthread (median; > 1 = faster; uncontended and "
-           "per-call figures compare ns) ==\n");
-    printf("%-12s %-12s %7s  %-15s %-34s %-8s %s\n", "workload", "config", "threads",
-           "ours (fairness)", "best peer", "target", "");
+    printf("\n== summary: speed relative to pthread (median; > 1 = faster; ns figures compare "
+           "times) ==\n");
+    printf("ours = our locks called out of line like every peer; inline = our fast path "
+           "inlined; best peer = the fastest\nother library or pthread flavour; ours/peer = "
+           "ours relative to it (> 1: ours is faster)\n");
+    printf("%-12s %-12s %7s  %-15s %7s  %-34s %9s\n", "workload", "config", "threads",
+           "ours (fairness)", "inline", "best peer", "ours/peer");
     for (size_t i = 0; i < nrecords; i++) {
         const pb_case_t *cs = &cases[i];
-        const row_t *ours = NULL, *peer = NULL;
+        const row_t *ours = NULL, *inl = NULL, *peer = NULL;
         for (size_t k = 0; k < records[i].count; k++) {
             const row_t *r = &rows[records[i].first + k];
             if (r->role == PB_OURS && !ours)
                 ours = r;
+            if (r->role == PB_OURS_INLINE && !inl)
+                inl = r;
             if (r->role == PB_PEER && (!peer || r->ratio > peer->ratio))
                 peer = r;
         }
         if (!ours || isnan(ours->ratio))
             continue;
-        char o[32], p[64] = "-", t[16] = "-", threads[16] = "-";
+        char o[32], in[16] = "-", p[64] = "-", vs[16] = "-", threads[16] = "-";
         if (ours->s.fairness >= 0)
             snprintf(o, sizeof o, "%.2fx (%.2f)", ours->ratio, ours->s.fairness);
         else
             snprintf(o, sizeof o, "%.2fx", ours->ratio);
-        if (peer)
+        if (inl && !isnan(inl->ratio))
+            snprintf(in, sizeof in, "%.2fx", inl->ratio);
+        if (peer) {
             snprintf(p, sizeof p, "%.2fx %s", peer->ratio, peer->name);
-        const char *verdict = "";
-        if (cs->target > 0) {
-            snprintf(t, sizeof t, ">=%.2fx", cs->target);
-            bool met = ours->ratio >= cs->target;
-            if (cs->fairness_target > 0 && ours->s.fairness >= 0 &&
-                ours->s.fairness < cs->fairness_target)
-                met = false;
-            verdict = met ? "met" : "MISSED";
+            snprintf(vs, sizeof vs, "%.2fx", ours->ratio / peer->ratio);
         }
         if (cs->threads)
             snprintf(threads, sizeof threads, "%u", cs->threads);
-        printf("%-12s %-12s %7s  %-15s %-34s %-8s %s\n", cs->workload,
-               cs->config[0] ? cs->config : "-", threads, o, p, t, verdict);
+        printf("%-12s %-12s %7s  %-15s %7s  %-34s %9s\n", cs->workload,
+               cs->config[0] ? cs->config : "-", threads, o, in, p, vs);
     }
+    if (wide_spreads)
+        printf("%u figure%s flagged \"!\": spread over %.0f%% of the median; rerun those with "
+               "more --reps, or on a quieter machine\n",
+               wide_spreads, wide_spreads == 1 ? "" : "s", SPREAD_FLAG_PCT);
     fflush(stdout);
 }
 

@@ -197,7 +197,6 @@ void pb_wl_queue(const pb_suite_t *s)
             .unit = "items/s",
         };
         snprintf(cs.config, sizeof cs.config, "%uP:%uC", pc.producers, pc.consumers);
-        cs.target = pc.producers == pc.consumers && pc.producers >= 2 ? 2.5 : 1.0;
         pb_measure(&cs, e, n, run_queue, &pc);
     }
 }
@@ -311,7 +310,6 @@ void pb_wl_broadcast(const pb_suite_t *s)
             .workload = "broadcast",
             .title = "condvar: broadcast to N waiters, all wake and check in (rounds/s)",
             .unit = "rounds/s",
-            .target = 1.0,
         };
         snprintf(cs.config, sizeof cs.config, "%u waiters", waiters);
         pb_measure(&cs, e, n, run_broadcast, &waiters);
@@ -411,7 +409,6 @@ void pb_wl_pingpong(const pb_suite_t *s)
         .workload = "pingpong",
         .title = "condvar: ping-pong hand-off between two threads (round trips/s)",
         .unit = "trips/s",
-        .target = 1.1,
     };
     (void)s;
     pb_measure(&cs, e, n, run_pingpong, NULL);

@@ -115,7 +115,6 @@ void pb_wl_many(const pb_suite_t *s)
             .threads = s->many_threads[t],
             .unit = "ops/s",
             .extra_label = "MiB",
-            .target = 4.0,
         };
         if (s->many_locks % 1000000 == 0)
             snprintf(cs.config, sizeof cs.config, "%zuM locks", s->many_locks / 1000000);

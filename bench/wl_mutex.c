@@ -90,7 +90,6 @@ void pb_wl_uncontended(const pb_suite_t *s)
         .title = "uncontended lock+unlock, 1 thread (ns per pair, lower is better)",
         .unit = "ns/op",
         .lower_is_better = true,
-        .target = 1.0 / 0.75,
     };
     (void)s;
     pb_measure(&cs, e, n, run_uncontended, NULL);
@@ -185,14 +184,6 @@ void pb_wl_contended(const pb_suite_t *s)
                 .unit = "ops/s",
             };
             snprintf(cs.config, sizeof cs.config, "(%u,%u)", io.in, io.out);
-            if (io.in == 1 && io.out == 0) {
-                cs.target = 2.5;
-                cs.fairness_target = 0.5;
-            } else if (io.in == 10 && io.out == 40) {
-                cs.target = 1.8;
-            } else if (io.in == 1 && io.out == 100) {
-                cs.target = 1.0;
-            }
             pb_measure(&cs, e, n, run_contended, &ctx);
         }
     }

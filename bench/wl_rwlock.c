@@ -111,7 +111,6 @@ void pb_wl_rwlock(const pb_suite_t *s)
                 .title = "rwlock: random reads and writes (ops/s, all threads)",
                 .threads = s->rw_threads[t],
                 .unit = "ops/s",
-                .target = 1.3,
             };
             snprintf(cs.config, sizeof cs.config, "%u%% reads", s->read_per_mille[i] / 10);
             pb_measure(&cs, e, pb_rwlocks.count, run_rw, &ctx);

@@ -1,0 +1,19 @@
+/* pl-bench: the out-of-line libparking calls of calls_parking.h, built into their own shared
+ * library: what a user would get if libparking exported its fast paths as functions. */
+#include "calls_parking.h"
+
+#include <parking/mutex.h>
+#include <parking/once.h>
+#include <parking/rwlock.h>
+
+void pb_call_pl_mutex_lock(void *lock) { pl_mutex_lock(lock); }
+void pb_call_pl_mutex_unlock(void *lock) { pl_mutex_unlock(lock); }
+void pb_call_pl_rwlock_rdlock(void *lock) { pl_rwlock_rdlock(lock); }
+void pb_call_pl_rwlock_rdunlock(void *lock) { pl_rwlock_rdunlock(lock); }
+void pb_call_pl_rwlock_wrlock(void *lock) { pl_rwlock_wrlock(lock); }
+void pb_call_pl_rwlock_wrunlock(void *lock) { pl_rwlock_wrunlock(lock); }
+
+void pb_call_pl_call_once(void *once, void (*fn)(void *), void *arg)
+{
+    pl_call_once(once, fn, arg);
+}
