@@ -158,6 +158,9 @@ void pb_nsync_register(void);
 #ifdef PB_HAVE_ABSL
 void pb_absl_register(void);
 #endif
+#ifdef PB_HAVE_PARKING_LOT
+void pb_parking_lot_register(void);
+#endif
 
 /* ---- measurement (measure.c) ---- */
 

@@ -80,4 +80,14 @@ void pb_contenders_setup(unsigned roles)
            PB_PEERS_NOTE[0] ? PB_PEERS_NOTE
                             : "not found when pl-bench was configured (Debian: libabsl-dev, g++)");
 #endif
+#ifdef PB_HAVE_PARKING_LOT
+    pb_parking_lot_register();
+    printf("peer: Rust parking_lot 0.12 (RawMutex, RawRwLock, Condvar+Mutex, Once, "
+           "parking_lot_core::park), through extern \"C\" calls into a shared library\n");
+#else
+    printf("peer skipped: Rust parking_lot: %s\n",
+           PB_PEERS_NOTE[0] ? PB_PEERS_NOTE
+                            : "not found when pl-bench was configured (Debian: cargo, "
+                              "librust-parking-lot-dev)");
+#endif
 }
