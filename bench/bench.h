@@ -6,8 +6,14 @@
  *   report.c       aligned tables, the summary table, CSV and gnuplot plots
  *   kernels.h      the inner loops of the mutex and rwlock workloads, as always-inline
  *                  "templates" that every adapter instantiates with its own lock calls
- *   adapt_*.c      one family of contenders each: libparking, pthread, nsync, Abseil
+ *   adapt_*.c      one family of contenders each: libparking, pthread, nsync, Abseil,
+ *                  Rust parking_lot
+ *   calls_parking.c  libparking's operations as out-of-line functions, in a shared library of
+ *                  their own, so that ours are called the way every other contender is
  *   absl_glue.cc   extern "C" wrappers around absl::Mutex / absl::CondVar
+ *   parking_lot/   a Rust cdylib of extern "C" wrappers around parking_lot (parking_lot.cmake)
+ *   background.c   --background: busy threads of unrelated work
+ *   machine.c      load average and other processes' CPU time, before and after
  *   contenders.c   the registry: which contenders exist for which workload family
  *   wl_*.c         one workload family each
  *   main.c         options, presets, the suite
