@@ -49,8 +49,9 @@ offline = true
   add_custom_command(
     OUTPUT "${pb_pl_so}"
     COMMAND "${CMAKE_COMMAND}" -E env "CARGO_HOME=${pb_pl_dir}/cargo-home" ${pb_rustc_env}
-            "${CARGO_EXECUTABLE}" build --release --offline --quiet
+            "${CARGO_EXECUTABLE}" rustc --lib --release --offline --quiet
             --manifest-path "${pb_pl_dir}/Cargo.toml" --target-dir "${pb_pl_dir}/target"
+            -- -C link-arg=-Wl,-soname,libpb_parking_lot.so
     # cargo leaves the library's date alone when it finds nothing to rebuild.
     COMMAND "${CMAKE_COMMAND}" -E touch "${pb_pl_so}"
     DEPENDS "${pb_pl_dir}/Cargo.toml" "${pb_pl_dir}/src/lib.rs"
@@ -61,8 +62,11 @@ offline = true
   add_custom_target(pb_parking_lot_cargo DEPENDS "${pb_pl_so}")
 
   add_library(pb_parking_lot SHARED IMPORTED)
-  # rustc names the cdylib's SONAME after its file; pl-bench finds it through the build RPATH
-  # that CMake gives executables linked to shared libraries in the build tree.
+  # rustc gives a cdylib no SONAME, and the linker would then record the path it was given
+  # (relative to the build directory) as the dependency, which fails from any other directory:
+  # the rustc arguments above set one (cargo rustc passes them to this crate only), and pl-bench
+  # finds it through the build RPATH that CMake gives executables linked to shared libraries in
+  # the build tree.
   set_target_properties(pb_parking_lot PROPERTIES
     IMPORTED_LOCATION "${pb_pl_so}"
     IMPORTED_SONAME "libpb_parking_lot.so")
