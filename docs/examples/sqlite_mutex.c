@@ -52,12 +52,16 @@ static const char *const kind_names[KINDS] = {"fast", "recursive", "static"};
 #define STATIC_MUTEXES (SQLITE_MUTEX_STATIC_VFS3 - SQLITE_MUTEX_STATIC_MAIN + 1)
 static struct sqlite3_mutex static_mutexes[STATIC_MUTEXES];
 
-/* Call counts, to prove that SQLite used these methods and nothing else. */
+/* Call counts, to prove that SQLite used these methods and nothing else.  A benchmark that
+ * includes this file for its methods (bench/sqlite_tt3_mutex.c) defines COUNT away first: one
+ * shared counter per call would make every enter and leave bounce a cache line between cores. */
 static struct {
     unsigned long init, end, alloc[KINDS], freed, enter[KINDS], try_ok[KINDS], try_busy,
         leave[KINDS], held, notheld;
 } calls;
-#define COUNT(field) __atomic_fetch_add(&calls.field, 1, __ATOMIC_RELAXED)
+#ifndef COUNT
+#  define COUNT(field) __atomic_fetch_add(&calls.field, 1, __ATOMIC_RELAXED)
+#endif
 
 /* SQLite may call xMutexInit many times (it must then do nothing): nothing to do anyway. */
 static int pl_sqlite_init(void)
