@@ -28,6 +28,9 @@ void pl_os_pages_free(void *pages, size_t bytes);
 void pl_os_yield(void);
 /* Sleeps about @p us microseconds (chaos mode's longest delay; Windows sleeps 0 ms, its best). */
 void pl_os_nap(uint32_t us);
+/* CPU time used so far by every thread of this process, in nanoseconds; UINT64_MAX where the OS
+ * cannot say.  A system call: for pl_spin's slow-yield test only, beside a yield. */
+uint64_t pl_os_process_cpu_ns(void);
 
 /* ---- Identity ---- */
 

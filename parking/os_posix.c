@@ -29,6 +29,14 @@ void pl_os_pages_free(void *pages, size_t bytes) { munmap(pages, bytes); }
 
 void pl_os_yield(void) { sched_yield(); }
 
+uint64_t pl_os_process_cpu_ns(void)
+{
+    struct timespec ts;
+    if (clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts) != 0)
+        return UINT64_MAX;
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 void pl_os_nap(uint32_t us)
 {
     struct timespec ts = {(time_t)(us / 1000000u), (long)(us % 1000000u) * 1000};

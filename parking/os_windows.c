@@ -36,6 +36,17 @@ void pl_os_pages_free(void *pages, size_t bytes)
 
 void pl_os_yield(void) { Sleep(0); }
 
+uint64_t pl_os_process_cpu_ns(void)
+{
+    FILETIME created, exited, kernel, user;
+    if (!GetProcessTimes(GetCurrentProcess(), &created, &exited, &kernel, &user))
+        return UINT64_MAX;
+    /* 100 ns units. */
+    uint64_t k = ((uint64_t)kernel.dwHighDateTime << 32) | kernel.dwLowDateTime;
+    uint64_t u = ((uint64_t)user.dwHighDateTime << 32) | user.dwLowDateTime;
+    return (k + u) * 100u;
+}
+
 void pl_os_nap(uint32_t us)
 {
     (void)us;
