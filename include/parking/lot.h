@@ -219,7 +219,8 @@ typedef struct pl_spin_state {
   {                                                                                                \
     0, 0                                                                                           \
   }
-/** Waits a little (CPU pause bursts that grow, then yields of the processor).
+/** Waits a little (CPU pause bursts that grow, then yields of the processor; no yields for a
+ * while once a slow one showed that they hand the processors to other processes).
  *
  * Blocks: only for that short wait; never sleeps.  Ordering: none.  Misuse: none detected.
  * Async-signal-safe: no.
