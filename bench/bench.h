@@ -144,10 +144,11 @@ typedef struct pb_list {
 } pb_list_t;
 extern pb_list_t pb_mutexes, pb_rwlocks, pb_conds, pb_events, pb_onces;
 /* Registers the optional peers found at build time and prints what is skipped and why. */
-/* Registers the contenders whose role bit (1 << pb_role_t) is in `roles`. */
+/* Registers the contenders whose role bit (1 << pb_role_t) is in `roles`; with `peer` non-NULL,
+ * only the peers whose name contains it. */
 #define PB_ALL_ROLES                                                                               \
   ((1u << PB_OURS) | (1u << PB_OURS_INLINE) | (1u << PB_BASELINE) | (1u << PB_PEER))
-void pb_contenders_setup(unsigned roles);
+void pb_contenders_setup(unsigned roles, const char *peer);
 
 /* Adapter families (adapt_*.c): each appends its contenders through pb_register_*. */
 void pb_register_mutex(const pb_mutex_ops_t *m);

@@ -1,6 +1,7 @@
 /* pl-bench: the registry of contenders.  Each adapter family registers what it has; the lists
  * are kept in table order: ours first, then the pthread baseline, then the peers. */
 #include <stdio.h>
+#include <string.h>
 
 #include "bench.h"
 
@@ -19,12 +20,15 @@ typedef struct family {
 
 static family_t mutexes, rwlocks, conds, events, onces;
 static unsigned role_mask = PB_ALL_ROLES;
+static const char *peer_filter;
 
 pb_list_t pb_mutexes, pb_rwlocks, pb_conds, pb_events, pb_onces;
 
 static void add(family_t *f, pb_list_t *list, const void *item, pb_role_t role, const char *name)
 {
     if (!(role_mask & (1u << role)))
+        return;
+    if (role == PB_PEER && peer_filter && !strstr(name, peer_filter))
         return;
     if (f->count == MAX_PER_FAMILY)
         pb_fatal("too many contenders in %s's family", name);
@@ -53,9 +57,10 @@ void pb_register_cond(const pb_cond_ops_t *c) { add(&conds, &pb_conds, c, c->rol
 void pb_register_event(const pb_event_ops_t *e) { add(&events, &pb_events, e, e->role, e->name); }
 void pb_register_once(const pb_once_ops_t *o) { add(&onces, &pb_onces, o, o->role, o->name); }
 
-void pb_contenders_setup(unsigned roles)
+void pb_contenders_setup(unsigned roles, const char *peer)
 {
     role_mask = roles;
+    peer_filter = peer;
     pb_parking_register();
     pb_pthread_register();
     pb_futex_register();
@@ -63,6 +68,8 @@ void pb_contenders_setup(unsigned roles)
         printf("peers left out (--contenders)\n");
         return;
     }
+    if (peer)
+        printf("peers: only those whose name contains '%s' (--peer)\n", peer);
 #ifdef PB_HAVE_NSYNC
     pb_nsync_register();
     printf("peer: Google nsync (nsync_mu, nsync_cv)\n");

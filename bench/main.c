@@ -55,6 +55,7 @@ typedef struct options {
     size_t nwaiters; /* 0: the preset's */
     unsigned workloads;
     unsigned roles;
+    const char *peer; /* --peer: only the peers whose name holds it */
     unsigned background; /* busy threads of unrelated work */
     const char *out, *csv, *plots;
 } options_t;
@@ -166,6 +167,8 @@ static void usage(FILE *f)
         "  --contenders LIST       roles to run: ours (ours-call and ours-inline), pthread (the\n"
         "                          baseline), peers (default all); e.g. ours-call,pthread for\n"
         "                          tuning runs (without pthread the ratios are not computed)\n"
+        "  --peer NAME             only the peers whose name contains NAME (nsync, absl,\n"
+        "                          parking_lot, adaptive): one peer's counts under perf\n"
         "  --background N          N busy threads of unrelated arithmetic run throughout: a "
         "loaded\n"
         "                          machine, where lock holders are preempted (e.g. 2 x the "
@@ -322,6 +325,7 @@ static void parse_options(options_t *o, int argc, char **argv)
         O_CSV,
         O_PLOTS,
         O_CONTENDERS,
+        O_PEER,
         O_QUEUES,
         O_WAITERS,
         O_INOUTS,
@@ -340,6 +344,7 @@ static void parse_options(options_t *o, int argc, char **argv)
         {"duration-ms", required_argument, NULL, O_DURATION},
         {"reps", required_argument, NULL, O_REPS},
         {"contenders", required_argument, NULL, O_CONTENDERS},
+        {"peer", required_argument, NULL, O_PEER},
         {"csv", required_argument, NULL, O_CSV},
         {"plots", required_argument, NULL, O_PLOTS},
         {"out", required_argument, NULL, O_OUT},
@@ -365,6 +370,7 @@ static void parse_options(options_t *o, int argc, char **argv)
         case O_DURATION: o->duration_ms = parse_uint("--duration-ms", optarg, 1, 600000); break;
         case O_REPS: o->reps = parse_uint("--reps", optarg, 1, 101); break;
         case O_CONTENDERS: parse_roles(o, optarg); break;
+        case O_PEER: o->peer = optarg; break;
         case O_CSV: o->csv = optarg; break;
         case O_PLOTS: o->plots = optarg; break;
         case O_OUT: o->out = optarg; break;
@@ -532,7 +538,7 @@ int main(int argc, char **argv)
         printf(", %u busy background thread%s throughout", o.background,
                o.background == 1 ? "" : "s");
     printf("\n");
-    pb_contenders_setup(o.roles);
+    pb_contenders_setup(o.roles, o.peer);
 
     pb_measure_setup(reps, duration_ms, isatty(STDERR_FILENO));
     pb_measure_begin_plan();
