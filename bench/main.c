@@ -55,7 +55,7 @@ typedef struct options {
     size_t nwaiters; /* 0: the preset's */
     unsigned workloads;
     unsigned roles;
-    const char *peer; /* --peer: only the peers whose name holds it */
+    const char *peer;    /* --peer: only the peers whose name holds it */
     unsigned background; /* busy threads of unrelated work */
     const char *out, *csv, *plots;
 } options_t;
