@@ -167,7 +167,9 @@ START_TEST(destroy_busy_and_consistent)
 {
     pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
     ck_assert_int_eq(pthread_mutex_lock(&m), 0);
+#ifndef __SANITIZE_THREAD__ /* ThreadSanitizer reports the destroy of a locked mutex itself */
     ck_assert_int_eq(pthread_mutex_destroy(&m), EBUSY);
+#endif
     ck_assert_int_eq(pthread_mutex_consistent(&m), EINVAL);
     ck_assert_int_eq(pthread_mutex_unlock(&m), 0);
     ck_assert_int_eq(pthread_mutex_destroy(&m), 0);
