@@ -13,16 +13,11 @@ _Static_assert(sizeof(cnd_t) == sizeof(pthread_cond_t), "glibc's cnd_t is a pthr
 static int thrd_result(int rc)
 {
     switch (rc) {
-    case 0:
-        return thrd_success;
-    case EBUSY:
-        return thrd_busy;
-    case ETIMEDOUT:
-        return thrd_timedout;
-    case ENOMEM:
-        return thrd_nomem;
-    default:
-        return thrd_error;
+    case 0: return thrd_success;
+    case EBUSY: return thrd_busy;
+    case ETIMEDOUT: return thrd_timedout;
+    case ENOMEM: return thrd_nomem;
+    default: return thrd_error;
     }
 }
 
@@ -53,8 +48,12 @@ PT_EXPORT void mtx_destroy(mtx_t *m) { (void)pthread_mutex_destroy(MTX(m)); }
 PT_EXPORT int cnd_init(cnd_t *c) { return thrd_result(pthread_cond_init(CND(c), NULL)); }
 PT_EXPORT int cnd_signal(cnd_t *c) { return thrd_result(pthread_cond_signal(CND(c))); }
 PT_EXPORT int cnd_broadcast(cnd_t *c) { return thrd_result(pthread_cond_broadcast(CND(c))); }
-PT_EXPORT int cnd_wait(cnd_t *c, mtx_t *m) { return thrd_result(pthread_cond_wait(CND(c), MTX(m))); }
-PT_EXPORT int cnd_timedwait(cnd_t *restrict c, mtx_t *restrict m, const struct timespec *restrict ts)
+PT_EXPORT int cnd_wait(cnd_t *c, mtx_t *m)
+{
+    return thrd_result(pthread_cond_wait(CND(c), MTX(m)));
+}
+PT_EXPORT int cnd_timedwait(cnd_t *restrict c, mtx_t *restrict m,
+                            const struct timespec *restrict ts)
 {
     return thrd_result(pthread_cond_timedwait(CND(c), MTX(m), ts));
 }

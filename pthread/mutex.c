@@ -87,9 +87,7 @@ static int acquire(pthread_mutex_t *m, int kind, enum how how, clockid_t clock,
     if (rc >= 0)
         return rc;
     switch (how) {
-    case LOCK:
-        pl_mutex_lock(pt_mutex_pl(m));
-        break;
+    case LOCK: pl_mutex_lock(pt_mutex_pl(m)); break;
     case TRY:
         if (!pl_mutex_trylock(pt_mutex_pl(m)))
             return EBUSY;

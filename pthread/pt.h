@@ -35,8 +35,8 @@
  * fn@@current and, through an alias, as fn@older.  The default is set here too, not by the
  * version script alone: the linker drops a plain `fn` that has a versioned twin in its object. */
 #define PT_COMPAT(fn, current, older)                                                              \
-  PT_EXPORT extern __typeof(fn) pt_compat_##fn __attribute__((alias(#fn), copy(fn)));             \
-  __asm__(".symver " #fn ", " #fn "@@@" current);                                                 \
+  PT_EXPORT extern __typeof(fn) pt_compat_##fn __attribute__((alias(#fn), copy(fn)));              \
+  __asm__(".symver " #fn ", " #fn "@@@" current);                                                  \
   __asm__(".symver pt_compat_" #fn ", " #fn "@" older ", remove")
 
 /* __kind: the type (0 normal, 1 recursive, 2 error-checking, 3 adaptive), glibc's flags that
@@ -118,12 +118,27 @@ static inline const pt_real_t *pt_real(void)
 
 /* The report's counters (report.c).  Those marked (op) count only while the report is on. */
 enum pt_counter {
-    PT_MUTEX_INIT_NORMAL, PT_MUTEX_INIT_RECURSIVE, PT_MUTEX_INIT_ERRORCHECK,
-    PT_MUTEX_INIT_ADAPTIVE, PT_MUTEX_DELEGATED_PSHARED, PT_MUTEX_DELEGATED_ROBUST,
-    PT_MUTEX_DELEGATED_PI, PT_MUTEX_DELEGATED_PP, PT_MUTEX_LOCKS, PT_MUTEX_DELEGATED_OPS,
-    PT_COND_INIT, PT_COND_DELEGATED_PSHARED, PT_COND_DELEGATED_BY_MUTEX, PT_COND_WAITS,
-    PT_COND_DELEGATED_WAITS, PT_COND_MIXED_EINVAL, PT_COND_CANCEL_WAKES,
-    PT_RWLOCK_INIT, PT_RWLOCK_DELEGATED_PSHARED, PT_RWLOCK_LOCKS, PT_RWLOCK_DELEGATED_OPS,
+    PT_MUTEX_INIT_NORMAL,
+    PT_MUTEX_INIT_RECURSIVE,
+    PT_MUTEX_INIT_ERRORCHECK,
+    PT_MUTEX_INIT_ADAPTIVE,
+    PT_MUTEX_DELEGATED_PSHARED,
+    PT_MUTEX_DELEGATED_ROBUST,
+    PT_MUTEX_DELEGATED_PI,
+    PT_MUTEX_DELEGATED_PP,
+    PT_MUTEX_LOCKS,
+    PT_MUTEX_DELEGATED_OPS,
+    PT_COND_INIT,
+    PT_COND_DELEGATED_PSHARED,
+    PT_COND_DELEGATED_BY_MUTEX,
+    PT_COND_WAITS,
+    PT_COND_DELEGATED_WAITS,
+    PT_COND_MIXED_EINVAL,
+    PT_COND_CANCEL_WAKES,
+    PT_RWLOCK_INIT,
+    PT_RWLOCK_DELEGATED_PSHARED,
+    PT_RWLOCK_LOCKS,
+    PT_RWLOCK_DELEGATED_OPS,
     PT_COUNTERS
 };
 extern bool pt_counting; /* the report is on */

@@ -55,7 +55,7 @@ static bool read_until(pthread_rwlock_t *l, uint64_t deadline)
     PL__ANN_LOCK_PRE(p, PL_RWLOCK__ANN_R | PL__ANN_RECURSIVE | PL__ANN_TRY);
     bool ok = pl_rwlock__try_fast(p, PL_RWLOCK__SHARED) ||
               PL__ANN_SLOW_BOOL(p, pl_rwlock_lock_slow(p, PL_RWLOCK__RECURSIVE, deadline,
-                                                         "pthread_rwlock_rdlock"));
+                                                       "pthread_rwlock_rdlock"));
     PL__ANN_LOCK_POST(p, PL__ANN_RESULT(PL_RWLOCK__ANN_R | PL__ANN_RECURSIVE | PL__ANN_TRY, ok));
     return ok;
 }

@@ -21,8 +21,7 @@ static int64_t left_ns(clockid_t clock, const struct timespec *abs)
 {
     struct timespec now;
     (void)clock_gettime(clock, &now);
-    if (abs->tv_sec < now.tv_sec ||
-        (abs->tv_sec == now.tv_sec && abs->tv_nsec <= now.tv_nsec))
+    if (abs->tv_sec < now.tv_sec || (abs->tv_sec == now.tv_sec && abs->tv_nsec <= now.tv_nsec))
         return 0;
     /* Seconds far in the future saturate rather than overflow. */
     if (abs->tv_sec - now.tv_sec > (time_t)(INT64_MAX / 1000000000 - 1))
