@@ -93,22 +93,24 @@ static int wait(pthread_cond_t *c, pthread_mutex_t *m, int how, clockid_t clock,
         if (rc != 0)
             return rc;
     }
-    /* A cancellation point: act on a pending cancellation before sleeping, mutex held as
-     * glibc's cleanup handlers expect (and its owner still recorded). */
-    pthread_testcancel();
     int type = kind & PT_KIND_TYPE;
     bool owned = type == PTHREAD_MUTEX_RECURSIVE || type == PTHREAD_MUTEX_ERRORCHECK;
+    uintptr_t self = pt_self();
+    if (owned && __atomic_load_n(pt_mutex_owner(m), __ATOMIC_RELAXED) != self)
+        return EPERM;
+    /* A cancellation point: a pending cancellation acts before sleeping, here or once the wait
+     * is registered for pthread_cancel (pt_cancel_enter), with the mutex held and its owner
+     * still recorded, as glibc's cleanup handlers expect. */
+    pthread_testcancel();
+    pt_slot_t *slot = pt_cancel_enter(c, m);
     unsigned count = 0;
     if (owned) {
-        if (__atomic_load_n(pt_mutex_owner(m), __ATOMIC_RELAXED) != pt_self())
-            return EPERM;
         /* The wait releases every hold of a recursive mutex and gives them back after. */
         count = m->__data.__count;
         m->__data.__count = 0;
         __atomic_store_n(pt_mutex_owner(m), 0, __ATOMIC_RELAXED);
     }
     pt_count(PT_COND_WAITS);
-    pt_slot_t *slot = pt_cancel_enter(c, m);
     bool signalled;
     if (how == 0) {
         pl_cond_wait(pt_cond_pl(c), pt_mutex_pl(m));
@@ -117,7 +119,7 @@ static int wait(pthread_cond_t *c, pthread_mutex_t *m, int how, clockid_t clock,
         signalled = pl_cond_wait_until(pt_cond_pl(c), pt_mutex_pl(m), pt_deadline(clock, abs));
     }
     if (owned) {
-        __atomic_store_n(pt_mutex_owner(m), pt_self(), __ATOMIC_RELAXED);
+        __atomic_store_n(pt_mutex_owner(m), self, __ATOMIC_RELAXED);
         m->__data.__count = count;
     }
     if (pt_cancel_leave(slot)) {

@@ -116,7 +116,8 @@ static inline const pt_real_t *pt_real(void)
     return r ? r : pt_real_slow();
 }
 
-/* The report's counters (report.c).  Those marked (op) count only while the report is on. */
+/* The report's counters (report.c).  pt_count always counts (inits, delegations, waits: off the
+ * fast path); pt_count_op only while the report is on (lock operations). */
 enum pt_counter {
     PT_MUTEX_INIT_NORMAL,
     PT_MUTEX_INIT_RECURSIVE,

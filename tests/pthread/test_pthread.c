@@ -526,6 +526,37 @@ START_TEST(cancel_pending_at_wait)
 }
 END_TEST
 
+/* Cancellations at every moment of the wait's entry (before, during and after registering and
+ * queueing): each must end the wait, none may leave the thread asleep (Check's timeout). */
+START_TEST(cancel_at_any_moment)
+{
+    for (int i = 0; i < 200; i++) {
+        cv_t *v = calloc(1, sizeof *v);
+        pthread_mutexattr_t attr;
+        pthread_mutexattr_init(&attr);
+        pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ERRORCHECK);
+        pthread_mutex_init(&v->m, &attr);
+        pthread_cond_init(&v->c, NULL);
+        v->result = i % 2;
+        pthread_t t;
+        tu_spawn(&t, cancellable_wait, v);
+        if (i % 3 == 1)
+            sched_yield();
+        else if (i % 3 == 2)
+            tu_sleep_ns((uint64_t)(i % 7) * 10000);
+        ck_assert_int_eq(pthread_cancel(t), 0);
+        void *res;
+        ck_assert_int_eq(pthread_join(t, &res), 0);
+        ck_assert_ptr_eq(res, PTHREAD_CANCELED);
+        /* Cancelled before it took the mutex: no handler; otherwise it ran holding it. */
+        if (atomic_load(&v->handler_ran))
+            ck_assert_int_eq(v->handler_unlock_rc, 0);
+        ck_assert_int_eq(pthread_mutex_destroy(&v->m), 0);
+        free(v);
+    }
+}
+END_TEST
+
 /* ---- fork ---- */
 
 static pthread_mutex_t fork_m = PTHREAD_MUTEX_INITIALIZER;
@@ -834,6 +865,7 @@ static Suite *pthread_suite(void)
     tc = tu_tcase(s, "cancel", 60);
     tcase_add_loop_test(tc, cancel_blocked_waiter, 0, 2);
     tcase_add_test(tc, cancel_pending_at_wait);
+    tcase_add_test(tc, cancel_at_any_moment);
     tc = tu_tcase(s, "process", 60);
 #ifndef __SANITIZE_THREAD__ /* ThreadSanitizer: no threads in a child of a threaded fork */
     tcase_add_test(tc, fork_child_locks_and_waits);
