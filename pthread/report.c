@@ -53,8 +53,13 @@ static void report(void)
         else
             close_it = true;
     }
-    fprintf(out, "libparking-pthread report (pid %ld)\n", (long)getpid());
+    bool any = false;
     for (int i = 0; i < PT_COUNTERS; i++)
+        any |= __atomic_load_n(&pt_counters[i], __ATOMIC_RELAXED) != 0;
+    /* One line for the helper processes that a program runs and that lock nothing. */
+    fprintf(out, "libparking-pthread report (pid %ld)%s\n", (long)getpid(),
+            any ? "" : ": no pthread lock used");
+    for (int i = 0; any && i < PT_COUNTERS; i++)
         fprintf(out, "  %-64s %llu\n", names[i],
                 (unsigned long long)__atomic_load_n(&pt_counters[i], __ATOMIC_RELAXED));
     if (close_it)
