@@ -142,16 +142,26 @@ enum pt_counter {
     PT_RWLOCK_DELEGATED_OPS,
     PT_COUNTERS
 };
-extern bool pt_counting; /* the report is on */
+/* Whether the report is on: PT_REPORT_UNKNOWN until the first counted operation reads the
+ * environment (report.c: no constructor), then OFF or ON for good. */
+enum { PT_REPORT_UNKNOWN, PT_REPORT_OFF, PT_REPORT_ON };
+extern unsigned char pt_report_state;
 extern uint64_t pt_counters[PT_COUNTERS];
+/* Reads PARKING_PTHREAD_REPORT once, at the first count of any kind: a process that only
+ * initialises objects gets its report too. */
+void pt_report_setup(void);
 static inline void pt_count(enum pt_counter c)
 {
+    if (PARKING_UNLIKELY(__atomic_load_n(&pt_report_state, __ATOMIC_RELAXED) == PT_REPORT_UNKNOWN))
+        pt_report_setup();
     __atomic_fetch_add(&pt_counters[c], 1, __ATOMIC_RELAXED);
 }
+void pt_count_op_slow(enum pt_counter c);
+/* One load and one branch that is never taken once the report is known to be off. */
 static inline void pt_count_op(enum pt_counter c)
 {
-    if (PARKING_UNLIKELY(__atomic_load_n(&pt_counting, __ATOMIC_RELAXED)))
-        pt_count(c);
+    if (PARKING_UNLIKELY(__atomic_load_n(&pt_report_state, __ATOMIC_RELAXED) != PT_REPORT_OFF))
+        pt_count_op_slow(c);
 }
 
 /* Deadlines (time.c).  EINVAL for an unsupported clock or a tv_nsec outside [0, 1e9). */

@@ -2,10 +2,9 @@
  * was delegated to glibc, and why.
  *
  * Initialisations and delegations are counted always (they are not on a fast path); lock
- * operations only while the report is on (pt_count_op: one load of a read-mostly flag).  The
- * constructor below is this library's only one: it reads the environment and registers the
- * report, and no lock depends on it having run (every object works from zeroed memory, also in
- * static constructors that run before it). */
+ * operations only while the report is on (pt_count_op: one load of a read-mostly flag).  No
+ * constructor (the project has none): the environment is read at the first counted operation or
+ * initialisation, which is also the first moment there is anything to report. */
 #include "pt.h"
 
 #include <stdio.h>
@@ -13,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-bool pt_counting;
+unsigned char pt_report_state;
 uint64_t pt_counters[PT_COUNTERS];
 
 static const char *const names[PT_COUNTERS] = {
@@ -56,7 +55,7 @@ static void report(void)
     bool any = false;
     for (int i = 0; i < PT_COUNTERS; i++)
         any |= __atomic_load_n(&pt_counters[i], __ATOMIC_RELAXED) != 0;
-    /* One line for the helper processes that a program runs and that lock nothing. */
+    /* Nothing counted: only when the process's few operations all raced with the setup. */
     fprintf(out, "libparking-pthread report (pid %ld)%s\n", (long)getpid(),
             any ? "" : ": no pthread lock used");
     for (int i = 0; any && i < PT_COUNTERS; i++)
@@ -68,15 +67,31 @@ static void report(void)
         fflush(out);
 }
 
-__attribute__((constructor)) static void report_setup(void)
+void pt_report_setup(void)
 {
-    const char *v = getenv("PARKING_PTHREAD_REPORT");
-    if (v == NULL || v[0] == '\0' || strcmp(v, "0") == 0)
+    if (__atomic_load_n(&pt_report_state, __ATOMIC_ACQUIRE) != PT_REPORT_UNKNOWN)
         return;
+    /* Threads may race here at their first operation: the one that claims the setup reads the
+     * environment; the others count nothing until it has decided (a few operations at most). */
+    static unsigned char claimed;
+    if (__atomic_exchange_n(&claimed, 1, __ATOMIC_ACQ_REL) != 0)
+        return;
+    const char *v = getenv("PARKING_PTHREAD_REPORT");
+    if (v == NULL || v[0] == '\0' || strcmp(v, "0") == 0) {
+        __atomic_store_n(&pt_report_state, PT_REPORT_OFF, __ATOMIC_RELEASE);
+        return;
+    }
     if (strcmp(v, "1") != 0 && strlen(v) < sizeof report_path)
         memcpy(report_path, v, strlen(v) + 1);
-    __atomic_store_n(&pt_counting, true, __ATOMIC_RELAXED);
     (void)atexit(report);
+    __atomic_store_n(&pt_report_state, PT_REPORT_ON, __ATOMIC_RELEASE);
+}
+
+void pt_count_op_slow(enum pt_counter c)
+{
+    pt_report_setup();
+    if (__atomic_load_n(&pt_report_state, __ATOMIC_ACQUIRE) == PT_REPORT_ON)
+        pt_count(c);
 }
 
 /* For the tests (tests/pthread): a counter's value, whether or not the report is on. */
