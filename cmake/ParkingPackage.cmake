@@ -67,7 +67,9 @@ lock or condition variable one word, and all of them start unlocked from zeroed
 memory. Blocked threads wait in one process-wide parking lot.
 ")
 set(CPACK_DEBIAN_RUNTIME_DESCRIPTION "${_parking_about}
-This package contains the shared library, libparking.so.${PARKING_SOVERSION}.")
+This package contains the shared library, libparking.so.${PARKING_SOVERSION}, and where built,
+libparking-pthread.so.0 with the parking-run wrapper: unmodified pthread programs on the
+parking lot (LD_PRELOAD).")
 
 set(CPACK_DEBIAN_DEVELOPMENT_PACKAGE_NAME "libparking-dev")
 set(CPACK_DEBIAN_DEVELOPMENT_PACKAGE_SECTION "libdevel")

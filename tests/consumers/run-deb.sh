@@ -61,6 +61,12 @@ has "$listing" "^\./usr/lib/(.+/)?$soname_re -> libparking\.so\.$version$"
 has "$listing" "libparking\.so -> " absent
 has "$listing" "libparking\.a" absent
 has "$listing" "/include/" absent
+# libparking-pthread (pthread/, docs/pthread.md), where the build has it.
+if [[ -e $build/pthread/libparking-pthread.so.0 ]]; then
+    has "$listing" "^\./usr/lib/(.+/)?libparking-pthread\.so\.0\.0\.0$"
+    has "$listing" "^\./usr/lib/(.+/)?libparking-pthread\.so\.0 -> libparking-pthread\.so\.0\.0\.0$"
+    has "$listing" "^\./usr/bin/parking-run$"
+fi
 dpkg-deb -e "$runtime" "$work/runtime-control"
 grep -q "^libparking $sover libparking$sover " "$work/runtime-control/shlibs" || fail "no shlibs entry"
 grep -q ldconfig "$work/runtime-control/postinst" || fail "postinst does not run ldconfig"
@@ -82,6 +88,10 @@ has "$listing" "^\./usr/lib/(.+/)?cmake/parking/parkingConfig\.cmake$"
 has "$listing" "^\./usr/lib/(.+/)?cmake/parking/parkingTargets\.cmake$"
 has "$listing" "^\./usr/lib/(.+/)?pkgconfig/parking\.pc$"
 has "$listing" "libparking\.so\.$version" absent
+if [[ -e $build/pthread/libparking-pthread.so.0 ]]; then
+    has "$listing" "^\./usr/lib/(.+/)?libparking-pthread\.so -> libparking-pthread\.so\.0$"
+    has "$listing" "^\./usr/lib/(.+/)?pkgconfig/parking-pthread\.pc$"
+fi
 dpkg-deb -x "$dev" "$work/dev-tree"
 pc=$(find "$work/dev-tree" -name parking.pc)
 grep -qx 'prefix=/usr' "$pc" || { cat "$pc" >&2; fail "parking.pc does not say prefix=/usr"; }
