@@ -1,0 +1,186 @@
+#!/usr/bin/env bash
+# Real programs timed on glibc's pthread locks and on libparking-pthread (LD_PRELOAD), the runs
+# interleaved (glibc, ours, ours, glibc, ...), median of --reps runs each with the spread
+# ((max - min) / median), and the ratio glibc time / ours (> 1: faster on ours).  Then
+# pl-bench's pthread workloads re-run through the interposer, beside the native pl_*_t figure
+# of the same process: the cost of the interposition layer.  About 4 minutes on 2 cores.
+#
+#   bench/programs.sh [--build DIR] [--reps N] [--only LIST] [--preset P]
+#     --build DIR  a libparking build (default build/bench, the one tools/bench makes); the
+#                  targets it needs (parking_pthread, pl-bench) are built there first
+#     --reps N     runs per program and library (default 3)
+#     --only LIST  some of: pigz, python-queue, python-lock, cxx-queue, pl-bench (default all)
+#     --preset P   pl-bench's preset: quick (default), full, or smoke (a check of this script)
+#
+#   pigz          pigz -p 8 compressing a 124 MB generated file (seq 1 15000000) to /dev/null
+#   python-queue  bench/py_threads.py queue: 4 producers, 4 consumers, queue.Queue, 400k items
+#   python-lock   bench/py_threads.py lock: 8 threads, threading.Lock, 4M increments
+#   cxx-queue     bench/cxx_queue.cc: std::mutex + 2 std::condition_variable, 4P:4C, 500k items
+#   pl-bench      pl-bench --quick --contenders pthread,ours-call over the mutex, rwlock and
+#                 condvar workloads, run once as built and once under LD_PRELOAD
+# Every program checks its own result; a failure stops the script.  Before its timed runs each
+# program runs once on ours with PARKING_PTHREAD_REPORT, which must show locks on the parking
+# lot (the timed runs go without it: the report's counters cost a little).
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+build=$repo/build/bench reps=3 only=pigz,python-queue,python-lock,cxx-queue,pl-bench preset=quick
+usage() {
+    sed -n '8,13p' "$0" >&2
+    exit 2
+}
+while [[ $# -gt 0 ]]; do
+    case $1 in
+    --build) build=$2 ;;
+    --reps) reps=$2 ;;
+    --only) only=$2 ;;
+    --preset) preset=$2 ;;
+    *) usage ;;
+    esac
+    [[ $# -ge 2 ]] || usage
+    shift 2
+done
+[[ $reps =~ ^[1-9][0-9]*$ && $preset =~ ^(quick|full|smoke)$ ]] || usage
+build=$(cd "$build" && pwd)
+wants() { [[ ,$only, == *,$1,* ]]; }
+
+cmake --build "$build" --target parking_pthread pl-bench --parallel "$(nproc)" >/dev/null
+lib=$(find "$build" -name 'libparking-pthread.so.*.*.*' -type f | head -n 1)
+[[ -n $lib ]] || {
+    echo "programs.sh: no libparking-pthread.so in $build (PARKING_BUILD_PTHREAD=OFF?)" >&2
+    exit 1
+}
+plbench=$build/bench/pl-bench
+# Debian's interpreter, whatever python3 comes first on the PATH.
+python=/usr/bin/python3
+[[ -x $python ]] || python=$(command -v python3)
+work=$(mktemp -d "${TMPDIR:-/tmp}/programs-bench.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+
+echo "libparking-pthread: $lib"
+echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')," \
+    "load average $(cut -d' ' -f1-3 /proc/loadavg)"
+
+# ---- programs: glibc against ours -------------------------------------------------------------
+# run_variant <glibc|ours> <command...>: one run; its wall time (s) appended to $work/times.
+run_variant() {
+    local variant=$1 t0 t1
+    shift
+    t0=$(date +%s.%N)
+    if [[ $variant == ours ]]; then
+        LD_PRELOAD=$lib "$@"
+    else
+        "$@"
+    fi
+    t1=$(date +%s.%N)
+    echo "$variant $(echo "$t1 - $t0" | bc)" >>"$work/times"
+}
+
+# median_spread <variant>: "median spread%" of that variant's times in $work/times.
+median_spread() {
+    awk -v v="$1" '$1 == v { print $2 }' "$work/times" | sort -g |
+        awk '{ t[++n] = $1 }
+            END { m = n % 2 ? t[(n + 1) / 2] : (t[n / 2] + t[n / 2 + 1]) / 2;
+                  printf "%.3f %.0f", m, 100 * (t[n] - t[1]) / m }'
+}
+
+rows=()
+# time_program <name> <command...>: the verified run on ours, then the interleaved timed runs.
+time_program() {
+    local name=$1 report=$work/report
+    shift
+    wants "$name" || return 0
+    rm -f "$report" "$work/times"
+    LD_PRELOAD=$lib PARKING_PTHREAD_REPORT=$report "$@"
+    local locks
+    locks=$(awk '/mutex locks on the parking lot/ { s += $NF } END { print s + 0 }' "$report")
+    ((locks > 0)) || {
+        echo "programs.sh: $name: no mutex lock on the parking lot in the report" >&2
+        exit 1
+    }
+    for ((r = 1; r <= reps; r++)); do
+        if ((r % 2)); then
+            run_variant glibc "$@"
+            run_variant ours "$@"
+        else
+            run_variant ours "$@"
+            run_variant glibc "$@"
+        fi
+    done
+    local g o
+    read -r g gs <<<"$(median_spread glibc)"
+    read -r o os <<<"$(median_spread ours)"
+    rows+=("$(printf '%-14s %9s %6s%% %9s %6s%% %8.2fx  (%s locks on the lot)' "$name" "$g" "$gs" \
+        "$o" "$os" "$(echo "$g / $o" | bc -l)" "$locks")")
+    echo "  $name done" >&2
+}
+
+if wants pigz; then
+    seq 1 15000000 >"$work/data"
+fi
+time_program pigz sh -c "pigz -p 8 -c '$work/data' > /dev/null"
+time_program python-queue "$python" "$repo/bench/py_threads.py" queue
+time_program python-lock "$python" "$repo/bench/py_threads.py" lock
+if wants cxx-queue; then
+    c++ -std=c++17 -O2 -pthread -o "$work/cxx_queue" "$repo/bench/cxx_queue.cc"
+fi
+time_program cxx-queue "$work/cxx_queue"
+rm -f "$work/data"
+
+if ((${#rows[@]})); then
+    echo
+    echo "== programs: wall time in seconds, median of $reps interleaved runs, spread =="
+    printf '%-14s %9s %7s %9s %7s %9s\n' program glibc spread ours spread "glibc/ours"
+    printf '%s\n' "${rows[@]}"
+    echo "(glibc/ours > 1: faster on libparking-pthread)"
+fi
+
+# ---- pl-bench's pthread contender, as built and interposed --------------------------------------
+if wants pl-bench; then
+    workloads=uncontended,contended,rwlock,queue,broadcast,pingpong
+    args=(--"$preset" --workload "$workloads" --contenders pthread,ours-call --out none)
+    [[ $preset == smoke ]] || args+=(--reps "$reps")
+    "$plbench" "${args[@]}" --csv "$work/glibc.csv" >"$work/glibc.txt"
+    LD_PRELOAD=$lib "$plbench" "${args[@]}" --csv "$work/ours.csv" >"$work/ours.txt"
+    echo
+    echo "== pl-bench --$preset, pthread contender: glibc (as built) and interposed (LD_PRELOAD)," \
+        "native pl_*_t from the interposed run =="
+    # Speeds: ops/s-like units are higher-better, ns ones lower-better; every ratio printed is
+    # a speed ratio (> 1: the first one faster).  The configs are quoted and may hold commas
+    # ("(1,0)"): they become ';' for awk -F, (POSIX awk has no CSV mode) and commas again below.
+    unquote() {
+        awk '{ out = ""; q = 0
+               for (i = 1; i <= length($0); i++) {
+                   c = substr($0, i, 1)
+                   if (c == "\"") q = !q
+                   else out = out (q && c == "," ? ";" : c)
+               }
+               print out }' "$1"
+    }
+    awk -F, '
+        FNR == 1 { file++; next }
+        { key = $1 "|" $2 "|" $3; unit[key] = $7 }
+        file == 1 && $5 == "baseline" { glibc[key] = $8; gs[key] = $11; order[n++] = key }
+        file == 2 && $5 == "baseline" { inter[key] = $8; is[key] = $11 }
+        file == 2 && $5 == "ours" { native[key] = $8; ns[key] = $11 }
+        function speed(a, b, u) { return u ~ /^ns/ ? b / a : a / b }
+        function fmt(v, u) {
+            if (u ~ /^ns/) return sprintf("%.1f", v)
+            return v >= 1e6 ? sprintf("%.2fM", v / 1e6) : sprintf("%.1fk", v / 1e3)
+        }
+        END {
+            printf "%-11s %-10s %3s %-11s %13s %13s %13s %11s %11s\n", "workload", "config", "T",
+                   "unit", "glibc", "interposed", "native pl_", "interp/glibc", "interp/native"
+            for (i = 0; i < n; i++) {
+                k = order[i]; split(k, p, "|"); u = unit[k]; gsub(/;/, ",", p[2])
+                if (p[3] == 0) p[3] = "-"
+                if (!(k in inter)) continue
+                printf "%-11s %-10s %3s %-11s %8s (%2.0f%%) %8s (%2.0f%%) %8s (%2.0f%%) %10.2fx %12.2fx\n",
+                       p[1], p[2], p[3], u, fmt(glibc[k], u), gs[k], fmt(inter[k], u), is[k],
+                       fmt(native[k], u), ns[k], speed(inter[k], glibc[k], u),
+                       speed(inter[k], native[k], u)
+            }
+        }' <(unquote "$work/glibc.csv") <(unquote "$work/ours.csv")
+    echo "(interp/glibc > 1: the interposed pthread object is faster than glibc's; interp/native:"
+    echo " the interposed one relative to pl_*_t called directly, 1 = no cost for the layer)"
+    grep -E '^machine:|^WARNING' "$work/ours.txt" || true
+fi
