@@ -135,52 +135,80 @@ if ((${#rows[@]})); then
 fi
 
 # ---- pl-bench's pthread contender, as built and interposed --------------------------------------
+# pl-bench runs --reps times as built and as many under LD_PRELOAD, interleaved, one repetition
+# per process; the figures are the medians over the processes.  In the preloaded processes its
+# pthread contender is libparking-pthread, and its ours-call contender (pl_*_t called directly)
+# runs beside it: their ratio is the cost of the interposition layer.
 if wants pl-bench; then
     workloads=uncontended,contended,rwlock,queue,broadcast,pingpong
     args=(--"$preset" --workload "$workloads" --contenders pthread,ours-call --out none)
-    [[ $preset == smoke ]] || args+=(--reps "$reps")
-    "$plbench" "${args[@]}" --csv "$work/glibc.csv" >"$work/glibc.txt"
-    LD_PRELOAD=$lib "$plbench" "${args[@]}" --csv "$work/ours.csv" >"$work/ours.txt"
+    [[ $preset == smoke ]] || args+=(--reps 1)
+    for ((r = 1; r <= reps; r++)); do
+        for variant in $( ((r % 2)) && echo glibc ours || echo ours glibc); do
+            if [[ $variant == ours ]]; then
+                LD_PRELOAD=$lib "$plbench" "${args[@]}" --csv "$work/$variant.$r.csv"
+            else
+                "$plbench" "${args[@]}" --csv "$work/$variant.$r.csv"
+            fi >"$work/$variant.$r.txt"
+        done
+        echo "  pl-bench $r/$reps done" >&2
+    done
     echo
     echo "== pl-bench --$preset, pthread contender: glibc (as built) and interposed (LD_PRELOAD)," \
-        "native pl_*_t from the interposed run =="
-    # Speeds: ops/s-like units are higher-better, ns ones lower-better; every ratio printed is
-    # a speed ratio (> 1: the first one faster).  The configs are quoted and may hold commas
-    # ("(1,0)"): they become ';' for awk -F, (POSIX awk has no CSV mode) and commas again below.
-    unquote() {
-        awk '{ out = ""; q = 0
-               for (i = 1; i <= length($0); i++) {
-                   c = substr($0, i, 1)
-                   if (c == "\"") q = !q
-                   else out = out (q && c == "," ? ";" : c)
-               }
-               print out }' "$1"
-    }
-    awk -F, '
-        FNR == 1 { file++; next }
-        { key = $1 "|" $2 "|" $3; unit[key] = $7 }
-        file == 1 && $5 == "baseline" { glibc[key] = $8; gs[key] = $11; order[n++] = key }
-        file == 2 && $5 == "baseline" { inter[key] = $8; is[key] = $11 }
-        file == 2 && $5 == "ours" { native[key] = $8; ns[key] = $11 }
+        "native pl_*_t in the interposed processes; median of $reps processes each (spread) =="
+    # Every CSV row becomes "variant<TAB>workload|config|threads<TAB>unit<TAB>value": the configs are quoted
+    # and may hold commas ("(1,0)"), which become ';' (POSIX awk has no CSV mode) and commas
+    # again in the table.
+    for f in "$work"/*.csv; do
+        variant=${f##*/}
+        awk -v variant="${variant%%.*}" 'FNR > 1 {
+                out = ""; q = 0
+                for (i = 1; i <= length($0); i++) {
+                    c = substr($0, i, 1)
+                    if (c == "\"") q = !q
+                    else out = out (q && c == "," ? ";" : c)
+                }
+                split(out, f, ",")
+                if (variant == "glibc") v = f[5] == "baseline" ? "glibc" : ""
+                else v = f[5] == "baseline" ? "inter" : "native"
+                if (v != "") print v "\t" f[1] "|" f[2] "|" f[3] "\t" f[7] "\t" f[8]
+            }' "$f"
+    done >"$work/rows"
+    # Speeds: ops/s-like units are higher-better, ns ones lower-better; every ratio printed is a
+    # speed ratio (> 1: the first one faster).
+    awk -F '\t' '
+        { k = $2; unit[k] = $3; n = ++cnt[$1, k]; val[$1, k, n] = $4
+          if (!(k in seen)) { seen[k] = 1; order[nk++] = k } }
+        function median(v, k,    n, i, j, t, a) {
+            n = cnt[v, k]
+            for (i = 1; i <= n; i++) a[i] = val[v, k, i]
+            for (i = 2; i <= n; i++)
+                for (j = i; j > 1 && a[j - 1] > a[j]; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
+            med = n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+            spread = med ? 100 * (a[n] - a[1]) / med : 0
+            return med
+        }
         function speed(a, b, u) { return u ~ /^ns/ ? b / a : a / b }
         function fmt(v, u) {
             if (u ~ /^ns/) return sprintf("%.1f", v)
             return v >= 1e6 ? sprintf("%.2fM", v / 1e6) : sprintf("%.1fk", v / 1e3)
         }
         END {
-            printf "%-11s %-10s %3s %-11s %13s %13s %13s %11s %11s\n", "workload", "config", "T",
+            printf "%-11s %-10s %3s %-9s %14s %14s %14s %12s %13s\n", "workload", "config", "T",
                    "unit", "glibc", "interposed", "native pl_", "interp/glibc", "interp/native"
-            for (i = 0; i < n; i++) {
-                k = order[i]; split(k, p, "|"); u = unit[k]; gsub(/;/, ",", p[2])
-                if (p[3] == 0) p[3] = "-"
-                if (!(k in inter)) continue
-                printf "%-11s %-10s %3s %-11s %8s (%2.0f%%) %8s (%2.0f%%) %8s (%2.0f%%) %10.2fx %12.2fx\n",
-                       p[1], p[2], p[3], u, fmt(glibc[k], u), gs[k], fmt(inter[k], u), is[k],
-                       fmt(native[k], u), ns[k], speed(inter[k], glibc[k], u),
-                       speed(inter[k], native[k], u)
+            for (i = 0; i < nk; i++) {
+                k = order[i]; u = unit[k]
+                if (!cnt["glibc", k] || !cnt["inter", k] || !cnt["native", k]) continue
+                split(k, p, "|"); gsub(/;/, ",", p[2]); if (p[3] == 0) p[3] = "-"
+                g = median("glibc", k); gs = spread
+                x = median("inter", k); xs = spread
+                m = median("native", k); ms = spread
+                printf "%-11s %-10s %3s %-9s %8s (%3.0f%%) %8s (%3.0f%%) %8s (%3.0f%%) %11.2fx %12.2fx\n",
+                       p[1], p[2], p[3], u, fmt(g, u), gs, fmt(x, u), xs, fmt(m, u), ms,
+                       speed(x, g, u), speed(x, m, u)
             }
-        }' <(unquote "$work/glibc.csv") <(unquote "$work/ours.csv")
+        }' "$work/rows"
     echo "(interp/glibc > 1: the interposed pthread object is faster than glibc's; interp/native:"
     echo " the interposed one relative to pl_*_t called directly, 1 = no cost for the layer)"
-    grep -E '^machine:|^WARNING' "$work/ours.txt" || true
+    grep -hE '^machine:|^WARNING' "$work"/ours.*.txt | sort | uniq -c | sed 's/^ *//' || true
 fi
