@@ -42,6 +42,16 @@ done
 [[ $reps =~ ^[1-9][0-9]*$ && $preset =~ ^(quick|full|smoke)$ ]] || usage
 build=$(cd "$build" && pwd)
 wants() { [[ ,$only, == *,$1,* ]]; }
+# drop_unless <name> <command> <Debian package>: leaves the program out, with a line, when the
+# command it needs is missing.
+drop_unless() {
+    if wants "$1" && ! command -v "$2" >/dev/null 2>&1; then
+        echo "programs.sh: $1 left out: no $2 (Debian package $3)" >&2
+        only=${only//$1/}
+    fi
+}
+drop_unless pigz pigz pigz
+drop_unless cxx-queue c++ g++
 
 cmake --build "$build" --target parking_pthread pl-bench --parallel "$(nproc)" >/dev/null
 lib=$(find "$build" -name 'libparking-pthread.so.*.*.*' -type f | head -n 1)
