@@ -59,3 +59,16 @@ PT_EXPORT int cnd_timedwait(cnd_t *restrict c, mtx_t *restrict m, const struct t
     return thrd_result(pthread_cond_timedwait(CND(c), MTX(m), ts));
 }
 PT_EXPORT void cnd_destroy(cnd_t *c) { (void)pthread_cond_destroy(CND(c)); }
+
+PT_COMPAT(mtx_init, "GLIBC_2.34", "GLIBC_2.28");
+PT_COMPAT(mtx_lock, "GLIBC_2.34", "GLIBC_2.28");
+PT_COMPAT(mtx_trylock, "GLIBC_2.34", "GLIBC_2.28");
+PT_COMPAT(mtx_timedlock, "GLIBC_2.34", "GLIBC_2.28");
+PT_COMPAT(mtx_unlock, "GLIBC_2.34", "GLIBC_2.28");
+PT_COMPAT(mtx_destroy, "GLIBC_2.34", "GLIBC_2.28");
+PT_COMPAT(cnd_init, "GLIBC_2.34", "GLIBC_2.28");
+PT_COMPAT(cnd_signal, "GLIBC_2.34", "GLIBC_2.28");
+PT_COMPAT(cnd_broadcast, "GLIBC_2.34", "GLIBC_2.28");
+PT_COMPAT(cnd_wait, "GLIBC_2.34", "GLIBC_2.28");
+PT_COMPAT(cnd_timedwait, "GLIBC_2.34", "GLIBC_2.28");
+PT_COMPAT(cnd_destroy, "GLIBC_2.34", "GLIBC_2.28");

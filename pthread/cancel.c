@@ -127,3 +127,5 @@ PT_EXPORT int pthread_cancel(pthread_t t)
         wake_waiter((uintptr_t)t);
     return rc;
 }
+
+PT_COMPAT(pthread_cancel, "GLIBC_2.34", "GLIBC_2.2.5");

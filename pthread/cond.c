@@ -150,3 +150,5 @@ PT_EXPORT int pthread_cond_clockwait(pthread_cond_t *c, pthread_mutex_t *m, cloc
 {
     return wait(c, m, 2, clock, abs);
 }
+
+PT_COMPAT(pthread_cond_clockwait, "GLIBC_2.34", "GLIBC_2.30");

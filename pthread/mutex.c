@@ -194,3 +194,8 @@ PT_EXPORT int pthread_mutex_consistent(pthread_mutex_t *m)
         return pt_real()->mutex_consistent(m);
     return EINVAL; /* not robust: glibc says the same */
 }
+
+PT_COMPAT(pthread_mutex_trylock, "GLIBC_2.34", "GLIBC_2.2.5");
+PT_COMPAT(pthread_mutex_timedlock, "GLIBC_2.34", "GLIBC_2.2.5");
+PT_COMPAT(pthread_mutex_clocklock, "GLIBC_2.34", "GLIBC_2.30");
+PT_COMPAT(pthread_mutex_consistent, "GLIBC_2.34", "GLIBC_2.12");

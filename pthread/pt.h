@@ -31,6 +31,14 @@
 
 #define PT_EXPORT __attribute__((visibility("default")))
 
+/* A function glibc also exports under an older version (parking-pthread.map): ours as
+ * fn@@current and, through an alias, as fn@older.  The default is set here too, not by the
+ * version script alone: the linker drops a plain `fn` that has a versioned twin in its object. */
+#define PT_COMPAT(fn, current, older)                                                              \
+  PT_EXPORT extern __typeof(fn) pt_compat_##fn __attribute__((alias(#fn), copy(fn)));             \
+  __asm__(".symver " #fn ", " #fn "@@@" current);                                                 \
+  __asm__(".symver pt_compat_" #fn ", " #fn "@" older ", remove")
+
 /* __kind: the type (0 normal, 1 recursive, 2 error-checking, 3 adaptive), glibc's flags that
  * make us delegate (robust 16, priority inheritance 32, priority protection 64, process-shared
  * 128) and its elision hints (256, 512), which do not concern us. */

@@ -175,3 +175,15 @@ PT_EXPORT int pthread_rwlock_unlock(pthread_rwlock_t *l)
     }
     return 0;
 }
+
+PT_COMPAT(pthread_rwlock_init, "GLIBC_2.34", "GLIBC_2.2.5");
+PT_COMPAT(pthread_rwlock_destroy, "GLIBC_2.34", "GLIBC_2.2.5");
+PT_COMPAT(pthread_rwlock_rdlock, "GLIBC_2.34", "GLIBC_2.2.5");
+PT_COMPAT(pthread_rwlock_tryrdlock, "GLIBC_2.34", "GLIBC_2.2.5");
+PT_COMPAT(pthread_rwlock_timedrdlock, "GLIBC_2.34", "GLIBC_2.2.5");
+PT_COMPAT(pthread_rwlock_wrlock, "GLIBC_2.34", "GLIBC_2.2.5");
+PT_COMPAT(pthread_rwlock_trywrlock, "GLIBC_2.34", "GLIBC_2.2.5");
+PT_COMPAT(pthread_rwlock_timedwrlock, "GLIBC_2.34", "GLIBC_2.2.5");
+PT_COMPAT(pthread_rwlock_unlock, "GLIBC_2.34", "GLIBC_2.2.5");
+PT_COMPAT(pthread_rwlock_clockrdlock, "GLIBC_2.34", "GLIBC_2.30");
+PT_COMPAT(pthread_rwlock_clockwrlock, "GLIBC_2.34", "GLIBC_2.30");

@@ -167,7 +167,9 @@ START_TEST(destroy_busy_and_consistent)
 {
     pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
     ck_assert_int_eq(pthread_mutex_lock(&m), 0);
+#ifndef __SANITIZE_THREAD__ /* ThreadSanitizer reports the destroy of a locked mutex itself */
     ck_assert_int_eq(pthread_mutex_destroy(&m), EBUSY);
+#endif
     ck_assert_int_eq(pthread_mutex_consistent(&m), EINVAL);
     ck_assert_int_eq(pthread_mutex_unlock(&m), 0);
     ck_assert_int_eq(pthread_mutex_destroy(&m), 0);
@@ -692,14 +694,14 @@ static mtx_t c11_m;
 static cnd_t c11_c;
 static int c11_ready;
 
-static int c11_waiter(void *arg)
+static void *c11_waiter(void *arg)
 {
     (void)arg;
     mtx_lock(&c11_m);
     while (!c11_ready)
         cnd_wait(&c11_c, &c11_m);
     mtx_unlock(&c11_m);
-    return 7;
+    return (void *)7;
 }
 
 START_TEST(c11_mtx_cnd)
@@ -725,16 +727,17 @@ START_TEST(c11_mtx_cnd)
     }
     ck_assert_int_eq(rc, thrd_timedout);
     mtx_unlock(&c11_m);
-    thrd_t t;
-    ck_assert_int_eq(thrd_create(&t, c11_waiter, NULL), thrd_success);
+    /* pthread_create, not thrd_create: ThreadSanitizer does not see glibc's thrd_create. */
+    pthread_t t;
+    tu_spawn(&t, c11_waiter, NULL);
     tu_wait_queued((char *)&c11_c + 16, 1);
     mtx_lock(&c11_m);
     c11_ready = 1;
     cnd_broadcast(&c11_c);
     mtx_unlock(&c11_m);
-    int res;
-    ck_assert_int_eq(thrd_join(t, &res), thrd_success);
-    ck_assert_int_eq(res, 7);
+    void *res;
+    ck_assert_int_eq(pthread_join(t, &res), 0);
+    ck_assert_ptr_eq(res, (void *)7);
     ck_assert_uint_ge(pl_pthread_counter(C_COND_WAITS), waits0 + 2);
     cnd_destroy(&c11_c);
     mtx_destroy(&c11_m);
@@ -803,14 +806,24 @@ static Suite *pthread_suite(void)
     tcase_add_test(tc, signal_and_broadcast);
     tcase_add_test(tc, cond_timeouts_and_einval);
     tcase_add_test(tc, condattr_clock_monotonic);
+#ifndef __SANITIZE_THREAD__
+    /* ThreadSanitizer's model of a condvar wait releases one hold of a recursive mutex (glibc
+     * releases none and deadlocks); ours releases them all. */
     tcase_add_test(tc, cond_with_recursive_and_errorcheck);
+#else
+    (void)cond_with_recursive_and_errorcheck;
+#endif
     tcase_add_test(tc, cond_delegated_by_mutex);
     tcase_add_test(tc, cond_pshared_delegated);
     tc = tu_tcase(s, "cancel", 60);
     tcase_add_loop_test(tc, cancel_blocked_waiter, 0, 2);
     tcase_add_test(tc, cancel_pending_at_wait);
     tc = tu_tcase(s, "process", 60);
+#ifndef __SANITIZE_THREAD__ /* ThreadSanitizer: no threads in a child of a threaded fork */
     tcase_add_test(tc, fork_child_locks_and_waits);
+#else
+    (void)fork_child_locks_and_waits;
+#endif
     tcase_add_test(tc, tls_destructor_waits);
     tc = tu_tcase(s, "rwlock", 60);
     tcase_add_test(tc, rwlock_codes);
