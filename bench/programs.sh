@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Real programs timed on glibc's pthread locks and on libparking-pthread (LD_PRELOAD), the runs
 # interleaved (glibc, ours, ours, glibc, ...), median of --reps runs each with the spread
-# ((max - min) / median), and the ratio glibc time / ours (> 1: faster on ours).  Then
+# ((max - min) / median), and the ratio glibc time / ours (> 1: faster on ours), for the wall
+# time and for the CPU time (user + system: on a busy machine the steadier of the two).  Then
 # pl-bench's pthread workloads re-run through the interposer, beside the native pl_*_t figure
 # of the same process: the cost of the interposition layer.  About 4 minutes on 2 cores.
 #
@@ -71,26 +72,27 @@ echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f
     "load average $(cut -d' ' -f1-3 /proc/loadavg)"
 
 # ---- programs: glibc against ours -------------------------------------------------------------
-# run_variant <glibc|ours> <command...>: one run; its wall time (s) appended to $work/times.
+# run_variant <glibc|ours> <command...>: one run; "variant wall cpu" (seconds; cpu = user +
+# system time of the command and its children) appended to $work/times.  The program's own
+# standard error goes through fd 4, the time keyword's report into $work/t.
 run_variant() {
-    local variant=$1 t0 t1
+    local variant=$1 TIMEFORMAT='%3R %3U %3S' wall user sys
     shift
-    t0=$(date +%s.%N)
     if [[ $variant == ours ]]; then
-        LD_PRELOAD=$lib "$@"
+        { time LD_PRELOAD=$lib "$@" 2>&4; } 4>&2 2>"$work/t"
     else
-        "$@"
+        { time "$@" 2>&4; } 4>&2 2>"$work/t"
     fi
-    t1=$(date +%s.%N)
-    echo "$variant $(echo "$t1 - $t0" | bc)" >>"$work/times"
+    read -r wall user sys <"$work/t"
+    echo "$variant $wall $(echo "$user + $sys" | bc)" >>"$work/times"
 }
 
-# median_spread <variant>: "median spread%" of that variant's times in $work/times.
+# median_spread <variant> <column: 2 wall, 3 cpu>: "median spread%" of that variant's times.
 median_spread() {
-    awk -v v="$1" '$1 == v { print $2 }' "$work/times" | sort -g |
+    awk -v v="$1" -v c="$2" '$1 == v { print $c }' "$work/times" | sort -g |
         awk '{ t[++n] = $1 }
             END { m = n % 2 ? t[(n + 1) / 2] : (t[n / 2] + t[n / 2 + 1]) / 2;
-                  printf "%.3f %.0f", m, 100 * (t[n] - t[1]) / m }'
+                  printf "%.3f %.0f", m, m ? 100 * (t[n] - t[1]) / m : 0 }'
 }
 
 rows=()
@@ -116,11 +118,14 @@ time_program() {
             run_variant glibc "$@"
         fi
     done
-    local g o
-    read -r g gs <<<"$(median_spread glibc)"
-    read -r o os <<<"$(median_spread ours)"
-    rows+=("$(printf '%-14s %9s %6s%% %9s %6s%% %8.2fx  (%s locks on the lot)' "$name" "$g" "$gs" \
-        "$o" "$os" "$(echo "$g / $o" | bc -l)" "$locks")")
+    local g gs o os gc gcs oc ocs
+    read -r g gs <<<"$(median_spread glibc 2)"
+    read -r o os <<<"$(median_spread ours 2)"
+    read -r gc gcs <<<"$(median_spread glibc 3)"
+    read -r oc ocs <<<"$(median_spread ours 3)"
+    rows+=("$(printf '%-13s %7s %4s%% %7s %4s%% %6.2fx   %7s %4s%% %7s %4s%% %6.2fx  %9s' \
+        "$name" "$g" "$gs" "$o" "$os" "$(echo "$g / $o" | bc -l)" \
+        "$gc" "$gcs" "$oc" "$ocs" "$(echo "$gc / $oc" | bc -l)" "$locks")")
     echo "  $name done" >&2
 }
 
@@ -138,10 +143,14 @@ rm -f "$work/data"
 
 if ((${#rows[@]})); then
     echo
-    echo "== programs: wall time in seconds, median of $reps interleaved runs, spread =="
-    printf '%-14s %9s %7s %9s %7s %9s\n' program glibc spread ours spread "glibc/ours"
+    echo "== programs: seconds, median of $reps interleaved runs (spread): wall time, then CPU" \
+        "time (user + system) =="
+    printf '%-13s %-36s %s\n' "" "wall time" "CPU time"
+    printf '%-13s %7s %5s %7s %5s %7s   %7s %5s %7s %5s %7s  %9s\n' program glibc spread ours \
+        spread ratio glibc spread ours spread ratio "lot locks"
     printf '%s\n' "${rows[@]}"
-    echo "(glibc/ours > 1: faster on libparking-pthread)"
+    echo "(ratio: glibc / ours, > 1: faster, or less CPU, on libparking-pthread; lot locks: the"
+    echo " mutex locks on the parking lot in the verified run)"
 fi
 
 # ---- pl-bench's pthread contender, as built and interposed --------------------------------------
