@@ -1,5 +1,6 @@
 /* Bounded spinning before parking (pl_spin). */
 #include "cpu_relax.h"
+#include <parking/annotate.h>
 #include <parking/lot.h>
 
 #include "os.h"
@@ -45,24 +46,29 @@ enum {
     YIELD_OFF_NS = 50000000
 };
 
-/* pl_now() values: before the first, yields are watched; before the second, nobody yields.
- * Relaxed: a stale read costs one yield or one clock read, nothing else. */
-static uint64_t g_watch_until, g_no_yield_until;
+/* pl_now() values: before watch_until, yields are watched; before no_yield_until, nobody
+ * yields.  Relaxed: a stale read costs one yield or one clock read, nothing else. */
+static struct {
+    uint64_t watch_until, no_yield_until;
+} g_yields;
 
 static void yield_watched(uint64_t now)
 {
-    bool watch = now < __atomic_load_n(&g_watch_until, __ATOMIC_RELAXED);
+    bool watch = now < __atomic_load_n(&g_yields.watch_until, __ATOMIC_RELAXED);
     uint64_t cpu = watch ? pl_os_process_cpu_ns() : UINT64_MAX;
     pl_os_yield();
     uint64_t after = pl_now();
     if (after - now <= YIELD_SLOW_NS)
         return;
-    __atomic_store_n(&g_watch_until, after + YIELD_OFF_NS, __ATOMIC_RELAXED);
+    /* Racy on purpose (relaxed hints, above): Helgrind and DRD, which see plain loads and
+     * stores, are told before the first write. */
+    PL__VG_RACY(&g_yields, sizeof g_yields);
+    __atomic_store_n(&g_yields.watch_until, after + YIELD_OFF_NS, __ATOMIC_RELAXED);
     if (cpu == UINT64_MAX)
         return; /* not watched yet (or no CPU clock): the next slow yield decides */
     uint64_t used = pl_os_process_cpu_ns() - cpu;
     if (used < after - now)
-        __atomic_store_n(&g_no_yield_until, after + YIELD_OFF_NS, __ATOMIC_RELAXED);
+        __atomic_store_n(&g_yields.no_yield_until, after + YIELD_OFF_NS, __ATOMIC_RELAXED);
 }
 
 bool pl_spin(pl_spin_t *spin)
@@ -78,7 +84,8 @@ bool pl_spin(pl_spin_t *spin)
             pl_cpu_relax();
         return true;
     }
-    if (elapsed < SPIN_YIELD_NS && now >= __atomic_load_n(&g_no_yield_until, __ATOMIC_RELAXED)) {
+    if (elapsed < SPIN_YIELD_NS &&
+        now >= __atomic_load_n(&g_yields.no_yield_until, __ATOMIC_RELAXED)) {
         yield_watched(now);
         return true;
     }
