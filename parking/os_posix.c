@@ -39,8 +39,14 @@ uint64_t pl_os_process_cpu_ns(void)
 
 void pl_os_nap(uint32_t us)
 {
+    /* nanosleep is a cancellation point, and no lock operation may be one: a thread with a
+     * cancellation pending would unwind from inside the parking lot (queued, or holding a
+     * bucket), so the nap (chaos mode's delays) runs with cancellation held off. */
+    int old;
+    (void)pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old);
     struct timespec ts = {(time_t)(us / 1000000u), (long)(us % 1000000u) * 1000};
     (void)nanosleep(&ts, NULL);
+    (void)pthread_setcancelstate(old, NULL);
 }
 
 uint64_t pl_os_thread_id(void)

@@ -43,12 +43,19 @@ void pl_parker_prepare(pl_parker_t *p)
     __atomic_store_n(&p->state, PL_PARKER_PARKED, __ATOMIC_RELAXED);
 }
 
+/* pthread_cond_wait and _timedwait are cancellation points; a park is not (no lock operation
+ * is): a cancellation acting here would unwind a thread still queued in the parking lot.  So
+ * cancellation is held off while the parker sleeps; it stays pending for the caller's next
+ * cancellation point. */
 void pl_parker_park(pl_parker_t *p)
 {
+    int old;
+    (void)pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old);
     pthread_mutex_lock(&p->mutex);
     while (__atomic_load_n(&p->state, __ATOMIC_RELAXED) != PL_PARKER_FREE)
         pthread_cond_wait(&p->cond, &p->mutex);
     pthread_mutex_unlock(&p->mutex);
+    (void)pthread_setcancelstate(old, NULL);
 }
 
 static struct timespec to_timespec(uint64_t deadline)
@@ -73,6 +80,8 @@ bool pl_parker_park_until(pl_parker_t *p, uint64_t deadline)
         pl_parker_park(p);
         return true;
     }
+    int old;
+    (void)pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old);
     pthread_mutex_lock(&p->mutex);
     while (__atomic_load_n(&p->state, __ATOMIC_RELAXED) != PL_PARKER_FREE) {
         if (pl_now() >= deadline)
@@ -82,6 +91,7 @@ bool pl_parker_park_until(pl_parker_t *p, uint64_t deadline)
     }
     bool unparked = __atomic_load_n(&p->state, __ATOMIC_RELAXED) == PL_PARKER_FREE;
     pthread_mutex_unlock(&p->mutex);
+    (void)pthread_setcancelstate(old, NULL);
     PL_CHAOS_POINT(); /* timed out and about to relock the bucket: a claim may come first */
     return unparked;
 }
