@@ -103,6 +103,13 @@ static int wait(pthread_cond_t *c, pthread_mutex_t *m, int how, clockid_t clock,
      * still recorded, as glibc's cleanup handlers expect. */
     pthread_testcancel();
     pt_slot_t *slot = pt_cancel_enter(c, m);
+    /* From here until the owner is recorded again, no cancellation may act (its handlers would
+     * find the mutex held but not owned, and unwind a thread still queued in the parking lot):
+     * it is held off, stays pending, and acts below (woken by pthread_cancel) or at the next
+     * cancellation point.  The parking lot itself has none on Linux; chaos mode's runs showed
+     * one acting in there all the same (handler found the mutex locked, owner 0). */
+    int cancel_state;
+    (void)pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state);
     unsigned count = 0;
     if (owned) {
         /* The wait releases every hold of a recursive mutex and gives them back after. */
@@ -122,6 +129,7 @@ static int wait(pthread_cond_t *c, pthread_mutex_t *m, int how, clockid_t clock,
         __atomic_store_n(pt_mutex_owner(m), self, __ATOMIC_RELAXED);
         m->__data.__count = count;
     }
+    (void)pthread_setcancelstate(cancel_state, NULL);
     if (pt_cancel_leave(slot)) {
         /* Woken by pthread_cancel: the wake-up may have taken a signal meant for another
          * waiter; pass one on (a spurious wake-up at worst), then unwind with the mutex held. */
