@@ -84,7 +84,7 @@ run_variant() {
         { time "$@" 2>&4; } 4>&2 2>"$work/t"
     fi
     read -r wall user sys <"$work/t"
-    echo "$variant $wall $(echo "$user + $sys" | bc)" >>"$work/times"
+    echo "$variant $wall $(awk -v u="$user" -v s="$sys" 'BEGIN { printf "%.3f", u + s }')" >>"$work/times"
 }
 
 # median_spread <variant> <column: 2 wall, 3 cpu>: "median spread%" of that variant's times.
@@ -124,8 +124,8 @@ time_program() {
     read -r gc gcs <<<"$(median_spread glibc 3)"
     read -r oc ocs <<<"$(median_spread ours 3)"
     rows+=("$(printf '%-13s %7s %4s%% %7s %4s%% %6.2fx   %7s %4s%% %7s %4s%% %6.2fx  %9s' \
-        "$name" "$g" "$gs" "$o" "$os" "$(echo "$g / $o" | bc -l)" \
-        "$gc" "$gcs" "$oc" "$ocs" "$(echo "$gc / $oc" | bc -l)" "$locks")")
+        "$name" "$g" "$gs" "$o" "$os" "$(awk -v a="$g" -v b="$o" 'BEGIN { print a / b }')" \
+        "$gc" "$gcs" "$oc" "$ocs" "$(awk -v a="$gc" -v b="$oc" 'BEGIN { print a / b }')" "$locks")")
     echo "  $name done" >&2
 }
 
