@@ -11,15 +11,18 @@ jobs=$(nproc 2>/dev/null || echo 2)
 log() { echo "== $tool: $* ==" >&2; }
 
 # stage <name> <heading> <command...>: runs the command under the heading, then logs
-# "<name> passed" or "<name> FAILED"; a failed stage is appended to the array `failed`.
+# "<name> passed in N s" or "<name> FAILED in N s"; a failed stage is appended to the
+# array `failed`.
 stage() {
-    local name=$1 heading=$2
+    local name=$1 heading=$2 start=$SECONDS
     shift 2
     log "$heading"
+    # The time of each stage is logged so the budget of the README's test command (30 minutes on
+    # 2 cores) can be read off any run, CI's included.
     if "$@"; then
-        log "$name passed"
+        log "$name passed in $((SECONDS - start)) s"
     else
-        log "$name FAILED"
+        log "$name FAILED in $((SECONDS - start)) s"
         failed+=("$name")
     fi
 }
