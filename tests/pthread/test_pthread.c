@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <signal.h>
 #include <threads.h>
 
 /* pthread/report.c: the counters, indexed as pthread/pt.h's enum pt_counter. */
@@ -610,6 +611,108 @@ START_TEST(fork_child_locks_and_waits)
 }
 END_TEST
 
+/* ---- signal handlers that take no locks ---- */
+
+/* A signal that lands while a thread sleeps in the parking lot interrupts its futex wait
+ * (EINTR, with or without SA_RESTART: futex waits are never restarted by the kernel).  The
+ * parker must treat that as "not woken": a mutex lock that returned on it would break
+ * exclusion, a condvar wait that returned on it would be a spurious wake-up at best. */
+static atomic_int sig_handled;
+static void count_signal(int sig)
+{
+    (void)sig;
+    atomic_fetch_add(&sig_handled, 1); /* async-signal-safe: a lock-free atomic, no lock */
+}
+
+typedef struct sig_lock {
+    pthread_mutex_t m;
+    bool timed;
+    atomic_bool acquired;
+} sig_lock_t;
+
+static void *lock_then_flag(void *arg)
+{
+    sig_lock_t *l = arg;
+    /* Timed: an interrupted wait taken for a time-out would return ETIMEDOUT long early. */
+    struct timespec until = in_ns(CLOCK_REALTIME, 60 * (int64_t)TU_S);
+    ck_assert_int_eq(l->timed ? pthread_mutex_timedlock(&l->m, &until) : pthread_mutex_lock(&l->m),
+                     0);
+    atomic_store(&l->acquired, true);
+    ck_assert_int_eq(pthread_mutex_unlock(&l->m), 0);
+    return NULL;
+}
+
+static void *timed_wait_ready(void *arg)
+{
+    cv_t *v = arg;
+    struct timespec until = in_ns(CLOCK_REALTIME, 60 * (int64_t)TU_S);
+    pthread_mutex_lock(&v->m);
+    while (!v->ready && v->result == 0)
+        if (pthread_cond_timedwait(&v->c, &v->m, &until) != 0)
+            v->result = -1; /* ETIMEDOUT 60 s early */
+    if (v->result == 0)
+        v->result = 1;
+    pthread_mutex_unlock(&v->m);
+    return NULL;
+}
+
+/* Signals a parked thread `n` times, each time waiting until its handler ran. */
+static void pelt(pthread_t t, int n)
+{
+    for (int i = 0; i < n; i++) {
+        int before = atomic_load(&sig_handled);
+        ck_assert_int_eq(pthread_kill(t, SIGUSR1), 0);
+        uint64_t give_up = pl_now() + 10 * TU_S;
+        while (atomic_load(&sig_handled) == before)
+            ck_assert_msg(pl_now() < give_up, "signal %d was never handled", i);
+    }
+}
+
+START_TEST(signals_do_not_end_waits)
+{
+    struct sigaction sa = {.sa_handler = count_signal}, old;
+    /* Both: futex waits are not restarted either way.  The second round uses the timed calls. */
+    sa.sa_flags = _i ? SA_RESTART : 0;
+    sigemptyset(&sa.sa_mask);
+    ck_assert_int_eq(sigaction(SIGUSR1, &sa, &old), 0);
+    atomic_store(&sig_handled, 0);
+
+    /* A parked mutex waiter, signalled while the mutex stays held: it must stay blocked. */
+    static sig_lock_t l = {.m = PTHREAD_MUTEX_INITIALIZER};
+    atomic_store(&l.acquired, false);
+    l.timed = _i;
+    ck_assert_int_eq(pthread_mutex_lock(&l.m), 0);
+    pthread_t t;
+    tu_spawn(&t, lock_then_flag, &l);
+    tu_wait_queued(&l.m, 1); /* our pl_mutex_t byte is at offset 0 */
+    pelt(t, 50);
+    tu_wait_queued(&l.m, 1); /* parked again after every handler */
+    ck_assert_msg(!atomic_load(&l.acquired), "a signal let a waiter into a held mutex");
+    ck_assert_int_eq(pthread_mutex_unlock(&l.m), 0);
+    tu_join(t);
+    ck_assert(atomic_load(&l.acquired));
+
+    /* A condvar waiter, signalled before its predicate holds: it goes back to waiting, and
+     * the real signal that follows still reaches it (no wake-up lost to the interruptions). */
+    static cv_t v = {.m = PTHREAD_MUTEX_INITIALIZER, .c = PTHREAD_COND_INITIALIZER};
+    v.ready = 0;
+    v.result = 0;
+    tu_spawn(&t, _i ? timed_wait_ready : wait_ready, &v);
+    tu_wait_queued((char *)&v.c + 16, 1);
+    pelt(t, 50);
+    tu_wait_queued((char *)&v.c + 16, 1);
+    pthread_mutex_lock(&v.m);
+    ck_assert_int_eq(v.result, 0);
+    v.ready = 1;
+    pthread_cond_signal(&v.c);
+    pthread_mutex_unlock(&v.m);
+    tu_join(t);
+    ck_assert_int_eq(v.result, 1);
+    ck_assert_int_eq(atomic_load(&sig_handled), 100);
+    ck_assert_int_eq(sigaction(SIGUSR1, &old, NULL), 0);
+}
+END_TEST
+
 /* ---- TLS destructors ---- */
 
 static pthread_key_t tls_key;
@@ -877,6 +980,7 @@ static Suite *pthread_suite(void)
     (void)fork_child_locks_and_waits;
 #endif
     tcase_add_test(tc, tls_destructor_waits);
+    tcase_add_loop_test(tc, signals_do_not_end_waits, 0, 2);
     tc = tu_tcase(s, "rwlock", 60);
     tcase_add_test(tc, rwlock_codes);
     tcase_add_test(tc, rwlock_preference);
