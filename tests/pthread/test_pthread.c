@@ -980,7 +980,14 @@ static Suite *pthread_suite(void)
     (void)fork_child_locks_and_waits;
 #endif
     tcase_add_test(tc, tls_destructor_waits);
+#ifndef __SANITIZE_THREAD__
     tcase_add_loop_test(tc, signals_do_not_end_waits, 0, 2);
+#else
+    /* ThreadSanitizer defers a handler until the thread next enters one of its interceptors; a
+     * thread asleep in our futex (a raw syscall, which it does not intercept) only enters one
+     * once woken, so the handler of a parked thread runs late there, by design of the tool. */
+    (void)signals_do_not_end_waits;
+#endif
     tc = tu_tcase(s, "rwlock", 60);
     tcase_add_test(tc, rwlock_codes);
     tcase_add_test(tc, rwlock_preference);
