@@ -23,8 +23,8 @@ endif()
 set(CMAKE_C_COMPILER ${CMAKE_CURRENT_LIST_DIR}/zig/zig-cc)
 set(CMAKE_AR ${CMAKE_CURRENT_LIST_DIR}/zig/zig-ar CACHE FILEPATH "zig ar")
 set(CMAKE_RANLIB ${CMAKE_CURRENT_LIST_DIR}/zig/zig-ranlib CACHE FILEPATH "zig ranlib")
-# The oldest macOS the __ulock parker supports is 10.12; Zig's own default (its oldest
-# supported release, 11 or later) is what gets built, and the target says macOS, any version.
+# No version in the target: Zig's default minimum, macOS 13.0 with the pinned Zig (the dylib's
+# LC_BUILD_VERSION).  The __ulock parker itself needs 10.12.
 set(CMAKE_C_FLAGS_INIT "-target ${PARKING_ZIG_ARCH}-macos")
 
 # No SDK folder to look libraries up in, and no Xcode: never search the host's.
