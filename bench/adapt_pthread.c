@@ -1,11 +1,16 @@
 /* pl-bench: the pthread contenders, the baselines of every ratio: pthread_mutex_t (default and
- * PTHREAD_MUTEX_ADAPTIVE_NP), pthread_rwlock_t, pthread_cond_t, a mutex + condvar event (the
- * closest pthread equivalent of waiting on an address) and pthread_once. */
+ * PTHREAD_MUTEX_ADAPTIVE_NP, Linux C libraries only), pthread_rwlock_t, pthread_cond_t, a mutex
+ * + condvar event (the closest pthread equivalent of waiting on an address) and pthread_once. */
 #include <pthread.h>
 #include <string.h>
 
 #include "bench.h"
 #include "kernels.h"
+
+/* An enumerator in glibc, not a macro, so #ifdef cannot find it: macOS and the BSDs lack it. */
+#if defined(__linux__)
+#  define PB_HAVE_ADAPTIVE_MUTEX 1
+#endif
 
 /* Return codes are checked everywhere: a failing call must end the run, not post a number. */
 #define PB_CHECK(call)                                                                             \
@@ -23,6 +28,7 @@ static void ptm_init(void *lock, bool zeroed)
     PB_CHECK(pthread_mutex_init(lock, NULL));
 }
 
+#ifdef PB_HAVE_ADAPTIVE_MUTEX
 static void ptm_init_adaptive(void *lock, bool zeroed)
 {
     pthread_mutexattr_t attr;
@@ -32,6 +38,7 @@ static void ptm_init_adaptive(void *lock, bool zeroed)
     PB_CHECK(pthread_mutex_init(lock, &attr));
     PB_CHECK(pthread_mutexattr_destroy(&attr));
 }
+#endif
 
 /* pthread_mutex_destroy fails with EBUSY on a locked mutex: our "left clean" check. */
 static void ptm_destroy(void *lock) { PB_CHECK(pthread_mutex_destroy(lock)); }
@@ -56,6 +63,7 @@ static const pb_mutex_ops_t ptm = {
     .many = ptm_many,
 };
 
+#ifdef PB_HAVE_ADAPTIVE_MUTEX
 static const pb_mutex_ops_t ptm_adaptive = {
     .name = "pthread_mutex_t (adaptive)",
     .role = PB_PEER,
@@ -69,6 +77,7 @@ static const pb_mutex_ops_t ptm_adaptive = {
     .speed = ptm_speed,
     .many = ptm_many,
 };
+#endif
 
 /* ---- pthread_rwlock_t (default attributes: readers preferred, glibc's default) ---- */
 
@@ -209,7 +218,9 @@ static const pb_once_ops_t pto = {
 
 void pb_pthread_register(void)
 {
+#ifdef PB_HAVE_ADAPTIVE_MUTEX
     pb_register_mutex(&ptm_adaptive);
+#endif
     pb_register_mutex(&ptm);
     pb_register_rwlock(&ptrw);
     pb_register_cond(&ptc);

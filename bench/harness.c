@@ -68,7 +68,11 @@ size_t pb_resident_bytes(void *p, size_t bytes)
 {
     size_t page = (size_t)sysconf(_SC_PAGESIZE);
     size_t pages = (bytes + page - 1) / page;
+#if defined(__APPLE__)
+    char *vec = pb_xcalloc(pages, 1); /* macOS declares the vector char *, Linux unsigned char * */
+#else
     unsigned char *vec = pb_xcalloc(pages, 1);
+#endif
     if (mincore(p, bytes, vec) != 0)
         pb_fatal("mincore: %s", strerror(errno));
     size_t resident = 0;

