@@ -61,6 +61,7 @@ set(PARKING_PUBLIC_HEADERS
   include/parking/parking.h
   include/parking/remutex.h
   include/parking/rwlock.h
+  include/parking/thread_safety.h
   include/parking/version.h
   include/parking/wait.h
 )

@@ -209,7 +209,9 @@ static inline bool pl__tsan_divert_end(void *addr, bool result)
 #  define PL__DBG_LOCK_POST(l, f) pl_debug_lock_post((const void *)(l), (f), __func__)
 #  define PL__DBG_UNLOCK_PRE(l, f) pl_debug_unlock_pre((const void *)(l), (f), __func__)
 #  define PL__DBG_UNLOCK_POST(l, f) pl_debug_unlock_post((const void *)(l), (f), __func__)
+#  define PL__DBG_ON 1
 #else
+#  define PL__DBG_ON 0
 #  define PL__DBG_LOCK_PRE(l, f) ((void)0)
 #  define PL__DBG_LOCK_POST(l, f) ((void)0)
 #  define PL__DBG_UNLOCK_PRE(l, f) ((void)0)
@@ -266,6 +268,13 @@ static inline bool pl__tsan_divert_end(void *addr, bool result)
  * returning bool): see the ThreadSanitizer part.  Just `call` unless under ThreadSanitizer. */
 #define PL__ANN_SLOW(l, call) PL__TSAN_SLOW(l, call)
 #define PL__ANN_SLOW_BOOL(l, call) PL__TSAN_SLOW_BOOL(l, call)
+
+/* Aborts with `libparking: <fn>(<lock>): <what>`: the assert-held functions' failure, kept out
+ * of line.  Not for direct use. */
+PARKING_BEGIN_DECLS
+PARKING_API PARKING_NORETURN void pl_lock_not_held(const void *lock, const char *fn,
+                                                   const char *what);
+PARKING_END_DECLS
 
 /* The POST flags of an attempt that may fail. */
 #define PL__ANN_RESULT(f, ok) ((ok) ? (unsigned)(f) : (unsigned)(f) | PL__ANN_FAILED)

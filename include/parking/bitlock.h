@@ -85,6 +85,7 @@
 #include <stdint.h>
 
 #include <parking/export.h>
+#include <parking/thread_safety.h>
 #include <parking/lot.h>
 
 PARKING_BEGIN_DECLS
@@ -224,7 +225,7 @@ PL_BITLOCK__DEFINE(ptr, uintptr_t)
  * The pointer can be read at any time without the lock (pl_ptrlock_get: an acquire load that
  * pairs with the release store of pl_ptrlock_set), and changed only while the lock is held.
  */
-typedef struct pl_ptrlock {
+typedef struct PL_CAPABILITY("mutex") pl_ptrlock {
     uintptr_t word;
 } pl_ptrlock_t;
 /** @var pl_ptrlock_t::word
@@ -250,7 +251,8 @@ PARKING_API PARKING_NORETURN void pl_ptrlock_bad_set(const pl_ptrlock_t *pl, con
  *
  * Blocks: yes.  Ordering: acquire.  Misuse: relocking from the holder deadlocks (undetected).
  * Async-signal-safe: no. */
-static inline void pl_ptrlock_lock(pl_ptrlock_t *pl)
+static inline void pl_ptrlock_lock(pl_ptrlock_t *pl) PL_ACQUIRE(*pl);
+static inline PL_NO_THREAD_SAFETY_ANALYSIS void pl_ptrlock_lock(pl_ptrlock_t *pl)
 {
     if (PARKING_UNLIKELY(
             !pl_bitlockptr__try(&pl->word, PL_PTRLOCK_LOCKED_BIT, PL_PTRLOCK_PARKED_BIT, __func__)))
@@ -262,7 +264,8 @@ static inline void pl_ptrlock_lock(pl_ptrlock_t *pl)
  *
  * Blocks: never.  Ordering: acquire on success.  Misuse: none detected.  Async-signal-safe: no.
  * @return true if the caller now holds @p pl. */
-static inline bool pl_ptrlock_trylock(pl_ptrlock_t *pl)
+static inline bool pl_ptrlock_trylock(pl_ptrlock_t *pl) PL_TRY_ACQUIRE(true, *pl);
+static inline PL_NO_THREAD_SAFETY_ANALYSIS bool pl_ptrlock_trylock(pl_ptrlock_t *pl)
 {
     return pl_bitlockptr__try(&pl->word, PL_PTRLOCK_LOCKED_BIT, PL_PTRLOCK_PARKED_BIT, __func__);
 }
@@ -274,6 +277,9 @@ static inline bool pl_ptrlock_trylock(pl_ptrlock_t *pl)
  * pl_ptrlock_lock (the self-deadlock times out).  Async-signal-safe: no.
  * @return true if taken, false once the deadline has passed. */
 static inline bool pl_ptrlock_lock_until(pl_ptrlock_t *pl, uint64_t deadline)
+    PL_TRY_ACQUIRE(true, *pl);
+static inline PL_NO_THREAD_SAFETY_ANALYSIS bool pl_ptrlock_lock_until(pl_ptrlock_t *pl,
+                                                                      uint64_t deadline)
 {
     return pl_bitlockptr__lock_until(&pl->word, PL_PTRLOCK_LOCKED_BIT, PL_PTRLOCK_PARKED_BIT,
                                      deadline, __func__);
@@ -285,6 +291,9 @@ static inline bool pl_ptrlock_lock_until(pl_ptrlock_t *pl, uint64_t deadline)
  * pl_ptrlock_lock_until.  Async-signal-safe: no.
  * @return true if taken, false if the timeout expired first. */
 static inline bool pl_ptrlock_lock_for(pl_ptrlock_t *pl, uint64_t timeout_ns)
+    PL_TRY_ACQUIRE(true, *pl);
+static inline PL_NO_THREAD_SAFETY_ANALYSIS bool pl_ptrlock_lock_for(pl_ptrlock_t *pl,
+                                                                    uint64_t timeout_ns)
 {
     return pl_bitlockptr__lock_for(&pl->word, PL_PTRLOCK_LOCKED_BIT, PL_PTRLOCK_PARKED_BIT,
                                    timeout_ns, __func__);
@@ -295,7 +304,8 @@ static inline bool pl_ptrlock_lock_for(pl_ptrlock_t *pl, uint64_t timeout_ns)
  * Blocks: never (apart from the bucket lock).  Ordering: release.  Misuse: aborts if @p pl is
  * not locked; an unlock from another thread than the holder is allowed (no owner is kept).
  * Async-signal-safe: no. */
-static inline void pl_ptrlock_unlock(pl_ptrlock_t *pl)
+static inline void pl_ptrlock_unlock(pl_ptrlock_t *pl) PL_RELEASE(*pl);
+static inline PL_NO_THREAD_SAFETY_ANALYSIS void pl_ptrlock_unlock(pl_ptrlock_t *pl)
 {
     pl_bitlockptr__unlock(&pl->word, PL_PTRLOCK_LOCKED_BIT, PL_PTRLOCK_PARKED_BIT, false, __func__);
 }
@@ -304,7 +314,8 @@ static inline void pl_ptrlock_unlock(pl_ptrlock_t *pl)
  *
  * Blocks: never (apart from the bucket lock).  Ordering: release.  Misuse: as
  * pl_ptrlock_unlock.  Async-signal-safe: no. */
-static inline void pl_ptrlock_unlock_fair(pl_ptrlock_t *pl)
+static inline void pl_ptrlock_unlock_fair(pl_ptrlock_t *pl) PL_RELEASE(*pl);
+static inline PL_NO_THREAD_SAFETY_ANALYSIS void pl_ptrlock_unlock_fair(pl_ptrlock_t *pl)
 {
     pl_bitlockptr__unlock(&pl->word, PL_PTRLOCK_LOCKED_BIT, PL_PTRLOCK_PARKED_BIT, true, __func__);
 }
@@ -331,7 +342,8 @@ static inline void *pl_ptrlock_get(const pl_ptrlock_t *pl)
  * Blocks: never (it retries only while a waiter sets or clears the parked bit at the same
  * moment).  Ordering: release.  Misuse: aborts if @p ptr is not 4-aligned or @p pl is not
  * locked; it cannot tell which thread holds the lock.  Async-signal-safe: no. */
-static inline void pl_ptrlock_set(pl_ptrlock_t *pl, void *ptr)
+static inline void pl_ptrlock_set(pl_ptrlock_t *pl, void *ptr) PL_REQUIRES(*pl);
+static inline PL_NO_THREAD_SAFETY_ANALYSIS void pl_ptrlock_set(pl_ptrlock_t *pl, void *ptr)
 {
     uintptr_t value = (uintptr_t)ptr;
     uintptr_t old = __atomic_load_n(&pl->word, __ATOMIC_RELAXED);

@@ -41,6 +41,7 @@
 
 #include <parking/annotate.h>
 #include <parking/export.h>
+#include <parking/thread_safety.h>
 #include <parking/lot.h> /* pl_now, pl_deadline_after, PL_FOREVER for deadlines */
 #include <parking/mutex.h>
 
@@ -78,7 +79,8 @@ PARKING_API bool pl_cond_wait_slow(pl_cond_t *c, pl_mutex_t *m, uint64_t deadlin
  * or if other threads wait on @p c with a different mutex.  The caller must own @p m; waiting
  * with a mutex some other thread holds is undetected undefined behaviour.
  * Async-signal-safe: no. */
-static inline void pl_cond_wait(pl_cond_t *c, pl_mutex_t *m)
+static inline void pl_cond_wait(pl_cond_t *c, pl_mutex_t *m) PL_REQUIRES(*m);
+static inline PL_NO_THREAD_SAFETY_ANALYSIS void pl_cond_wait(pl_cond_t *c, pl_mutex_t *m)
 {
     PL__ANN_UNLOCK_PRE(m, 0);
     PL__ANN_UNLOCK_POST(m, 0);
@@ -101,6 +103,9 @@ static inline void pl_cond_wait(pl_cond_t *c, pl_mutex_t *m)
  * names pl_cond_wait_until).  Async-signal-safe: no.
  * @return true if signalled, false if the deadline passed first. */
 static inline bool pl_cond_wait_until(pl_cond_t *c, pl_mutex_t *m, uint64_t deadline)
+    PL_REQUIRES(*m);
+static inline PL_NO_THREAD_SAFETY_ANALYSIS bool pl_cond_wait_until(pl_cond_t *c, pl_mutex_t *m,
+                                                                   uint64_t deadline)
 {
     PL__ANN_UNLOCK_PRE(m, 0);
     PL__ANN_UNLOCK_POST(m, 0);
@@ -117,6 +122,9 @@ static inline bool pl_cond_wait_until(pl_cond_t *c, pl_mutex_t *m, uint64_t dead
  * Async-signal-safe: no.
  * @return true if signalled, false if the timeout expired first. */
 static inline bool pl_cond_wait_for(pl_cond_t *c, pl_mutex_t *m, uint64_t timeout_ns)
+    PL_REQUIRES(*m);
+static inline PL_NO_THREAD_SAFETY_ANALYSIS bool pl_cond_wait_for(pl_cond_t *c, pl_mutex_t *m,
+                                                                 uint64_t timeout_ns)
 {
     PL__ANN_UNLOCK_PRE(m, 0);
     PL__ANN_UNLOCK_POST(m, 0);
