@@ -3,7 +3,7 @@
  *
  * sizeof(pl_cond_t) == sizeof(void *) and all-zero bytes are a condition variable with no
  * waiters: static, calloc'ed and memset memory need no initialisation, and there is nothing to
- * destroy.  The word holds the mutex its current waiters use, or NULL when nobody waits; the
+ * destroy.  The word holds the mutex its current waiters use, or PL__NULL when nobody waits; the
  * waiters themselves sit in the parking lot under the condition variable's address.
  *
  * Semantics:
@@ -52,12 +52,12 @@ typedef struct pl_cond {
     pl_mutex_t *mutex;
 } pl_cond_t;
 /** @var pl_cond_t::mutex
- * The mutex of the current waiters, NULL when nobody waits; changed only by atomic operations. */
+ * The mutex of the current waiters, PL__NULL when nobody waits; changed only by atomic operations. */
 
 /** Initialiser of a pl_cond_t with no waiters (the same as zeroed memory). */
 #define PL_COND_INIT                                                                               \
   {                                                                                                \
-    NULL                                                                                           \
+    PL__NULL                                                                                       \
   }
 
 /* Slow paths, out of line.  Not for direct use. */
@@ -149,7 +149,7 @@ static inline bool pl_cond_signal(pl_cond_t *c)
 {
     /* Relaxed suffices: a waiter stores its mutex here before unlocking that mutex, and a
      * signaller that changed the predicate under the mutex took it after that unlock. */
-    if (__atomic_load_n(&c->mutex, __ATOMIC_RELAXED) == NULL)
+    if (__atomic_load_n(&c->mutex, __ATOMIC_RELAXED) == PL__NULL)
         return false;
     return pl_cond_signal_slow(c);
 }
@@ -163,7 +163,7 @@ static inline bool pl_cond_signal(pl_cond_t *c)
  * @return how many threads were woken or moved. */
 static inline size_t pl_cond_broadcast(pl_cond_t *c)
 {
-    if (__atomic_load_n(&c->mutex, __ATOMIC_RELAXED) == NULL)
+    if (__atomic_load_n(&c->mutex, __ATOMIC_RELAXED) == PL__NULL)
         return 0;
     return pl_cond_broadcast_slow(c);
 }

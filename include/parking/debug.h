@@ -115,7 +115,7 @@ PARKING_API void pl_debug_lock_post_at(const void *lock, unsigned flags, const c
 #if (defined(__GNUC__) || defined(__clang__)) && !defined(__OPTIMIZE__)
 #  define PL__DBG_SITE() __builtin_return_address(0)
 #else
-#  define PL__DBG_SITE() ((void *)0)
+#  define PL__DBG_SITE() PL__NULL
 #endif
 
 /** The lock headers' call of pl_debug_lock_pre: passes the call site (PL__DBG_SITE). */

@@ -51,9 +51,9 @@ typedef struct PL_CAPABILITY("mutex") pl_mutex {
     0                                                                                              \
   }
 /** Bit of pl_mutex_t::state set while the mutex is held. */
-#define PL_MUTEX_LOCKED_BIT ((uint8_t)1)
+#define PL_MUTEX_LOCKED_BIT PL__CAST(uint8_t, 1)
 /** Bit of pl_mutex_t::state set while threads are (or may be) parked on the mutex. */
-#define PL_MUTEX_PARKED_BIT ((uint8_t)2)
+#define PL_MUTEX_PARKED_BIT PL__CAST(uint8_t, 2)
 
 /* Slow paths, out of line.  Not for direct use.  The convention of every primitive
  * (docs/design.md, "From fast path to slow path"): one slow path per operation, an absolute
@@ -82,8 +82,9 @@ static inline bool pl_mutex__trylock(pl_mutex_t *m)
 {
     uint8_t state = __atomic_load_n(&m->state, __ATOMIC_RELAXED);
     while (!(state & PL_MUTEX_LOCKED_BIT)) {
-        if (__atomic_compare_exchange_n(&m->state, &state, (uint8_t)(state | PL_MUTEX_LOCKED_BIT),
-                                        true, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+        if (__atomic_compare_exchange_n(&m->state, &state,
+                                        PL__CAST(uint8_t, state | PL_MUTEX_LOCKED_BIT), true,
+                                        __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
             return true;
     }
     return false;

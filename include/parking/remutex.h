@@ -89,7 +89,7 @@ PARKING_API uintptr_t pl_thread_id(void);
 #  endif
 /* Not for direct use: only its address matters. */
 extern PARKING_API PL__THREAD_LOCAL char pl_thread_id_anchor;
-static inline uintptr_t pl_thread_id(void) { return (uintptr_t)&pl_thread_id_anchor; }
+static inline uintptr_t pl_thread_id(void) { return PL__PTOI(&pl_thread_id_anchor); }
 #endif
 
 /* Slow paths, out of line.  Not for direct use. */

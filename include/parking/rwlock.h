@@ -79,17 +79,17 @@ typedef struct PL_CAPABILITY("mutex") pl_rwlock {
   }
 
 /** pl_rwlock_t::state bit: threads are (or may be) parked on the lock's address. */
-#define PL_RWLOCK_PARKED_BIT ((uintptr_t)1)
+#define PL_RWLOCK_PARKED_BIT PL__CAST(uintptr_t, 1)
 /** pl_rwlock_t::state bit: the writer-bit holder is parked on address + 1, waiting for readers. */
-#define PL_RWLOCK_WRITER_PARKED_BIT ((uintptr_t)2)
+#define PL_RWLOCK_WRITER_PARKED_BIT PL__CAST(uintptr_t, 2)
 /** pl_rwlock_t::state bit: an upgradable holder exists (it is also counted as a reader). */
-#define PL_RWLOCK_UPGRADABLE_BIT ((uintptr_t)4)
+#define PL_RWLOCK_UPGRADABLE_BIT PL__CAST(uintptr_t, 4)
 /** pl_rwlock_t::state bit: a writer holds the lock, or holds its turn and waits for readers. */
-#define PL_RWLOCK_WRITER_BIT ((uintptr_t)8)
+#define PL_RWLOCK_WRITER_BIT PL__CAST(uintptr_t, 8)
 /** One reader in pl_rwlock_t::state (the count starts at bit 4). */
-#define PL_RWLOCK_ONE_READER ((uintptr_t)16)
+#define PL_RWLOCK_ONE_READER PL__CAST(uintptr_t, 16)
 /** The reader count bits of pl_rwlock_t::state. */
-#define PL_RWLOCK_READERS_MASK (~(uintptr_t)15)
+#define PL_RWLOCK_READERS_MASK (~PL__CAST(uintptr_t, 15))
 
 /* Slow paths, out of line.  Not for direct use.  The convention of every primitive
  * (docs/design.md, "From fast path to slow path"): one slow path per kind of operation, with the
