@@ -84,20 +84,11 @@ void __tsan_mutex_post_unlock(void *addr, unsigned flags);
 void __tsan_mutex_pre_divert(void *addr, unsigned flags);
 void __tsan_mutex_post_divert(void *addr, unsigned flags);
 PARKING_END_DECLS
-/* The lock's address as ThreadSanitizer's functions take it (not const). */
-static inline void *pl__tsan_addr(const void *lock)
-{
-#  ifdef __cplusplus
-    return const_cast<void *>(lock);
-#  else
-    return (void *)(uintptr_t)lock;
-#  endif
-}
 /* __tsan_mutex_read_lock, __tsan_mutex_try_lock, __tsan_mutex_try_lock_failed. */
 #  define PL__TSAN_FLAGS(f)                                                                        \
     ((((f)&PL__ANN_READ) ? 1u << 3 : 0u) | (((f)&PL__ANN_TRY) ? 1u << 4 : 0u) |                    \
      (((f)&PL__ANN_FAILED) ? 1u << 5 : 0u))
-#  define PL__TSAN_ADDR(l) pl__tsan_addr(l)
+#  define PL__TSAN_ADDR(l) PL__ITOP(PL__PTOI(l))
 #  define PL__TSAN_LOCK_PRE(l, f) __tsan_mutex_pre_lock(PL__TSAN_ADDR(l), PL__TSAN_FLAGS(f))
 #  define PL__TSAN_LOCK_POST(l, f) __tsan_mutex_post_lock(PL__TSAN_ADDR(l), PL__TSAN_FLAGS(f), 0)
 #  define PL__TSAN_UNLOCK_PRE(l, f)                                                                \
@@ -169,9 +160,7 @@ static inline bool pl__tsan_divert_end(void *addr, bool result)
 #  define PL__VG_HAPPENS_AFTER (PL__VG_HG_BASE + 34)               /* tag */
 #  define PL__VG_HG_UNTRACK (PL__VG_HG_BASE + 39)                  /* Helgrind: start, length */
 #  define PL__VG_DRD_SUPPRESS (VG_USERREQ_TOOL_BASE('D', 'R') + 2) /* DRD: start, length */
-static inline uintptr_t pl__vg_addr(const void *a) { return PL__PTOI(a); }
-#  define PL__VG_REQ(code, a, b)                                                                   \
-    VALGRIND_DO_CLIENT_REQUEST_STMT((code), pl__vg_addr(a), (b), 0, 0, 0)
+#  define PL__VG_REQ(code, a, b) VALGRIND_DO_CLIENT_REQUEST_STMT((code), PL__PTOI(a), (b), 0, 0, 0)
 /* Reported: everything but an owner's nested remutex lock or unlock, and a failed attempt. */
 #  define PL__VG_REPORTED(f)                                                                       \
     (((f) & (PL__ANN_RECURSIVE | PL__ANN_READ)) != PL__ANN_RECURSIVE && !((f)&PL__ANN_FAILED))
