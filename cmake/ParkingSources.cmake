@@ -65,3 +65,5 @@ set(PARKING_PUBLIC_HEADERS
   include/parking/version.h
   include/parking/wait.h
 )
+# The C++ header (docs/cxx.md): installed beside them; checked as C++ only.
+set(PARKING_PUBLIC_CXX_HEADERS include/parking/parking.hpp)
