@@ -376,8 +376,8 @@ class PL_SCOPED_CAPABILITY upgradable_lock
 
 /** A one-word condition variable (pl_cond_t) for pl::mutex, with std::condition_variable's
  * interface over std::unique_lock<pl::mutex>.  notify_one() with the mutex held moves the
- * waiter onto the mutex's queue instead of waking it (no thundering herd, no wake-to-block);
- * notify_all() moves all but one.  Spurious wake-ups are possible, as with the standard one.
+ * waiter onto the mutex's queue instead of waking it (no wake-to-block); notify_all() moves
+ * the waiters there rather than waking the herd (pl_cond_broadcast).  Spurious wake-ups are possible, as with the standard one.
  * Waits on a pl::mutex& directly (PL_REQUIRES) are for code checked by Clang's analysis. */
 class condition_variable
 {
