@@ -30,6 +30,9 @@ set(PARKING_INSTALL_PKGCONFIGDIR "${CMAKE_INSTALL_LIBDIR}/pkgconfig"
 # --- headers: PARKING_PUBLIC_HEADERS -> <prefix>/include/parking/ ----------------------------
 list(TRANSFORM PARKING_PUBLIC_HEADERS PREPEND "${PROJECT_SOURCE_DIR}/"
      OUTPUT_VARIABLE _parking_install_headers)
+list(TRANSFORM PARKING_PUBLIC_CXX_HEADERS PREPEND "${PROJECT_SOURCE_DIR}/"
+     OUTPUT_VARIABLE _parking_install_cxx_headers)
+list(APPEND _parking_install_headers ${_parking_install_cxx_headers})
 install(FILES ${_parking_install_headers}
         DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}/parking"
         COMPONENT Development)

@@ -61,6 +61,9 @@ set(PARKING_PUBLIC_HEADERS
   include/parking/parking.h
   include/parking/remutex.h
   include/parking/rwlock.h
+  include/parking/thread_safety.h
   include/parking/version.h
   include/parking/wait.h
 )
+# The C++ header (docs/cxx.md): installed beside them; checked as C++ only.
+set(PARKING_PUBLIC_CXX_HEADERS include/parking/parking.hpp)

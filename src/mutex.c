@@ -15,3 +15,8 @@ void pl_mutex_unlock_slow(pl_mutex_t *m, bool fair, const char *fn)
     pl_lock_word_t lw = pl_mutex_lock_word(m);
     pl_unlock_slow(&lw, fair, fn);
 }
+
+void pl_lock_not_held(const void *lock, const char *fn, const char *what)
+{
+    pl_misuse(fn, lock, what);
+}

@@ -88,7 +88,7 @@ PARKING_END_DECLS
 #  define PL__TSAN_FLAGS(f)                                                                        \
     ((((f)&PL__ANN_READ) ? 1u << 3 : 0u) | (((f)&PL__ANN_TRY) ? 1u << 4 : 0u) |                    \
      (((f)&PL__ANN_FAILED) ? 1u << 5 : 0u))
-#  define PL__TSAN_ADDR(l) ((void *)(uintptr_t)(const void *)(l))
+#  define PL__TSAN_ADDR(l) PL__ITOP(PL__PTOI(l))
 #  define PL__TSAN_LOCK_PRE(l, f) __tsan_mutex_pre_lock(PL__TSAN_ADDR(l), PL__TSAN_FLAGS(f))
 #  define PL__TSAN_LOCK_POST(l, f) __tsan_mutex_post_lock(PL__TSAN_ADDR(l), PL__TSAN_FLAGS(f), 0)
 #  define PL__TSAN_UNLOCK_PRE(l, f)                                                                \
@@ -160,8 +160,7 @@ static inline bool pl__tsan_divert_end(void *addr, bool result)
 #  define PL__VG_HAPPENS_AFTER (PL__VG_HG_BASE + 34)               /* tag */
 #  define PL__VG_HG_UNTRACK (PL__VG_HG_BASE + 39)                  /* Helgrind: start, length */
 #  define PL__VG_DRD_SUPPRESS (VG_USERREQ_TOOL_BASE('D', 'R') + 2) /* DRD: start, length */
-#  define PL__VG_REQ(code, a, b)                                                                   \
-    VALGRIND_DO_CLIENT_REQUEST_STMT((code), (uintptr_t)(const void *)(a), (b), 0, 0, 0)
+#  define PL__VG_REQ(code, a, b) VALGRIND_DO_CLIENT_REQUEST_STMT((code), PL__PTOI(a), (b), 0, 0, 0)
 /* Reported: everything but an owner's nested remutex lock or unlock, and a failed attempt. */
 #  define PL__VG_REPORTED(f)                                                                       \
     (((f) & (PL__ANN_RECURSIVE | PL__ANN_READ)) != PL__ANN_RECURSIVE && !((f)&PL__ANN_FAILED))
@@ -205,11 +204,13 @@ static inline bool pl__tsan_divert_end(void *addr, bool result)
 #endif
 #if defined(PARKING_DEBUG) && PARKING_DEBUG
 #  include <parking/debug.h>
-#  define PL__DBG_LOCK_PRE(l, f) pl_debug_lock_pre((const void *)(l), (f), __func__)
-#  define PL__DBG_LOCK_POST(l, f) pl_debug_lock_post((const void *)(l), (f), __func__)
-#  define PL__DBG_UNLOCK_PRE(l, f) pl_debug_unlock_pre((const void *)(l), (f), __func__)
-#  define PL__DBG_UNLOCK_POST(l, f) pl_debug_unlock_post((const void *)(l), (f), __func__)
+#  define PL__DBG_LOCK_PRE(l, f) pl_debug_lock_pre((l), (f), __func__)
+#  define PL__DBG_LOCK_POST(l, f) pl_debug_lock_post((l), (f), __func__)
+#  define PL__DBG_UNLOCK_PRE(l, f) pl_debug_unlock_pre((l), (f), __func__)
+#  define PL__DBG_UNLOCK_POST(l, f) pl_debug_unlock_post((l), (f), __func__)
+#  define PL__DBG_ON 1
 #else
+#  define PL__DBG_ON 0
 #  define PL__DBG_LOCK_PRE(l, f) ((void)0)
 #  define PL__DBG_LOCK_POST(l, f) ((void)0)
 #  define PL__DBG_UNLOCK_PRE(l, f) ((void)0)
@@ -267,7 +268,14 @@ static inline bool pl__tsan_divert_end(void *addr, bool result)
 #define PL__ANN_SLOW(l, call) PL__TSAN_SLOW(l, call)
 #define PL__ANN_SLOW_BOOL(l, call) PL__TSAN_SLOW_BOOL(l, call)
 
+/* Aborts with `libparking: <fn>(<lock>): <what>`: the assert-held functions' failure, kept out
+ * of line.  Not for direct use. */
+PARKING_BEGIN_DECLS
+PARKING_API PARKING_NORETURN void pl_lock_not_held(const void *lock, const char *fn,
+                                                   const char *what);
+PARKING_END_DECLS
+
 /* The POST flags of an attempt that may fail. */
-#define PL__ANN_RESULT(f, ok) ((ok) ? (unsigned)(f) : (unsigned)(f) | PL__ANN_FAILED)
+#define PL__ANN_RESULT(f, ok) ((ok) ? ((f) | 0u) : ((f) | PL__ANN_FAILED))
 
 #endif /* PARKING_ANNOTATE_H */

@@ -85,6 +85,7 @@
 #include <stdint.h>
 
 #include <parking/export.h>
+#include <parking/thread_safety.h>
 #include <parking/lot.h>
 
 PARKING_BEGIN_DECLS
@@ -143,9 +144,9 @@ static inline bool pl_bitlock__masks_ok(uint64_t lock_bit, uint64_t parked_bit)
   {                                                                                                \
     pl_bitlock##S##__check(word, l, p, fn);                                                        \
     T old = __atomic_load_n(word, __ATOMIC_RELAXED);                                               \
-    if (PARKING_LIKELY((T)(old & (T)(l | p)) == l) &&                                              \
-        PARKING_LIKELY(__atomic_compare_exchange_n(word, &old, (T)(old & (T)~l), true,             \
-                                                   __ATOMIC_RELEASE, __ATOMIC_RELAXED)))           \
+    if (PARKING_LIKELY(PL__CAST(T, old & PL__CAST(T, l | p)) == l) &&                              \
+        PARKING_LIKELY(__atomic_compare_exchange_n(word, &old, PL__CAST(T, old & PL__CAST(T, ~l)), \
+                                                   true, __ATOMIC_RELEASE, __ATOMIC_RELAXED)))     \
       return;                                                                                      \
     pl_bitlock_unlock_slow(word, sizeof(T), l, p, fair, fn);                                       \
   }                                                                                                \
@@ -189,29 +190,39 @@ static inline bool pl_bitlock__masks_ok(uint64_t lock_bit, uint64_t parked_bit)
   static inline T pl_bitlock##S##_load(const T *word, T lock_bit, T parked_bit)                    \
   {                                                                                                \
     pl_bitlock##S##__check(word, lock_bit, parked_bit, __func__);                                  \
-    return (T)(__atomic_load_n(word, __ATOMIC_ACQUIRE) & (T) ~(T)(lock_bit | parked_bit));         \
+    return PL__CAST(T, __atomic_load_n(word, __ATOMIC_ACQUIRE) &                                   \
+                           PL__CAST(T, ~PL__CAST(T, lock_bit | parked_bit)));                      \
   }                                                                                                \
   static inline T pl_bitlock##S##_update(T *word, T lock_bit, T parked_bit, T clear_mask,          \
                                          T set_mask)                                               \
   {                                                                                                \
-    T ours = (T)(lock_bit | parked_bit);                                                           \
+    T ours = PL__CAST(T, lock_bit | parked_bit);                                                   \
     if (PARKING_UNLIKELY(!pl_bitlock__masks_ok(lock_bit, parked_bit) ||                            \
                          ((clear_mask | set_mask) & ours) != 0))                                   \
       pl_bitlock_bad_masks(word, lock_bit, parked_bit, clear_mask, set_mask, __func__);            \
     T old = __atomic_load_n(word, __ATOMIC_RELAXED);                                               \
     T next;                                                                                        \
     do {                                                                                           \
-      next = (T)((old & (T)~clear_mask) | set_mask);                                               \
+      next = PL__CAST(T, (old & PL__CAST(T, ~clear_mask)) | set_mask);                             \
     } while (                                                                                      \
         !__atomic_compare_exchange_n(word, &old, next, true, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)); \
-    return (T)(next & (T)~ours);                                                                   \
+    return PL__CAST(T, next & PL__CAST(T, ~ours));                                                 \
   }
 
+/* In C++ with GCC's -Wuseless-cast: the casts back to T that C's integer promotions need for
+ * the 8 and 16-bit words are no-ops for the wider ones. */
+#if defined(__cplusplus) && defined(__GNUC__) && !defined(__clang__)
+#  pragma GCC diagnostic push
+#  pragma GCC diagnostic ignored "-Wuseless-cast"
+#endif
 PL_BITLOCK__DEFINE(8, uint8_t)
 PL_BITLOCK__DEFINE(16, uint16_t)
 PL_BITLOCK__DEFINE(32, uint32_t)
 PL_BITLOCK__DEFINE(64, uint64_t)
 PL_BITLOCK__DEFINE(ptr, uintptr_t)
+#if defined(__cplusplus) && defined(__GNUC__) && !defined(__clang__)
+#  pragma GCC diagnostic pop
+#endif
 
 /** pl_ptrlock_t: a pointer whose two low bits are its lock.
  *
@@ -224,7 +235,7 @@ PL_BITLOCK__DEFINE(ptr, uintptr_t)
  * The pointer can be read at any time without the lock (pl_ptrlock_get: an acquire load that
  * pairs with the release store of pl_ptrlock_set), and changed only while the lock is held.
  */
-typedef struct pl_ptrlock {
+typedef struct PL_CAPABILITY("mutex") pl_ptrlock {
     uintptr_t word;
 } pl_ptrlock_t;
 /** @var pl_ptrlock_t::word
@@ -236,11 +247,11 @@ typedef struct pl_ptrlock {
     0                                                                                              \
   }
 /** The lock bit of pl_ptrlock_t::word (bit 0). */
-#define PL_PTRLOCK_LOCKED_BIT ((uintptr_t)1)
+#define PL_PTRLOCK_LOCKED_BIT PL__CAST(uintptr_t, 1)
 /** The parked bit of pl_ptrlock_t::word (bit 1). */
-#define PL_PTRLOCK_PARKED_BIT ((uintptr_t)2)
+#define PL_PTRLOCK_PARKED_BIT PL__CAST(uintptr_t, 2)
 /** Both lock bits: the bits of pl_ptrlock_t::word that are not the pointer. */
-#define PL_PTRLOCK_BITS ((uintptr_t)3)
+#define PL_PTRLOCK_BITS PL__CAST(uintptr_t, 3)
 
 /* Aborts: pl_ptrlock_set with a misaligned pointer or on a lock that is not held. */
 PARKING_API PARKING_NORETURN void pl_ptrlock_bad_set(const pl_ptrlock_t *pl, const void *ptr,
@@ -250,7 +261,8 @@ PARKING_API PARKING_NORETURN void pl_ptrlock_bad_set(const pl_ptrlock_t *pl, con
  *
  * Blocks: yes.  Ordering: acquire.  Misuse: relocking from the holder deadlocks (undetected).
  * Async-signal-safe: no. */
-static inline void pl_ptrlock_lock(pl_ptrlock_t *pl)
+static inline void pl_ptrlock_lock(pl_ptrlock_t *pl) PL_ACQUIRE(*pl);
+static inline PL_NO_THREAD_SAFETY_ANALYSIS void pl_ptrlock_lock(pl_ptrlock_t *pl)
 {
     if (PARKING_UNLIKELY(
             !pl_bitlockptr__try(&pl->word, PL_PTRLOCK_LOCKED_BIT, PL_PTRLOCK_PARKED_BIT, __func__)))
@@ -262,7 +274,8 @@ static inline void pl_ptrlock_lock(pl_ptrlock_t *pl)
  *
  * Blocks: never.  Ordering: acquire on success.  Misuse: none detected.  Async-signal-safe: no.
  * @return true if the caller now holds @p pl. */
-static inline bool pl_ptrlock_trylock(pl_ptrlock_t *pl)
+static inline bool pl_ptrlock_trylock(pl_ptrlock_t *pl) PL_TRY_ACQUIRE(true, *pl);
+static inline PL_NO_THREAD_SAFETY_ANALYSIS bool pl_ptrlock_trylock(pl_ptrlock_t *pl)
 {
     return pl_bitlockptr__try(&pl->word, PL_PTRLOCK_LOCKED_BIT, PL_PTRLOCK_PARKED_BIT, __func__);
 }
@@ -274,6 +287,9 @@ static inline bool pl_ptrlock_trylock(pl_ptrlock_t *pl)
  * pl_ptrlock_lock (the self-deadlock times out).  Async-signal-safe: no.
  * @return true if taken, false once the deadline has passed. */
 static inline bool pl_ptrlock_lock_until(pl_ptrlock_t *pl, uint64_t deadline)
+    PL_TRY_ACQUIRE(true, *pl);
+static inline PL_NO_THREAD_SAFETY_ANALYSIS bool pl_ptrlock_lock_until(pl_ptrlock_t *pl,
+                                                                      uint64_t deadline)
 {
     return pl_bitlockptr__lock_until(&pl->word, PL_PTRLOCK_LOCKED_BIT, PL_PTRLOCK_PARKED_BIT,
                                      deadline, __func__);
@@ -285,6 +301,9 @@ static inline bool pl_ptrlock_lock_until(pl_ptrlock_t *pl, uint64_t deadline)
  * pl_ptrlock_lock_until.  Async-signal-safe: no.
  * @return true if taken, false if the timeout expired first. */
 static inline bool pl_ptrlock_lock_for(pl_ptrlock_t *pl, uint64_t timeout_ns)
+    PL_TRY_ACQUIRE(true, *pl);
+static inline PL_NO_THREAD_SAFETY_ANALYSIS bool pl_ptrlock_lock_for(pl_ptrlock_t *pl,
+                                                                    uint64_t timeout_ns)
 {
     return pl_bitlockptr__lock_for(&pl->word, PL_PTRLOCK_LOCKED_BIT, PL_PTRLOCK_PARKED_BIT,
                                    timeout_ns, __func__);
@@ -295,7 +314,8 @@ static inline bool pl_ptrlock_lock_for(pl_ptrlock_t *pl, uint64_t timeout_ns)
  * Blocks: never (apart from the bucket lock).  Ordering: release.  Misuse: aborts if @p pl is
  * not locked; an unlock from another thread than the holder is allowed (no owner is kept).
  * Async-signal-safe: no. */
-static inline void pl_ptrlock_unlock(pl_ptrlock_t *pl)
+static inline void pl_ptrlock_unlock(pl_ptrlock_t *pl) PL_RELEASE(*pl);
+static inline PL_NO_THREAD_SAFETY_ANALYSIS void pl_ptrlock_unlock(pl_ptrlock_t *pl)
 {
     pl_bitlockptr__unlock(&pl->word, PL_PTRLOCK_LOCKED_BIT, PL_PTRLOCK_PARKED_BIT, false, __func__);
 }
@@ -304,7 +324,8 @@ static inline void pl_ptrlock_unlock(pl_ptrlock_t *pl)
  *
  * Blocks: never (apart from the bucket lock).  Ordering: release.  Misuse: as
  * pl_ptrlock_unlock.  Async-signal-safe: no. */
-static inline void pl_ptrlock_unlock_fair(pl_ptrlock_t *pl)
+static inline void pl_ptrlock_unlock_fair(pl_ptrlock_t *pl) PL_RELEASE(*pl);
+static inline PL_NO_THREAD_SAFETY_ANALYSIS void pl_ptrlock_unlock_fair(pl_ptrlock_t *pl)
 {
     pl_bitlockptr__unlock(&pl->word, PL_PTRLOCK_LOCKED_BIT, PL_PTRLOCK_PARKED_BIT, true, __func__);
 }
@@ -323,7 +344,7 @@ static inline bool pl_ptrlock_is_locked(const pl_ptrlock_t *pl)
  * visible through the returned pointer.  Misuse: none.  Async-signal-safe: no. */
 static inline void *pl_ptrlock_get(const pl_ptrlock_t *pl)
 {
-    return (void *)(__atomic_load_n(&pl->word, __ATOMIC_ACQUIRE) & ~PL_PTRLOCK_BITS);
+    return PL__ITOP(__atomic_load_n(&pl->word, __ATOMIC_ACQUIRE) & ~PL_PTRLOCK_BITS);
 }
 
 /** Replaces the pointer; the caller must hold @p pl.
@@ -331,9 +352,10 @@ static inline void *pl_ptrlock_get(const pl_ptrlock_t *pl)
  * Blocks: never (it retries only while a waiter sets or clears the parked bit at the same
  * moment).  Ordering: release.  Misuse: aborts if @p ptr is not 4-aligned or @p pl is not
  * locked; it cannot tell which thread holds the lock.  Async-signal-safe: no. */
-static inline void pl_ptrlock_set(pl_ptrlock_t *pl, void *ptr)
+static inline void pl_ptrlock_set(pl_ptrlock_t *pl, void *ptr) PL_REQUIRES(*pl);
+static inline PL_NO_THREAD_SAFETY_ANALYSIS void pl_ptrlock_set(pl_ptrlock_t *pl, void *ptr)
 {
-    uintptr_t value = (uintptr_t)ptr;
+    uintptr_t value = PL__PTOI(ptr);
     uintptr_t old = __atomic_load_n(&pl->word, __ATOMIC_RELAXED);
     if (PARKING_UNLIKELY((value & PL_PTRLOCK_BITS) != 0 || !(old & PL_PTRLOCK_LOCKED_BIT)))
         pl_ptrlock_bad_set(pl, ptr, __func__);

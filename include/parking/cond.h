@@ -3,7 +3,7 @@
  *
  * sizeof(pl_cond_t) == sizeof(void *) and all-zero bytes are a condition variable with no
  * waiters: static, calloc'ed and memset memory need no initialisation, and there is nothing to
- * destroy.  The word holds the mutex its current waiters use, or NULL when nobody waits; the
+ * destroy.  The word holds the mutex its current waiters use, or PL__NULL when nobody waits; the
  * waiters themselves sit in the parking lot under the condition variable's address.
  *
  * Semantics:
@@ -41,6 +41,7 @@
 
 #include <parking/annotate.h>
 #include <parking/export.h>
+#include <parking/thread_safety.h>
 #include <parking/lot.h> /* pl_now, pl_deadline_after, PL_FOREVER for deadlines */
 #include <parking/mutex.h>
 
@@ -51,12 +52,12 @@ typedef struct pl_cond {
     pl_mutex_t *mutex;
 } pl_cond_t;
 /** @var pl_cond_t::mutex
- * The mutex of the current waiters, NULL when nobody waits; changed only by atomic operations. */
+ * The mutex of the current waiters, PL__NULL when nobody waits; changed only by atomic operations. */
 
 /** Initialiser of a pl_cond_t with no waiters (the same as zeroed memory). */
 #define PL_COND_INIT                                                                               \
   {                                                                                                \
-    NULL                                                                                           \
+    PL__NULL                                                                                       \
   }
 
 /* Slow paths, out of line.  Not for direct use. */
@@ -78,7 +79,8 @@ PARKING_API bool pl_cond_wait_slow(pl_cond_t *c, pl_mutex_t *m, uint64_t deadlin
  * or if other threads wait on @p c with a different mutex.  The caller must own @p m; waiting
  * with a mutex some other thread holds is undetected undefined behaviour.
  * Async-signal-safe: no. */
-static inline void pl_cond_wait(pl_cond_t *c, pl_mutex_t *m)
+static inline void pl_cond_wait(pl_cond_t *c, pl_mutex_t *m) PL_REQUIRES(*m);
+static inline PL_NO_THREAD_SAFETY_ANALYSIS void pl_cond_wait(pl_cond_t *c, pl_mutex_t *m)
 {
     PL__ANN_UNLOCK_PRE(m, 0);
     PL__ANN_UNLOCK_POST(m, 0);
@@ -101,6 +103,9 @@ static inline void pl_cond_wait(pl_cond_t *c, pl_mutex_t *m)
  * names pl_cond_wait_until).  Async-signal-safe: no.
  * @return true if signalled, false if the deadline passed first. */
 static inline bool pl_cond_wait_until(pl_cond_t *c, pl_mutex_t *m, uint64_t deadline)
+    PL_REQUIRES(*m);
+static inline PL_NO_THREAD_SAFETY_ANALYSIS bool pl_cond_wait_until(pl_cond_t *c, pl_mutex_t *m,
+                                                                   uint64_t deadline)
 {
     PL__ANN_UNLOCK_PRE(m, 0);
     PL__ANN_UNLOCK_POST(m, 0);
@@ -117,6 +122,9 @@ static inline bool pl_cond_wait_until(pl_cond_t *c, pl_mutex_t *m, uint64_t dead
  * Async-signal-safe: no.
  * @return true if signalled, false if the timeout expired first. */
 static inline bool pl_cond_wait_for(pl_cond_t *c, pl_mutex_t *m, uint64_t timeout_ns)
+    PL_REQUIRES(*m);
+static inline PL_NO_THREAD_SAFETY_ANALYSIS bool pl_cond_wait_for(pl_cond_t *c, pl_mutex_t *m,
+                                                                 uint64_t timeout_ns)
 {
     PL__ANN_UNLOCK_PRE(m, 0);
     PL__ANN_UNLOCK_POST(m, 0);
@@ -141,7 +149,7 @@ static inline bool pl_cond_signal(pl_cond_t *c)
 {
     /* Relaxed suffices: a waiter stores its mutex here before unlocking that mutex, and a
      * signaller that changed the predicate under the mutex took it after that unlock. */
-    if (__atomic_load_n(&c->mutex, __ATOMIC_RELAXED) == NULL)
+    if (__atomic_load_n(&c->mutex, __ATOMIC_RELAXED) == PL__NULL)
         return false;
     return pl_cond_signal_slow(c);
 }
@@ -155,7 +163,7 @@ static inline bool pl_cond_signal(pl_cond_t *c)
  * @return how many threads were woken or moved. */
 static inline size_t pl_cond_broadcast(pl_cond_t *c)
 {
-    if (__atomic_load_n(&c->mutex, __ATOMIC_RELAXED) == NULL)
+    if (__atomic_load_n(&c->mutex, __ATOMIC_RELAXED) == PL__NULL)
         return 0;
     return pl_cond_broadcast_slow(c);
 }

@@ -87,6 +87,15 @@ PARKING_API void pl_debug_unlock_pre(const void *lock, unsigned flags, const cha
  * Blocks: never.  Misuse: none.  Async-signal-safe: no. */
 PARKING_API void pl_debug_unlock_post(const void *lock, unsigned flags, const char *fn);
 
+/** Debug-mode check behind the assert-held functions (pl_mutex_assert_held and the others):
+ * aborts unless the calling thread holds @p lock, exclusively, or in any mode if @p flags has
+ * PL__ANN_READ.  Exact, as far as the lock's acquisitions went through debug mode's hooks.
+ *
+ * Blocks: only on the internal mutex.  Misuse: aborts with
+ * `libparking: <fn>(<lock>): not held by this thread ...`, naming the holder if there is one.
+ * Async-signal-safe: no. */
+PARKING_API void pl_debug_assert_held(const void *lock, unsigned flags, const char *fn);
+
 /** As pl_debug_lock_pre, with the call site to report: the caller's return address, or NULL
  * for the return address of this call itself (see pl_debug_lock_pre below).
  *
@@ -106,7 +115,7 @@ PARKING_API void pl_debug_lock_post_at(const void *lock, unsigned flags, const c
 #if (defined(__GNUC__) || defined(__clang__)) && !defined(__OPTIMIZE__)
 #  define PL__DBG_SITE() __builtin_return_address(0)
 #else
-#  define PL__DBG_SITE() ((void *)0)
+#  define PL__DBG_SITE() PL__NULL
 #endif
 
 /** The lock headers' call of pl_debug_lock_pre: passes the call site (PL__DBG_SITE). */

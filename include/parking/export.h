@@ -48,4 +48,23 @@
 #  define PARKING_NORETURN
 #endif
 
+/* Casts and the null pointer in the headers' inline code and macros: ISO C's in C, C++'s in
+ * C++, so that a C++ user's -Wold-style-cast and -Wzero-as-null-pointer-constant stay quiet (the
+ * headers are usually found with -I, not as system headers).  Not for direct use. */
+#ifdef __cplusplus
+#  define PL__CAST(T, v) (static_cast<T>(v))
+#  define PL__ITOP(v) (reinterpret_cast<void *>(v))
+#  define PL__PTOI(p) (reinterpret_cast<uintptr_t>(p))
+#  define PL__NULL nullptr
+#else
+/** A value conversion to type T (static_cast in C++). */
+#  define PL__CAST(T, v) ((T)(v))
+/** An integer to a pointer (reinterpret_cast in C++). */
+#  define PL__ITOP(v) ((void *)(v))
+/** A pointer to uintptr_t (reinterpret_cast in C++). */
+#  define PL__PTOI(p) ((uintptr_t)(p))
+/** The null pointer (nullptr in C++). */
+#  define PL__NULL ((void *)0)
+#endif
+
 #endif /* PARKING_EXPORT_H */

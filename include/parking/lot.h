@@ -44,10 +44,10 @@ PARKING_BEGIN_DECLS
 
 /** The park token to pass when none is needed.  A park token travels from a parked thread to
  * whoever scans the queue (pl_unpark_filter). */
-#define PL_DEFAULT_PARK_TOKEN ((uintptr_t)0)
+#define PL_DEFAULT_PARK_TOKEN PL__CAST(uintptr_t, 0)
 /** The unpark token to pass when none is needed.  An unpark token travels from the unparker to
  * the thread it wakes (pl_park_result_t::token). */
-#define PL_DEFAULT_UNPARK_TOKEN ((uintptr_t)0)
+#define PL_DEFAULT_UNPARK_TOKEN PL__CAST(uintptr_t, 0)
 
 /** How pl_park ended. */
 typedef enum pl_park_status {

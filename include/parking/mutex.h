@@ -33,12 +33,13 @@
 
 #include <parking/annotate.h>
 #include <parking/export.h>
+#include <parking/thread_safety.h>
 #include <parking/lot.h>
 
 PARKING_BEGIN_DECLS
 
 /** A one-byte mutex; all-zero bytes (PL_MUTEX_INIT) are unlocked.  Use the functions only. */
-typedef struct pl_mutex {
+typedef struct PL_CAPABILITY("mutex") pl_mutex {
     uint8_t state;
 } pl_mutex_t;
 /** @var pl_mutex_t::state
@@ -50,9 +51,9 @@ typedef struct pl_mutex {
     0                                                                                              \
   }
 /** Bit of pl_mutex_t::state set while the mutex is held. */
-#define PL_MUTEX_LOCKED_BIT ((uint8_t)1)
+#define PL_MUTEX_LOCKED_BIT PL__CAST(uint8_t, 1)
 /** Bit of pl_mutex_t::state set while threads are (or may be) parked on the mutex. */
-#define PL_MUTEX_PARKED_BIT ((uint8_t)2)
+#define PL_MUTEX_PARKED_BIT PL__CAST(uint8_t, 2)
 
 /* Slow paths, out of line.  Not for direct use.  The convention of every primitive
  * (docs/design.md, "From fast path to slow path"): one slow path per operation, an absolute
@@ -81,8 +82,9 @@ static inline bool pl_mutex__trylock(pl_mutex_t *m)
 {
     uint8_t state = __atomic_load_n(&m->state, __ATOMIC_RELAXED);
     while (!(state & PL_MUTEX_LOCKED_BIT)) {
-        if (__atomic_compare_exchange_n(&m->state, &state, (uint8_t)(state | PL_MUTEX_LOCKED_BIT),
-                                        true, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+        if (__atomic_compare_exchange_n(&m->state, &state,
+                                        PL__CAST(uint8_t, state | PL_MUTEX_LOCKED_BIT), true,
+                                        __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
             return true;
     }
     return false;
@@ -119,7 +121,8 @@ static inline void pl_mutex__unlock(pl_mutex_t *m, bool fair, const char *fn)
  *
  * Blocks: yes (spins briefly, then parks).  Ordering: acquire.  Misuse: relocking a mutex the
  * caller holds deadlocks (undetected; see pl_remutex_t).  Async-signal-safe: no. */
-static inline void pl_mutex_lock(pl_mutex_t *m)
+static inline void pl_mutex_lock(pl_mutex_t *m) PL_ACQUIRE(*m);
+static inline PL_NO_THREAD_SAFETY_ANALYSIS void pl_mutex_lock(pl_mutex_t *m)
 {
     PL__ANN_LOCK_PRE(m, 0);
     pl_mutex__lock(m);
@@ -131,7 +134,8 @@ static inline void pl_mutex_lock(pl_mutex_t *m)
  * Blocks: never.  Ordering: acquire when it returns true.  Misuse: none detectable (a trylock
  * by the holder just fails).  Async-signal-safe: no.
  * @return true if the caller now owns @p m. */
-static inline bool pl_mutex_trylock(pl_mutex_t *m)
+static inline bool pl_mutex_trylock(pl_mutex_t *m) PL_TRY_ACQUIRE(true, *m);
+static inline PL_NO_THREAD_SAFETY_ANALYSIS bool pl_mutex_trylock(pl_mutex_t *m)
 {
     PL__ANN_LOCK_PRE(m, PL__ANN_TRY | PL__ANN_NEVER_BLOCKS);
     bool ok = pl_mutex__trylock(m);
@@ -146,7 +150,9 @@ static inline bool pl_mutex_trylock(pl_mutex_t *m)
  * Blocks: until the deadline at most.  Ordering: acquire when it returns true.  Misuse: as
  * pl_mutex_lock (relocking by the holder times out).  Async-signal-safe: no.
  * @return true if taken; false only once pl_now() >= deadline. */
-static inline bool pl_mutex_lock_until(pl_mutex_t *m, uint64_t deadline)
+static inline bool pl_mutex_lock_until(pl_mutex_t *m, uint64_t deadline) PL_TRY_ACQUIRE(true, *m);
+static inline PL_NO_THREAD_SAFETY_ANALYSIS bool pl_mutex_lock_until(pl_mutex_t *m,
+                                                                    uint64_t deadline)
 {
     PL__ANN_LOCK_PRE(m, PL__ANN_TRY);
     bool ok = pl_mutex__lock_until(m, deadline);
@@ -160,7 +166,9 @@ static inline bool pl_mutex_lock_until(pl_mutex_t *m, uint64_t deadline)
  * Blocks: up to @p timeout_ns.  Ordering: acquire when it returns true.  Misuse: as
  * pl_mutex_lock_until.  Async-signal-safe: no.
  * @return true if taken, false if the timeout expired first. */
-static inline bool pl_mutex_lock_for(pl_mutex_t *m, uint64_t timeout_ns)
+static inline bool pl_mutex_lock_for(pl_mutex_t *m, uint64_t timeout_ns) PL_TRY_ACQUIRE(true, *m);
+static inline PL_NO_THREAD_SAFETY_ANALYSIS bool pl_mutex_lock_for(pl_mutex_t *m,
+                                                                  uint64_t timeout_ns)
 {
     PL__ANN_LOCK_PRE(m, PL__ANN_TRY);
     bool ok = pl_mutex__lock_for(m, timeout_ns);
@@ -174,7 +182,8 @@ static inline bool pl_mutex_lock_for(pl_mutex_t *m, uint64_t timeout_ns)
  * Blocks: never (apart from the parking lot's bucket lock when it wakes a thread).  Ordering:
  * release.  Misuse: aborts with a message if @p m is not locked; an unlock by a thread that does
  * not own @p m is not detected.  Async-signal-safe: no. */
-static inline void pl_mutex_unlock(pl_mutex_t *m)
+static inline void pl_mutex_unlock(pl_mutex_t *m) PL_RELEASE(*m);
+static inline PL_NO_THREAD_SAFETY_ANALYSIS void pl_mutex_unlock(pl_mutex_t *m)
 {
     PL__ANN_UNLOCK_PRE(m, 0);
     pl_mutex__unlock(m, false, __func__);
@@ -187,7 +196,8 @@ static inline void pl_mutex_unlock(pl_mutex_t *m)
  *
  * Blocks: never (apart from the bucket lock).  Ordering: release (the new owner acquires).
  * Misuse: as pl_mutex_unlock.  Async-signal-safe: no. */
-static inline void pl_mutex_unlock_fair(pl_mutex_t *m)
+static inline void pl_mutex_unlock_fair(pl_mutex_t *m) PL_RELEASE(*m);
+static inline PL_NO_THREAD_SAFETY_ANALYSIS void pl_mutex_unlock_fair(pl_mutex_t *m)
 {
     PL__ANN_UNLOCK_PRE(m, 0);
     pl_mutex__unlock(m, true, __func__);
@@ -201,6 +211,27 @@ static inline void pl_mutex_unlock_fair(pl_mutex_t *m)
 static inline bool pl_mutex_is_locked(const pl_mutex_t *m)
 {
     return (__atomic_load_n(&m->state, __ATOMIC_RELAXED) & PL_MUTEX_LOCKED_BIT) != 0;
+}
+
+/** Aborts with `libparking: pl_mutex_assert_held(<address>): ...` unless the calling thread
+ * holds @p m (Abseil's Mutex::AssertHeld, Linux's lockdep_assert_held).  For Clang's
+ * thread-safety analysis the mutex is held after it returns (PL_ASSERT_CAPABILITY).
+ *
+ * Exact in debug mode (PARKING_DEBUG, parking/debug.h: the owner tables say whether this thread
+ * holds it).  Otherwise the byte has no owner, so it checks only that SOME thread holds @p m:
+ * one relaxed load and a branch, which catches a forgotten lock but not a lock held by another
+ * thread.
+ *
+ * Blocks: never (debug mode: its internal mutex).  Ordering: none.  Misuse: the failed
+ * assertion aborts.  Async-signal-safe: no. */
+static inline void pl_mutex_assert_held(const pl_mutex_t *m) PL_ASSERT_CAPABILITY(*m);
+static inline PL_NO_THREAD_SAFETY_ANALYSIS void pl_mutex_assert_held(const pl_mutex_t *m)
+{
+#if PL__DBG_ON
+    pl_debug_assert_held(m, 0, __func__);
+#endif
+    if (PARKING_UNLIKELY(!pl_mutex_is_locked(m)))
+        pl_lock_not_held(m, __func__, "assertion failed: the mutex is not locked");
 }
 
 PARKING_END_DECLS

@@ -79,11 +79,11 @@ typedef struct pl_once {
   }
 
 /** pl_once_t::state bit: an initialiser succeeded (then the byte is exactly this bit). */
-#define PL_ONCE_DONE_BIT ((uint8_t)1)
+#define PL_ONCE_DONE_BIT PL__CAST(uint8_t, 1)
 /** pl_once_t::state bit: a thread runs an initialiser now. */
-#define PL_ONCE_RUNNING_BIT ((uint8_t)2)
+#define PL_ONCE_RUNNING_BIT PL__CAST(uint8_t, 2)
 /** pl_once_t::state bit: threads are (or may be) parked on the once's address. */
-#define PL_ONCE_PARKED_BIT ((uint8_t)4)
+#define PL_ONCE_PARKED_BIT PL__CAST(uint8_t, 4)
 
 /* Slow paths, out of line.  Not for direct use. */
 PARKING_API void pl_call_once_slow(pl_once_t *o, void (*fn)(void *), void *arg);
@@ -117,7 +117,7 @@ typedef struct pl_once__ann_ctx {
 
 static inline void pl_once__ann_run(void *p)
 {
-    pl_once__ann_ctx_t *c = (pl_once__ann_ctx_t *)p;
+    pl_once__ann_ctx_t *c = PL__CAST(pl_once__ann_ctx_t *, p);
     PL__ANN_ACQUIRE(c->o);
     c->fn(c->arg);
     PL__ANN_RELEASE(c->o);
@@ -125,7 +125,7 @@ static inline void pl_once__ann_run(void *p)
 
 static inline bool pl_once__ann_try(void *p)
 {
-    pl_once__ann_ctx_t *c = (pl_once__ann_ctx_t *)p;
+    pl_once__ann_ctx_t *c = PL__CAST(pl_once__ann_ctx_t *, p);
     PL__ANN_ACQUIRE(c->o);
     bool ok = c->try_fn(c->arg);
     PL__ANN_RELEASE(c->o);
@@ -134,19 +134,19 @@ static inline bool pl_once__ann_try(void *p)
 
 static inline void pl_once__slow(pl_once_t *o, void (*fn)(void *), void *arg)
 {
-    pl_once__ann_ctx_t c = {o, fn, NULL, arg};
+    pl_once__ann_ctx_t c = {o, fn, PL__NULL, arg};
     /* The library's store after a failed run is a plain write that fast paths read unlocked. */
     PL__VG_RACY(&o->state, sizeof o->state);
     /* NULL goes through as is: the library's misuse check names it. */
-    pl_call_once_slow(o, fn != NULL ? pl_once__ann_run : NULL, &c);
+    pl_call_once_slow(o, fn != PL__NULL ? pl_once__ann_run : PL__NULL, &c);
     PL__ANN_ACQUIRE(o);
 }
 
 static inline bool pl_once__try_slow(pl_once_t *o, bool (*fn)(void *), void *arg)
 {
-    pl_once__ann_ctx_t c = {o, NULL, fn, arg};
+    pl_once__ann_ctx_t c = {o, PL__NULL, fn, arg};
     PL__VG_RACY(&o->state, sizeof o->state);
-    bool ok = pl_call_once_try_slow(o, fn != NULL ? pl_once__ann_try : NULL, &c);
+    bool ok = pl_call_once_try_slow(o, fn != PL__NULL ? pl_once__ann_try : PL__NULL, &c);
     PL__ANN_ACQUIRE(o);
     return ok;
 }

@@ -37,12 +37,13 @@
 
 #include <parking/annotate.h>
 #include <parking/export.h>
+#include <parking/thread_safety.h>
 #include <parking/mutex.h>
 
 PARKING_BEGIN_DECLS
 
 /** A reentrant mutex; all-zero bytes (PL_REMUTEX_INIT) are unlocked.  Use the functions only. */
-typedef struct pl_remutex {
+typedef struct PL_CAPABILITY("mutex") pl_remutex {
     uintptr_t owner;
     uint32_t count;
     pl_mutex_t mutex;
@@ -88,7 +89,7 @@ PARKING_API uintptr_t pl_thread_id(void);
 #  endif
 /* Not for direct use: only its address matters. */
 extern PARKING_API PL__THREAD_LOCAL char pl_thread_id_anchor;
-static inline uintptr_t pl_thread_id(void) { return (uintptr_t)&pl_thread_id_anchor; }
+static inline uintptr_t pl_thread_id(void) { return PL__PTOI(&pl_thread_id_anchor); }
 #endif
 
 /* Slow paths, out of line.  Not for direct use. */
@@ -127,7 +128,8 @@ static inline bool pl_remutex__mine(const pl_remutex_t *m, uintptr_t me)
  * Blocks: yes, unless the caller already holds @p m.  Ordering: acquire on the first lock;
  * nested locks order nothing.  Misuse: aborts if the depth would pass PL_REMUTEX_MAX_DEPTH.
  * Async-signal-safe: no. */
-static inline void pl_remutex_lock(pl_remutex_t *m)
+static inline void pl_remutex_lock(pl_remutex_t *m) PL_ACQUIRE(*m);
+static inline PL_NO_THREAD_SAFETY_ANALYSIS void pl_remutex_lock(pl_remutex_t *m)
 {
     uintptr_t me = pl_thread_id();
     if (pl_remutex__mine(m, me)) {
@@ -147,7 +149,8 @@ static inline void pl_remutex_lock(pl_remutex_t *m)
  * Blocks: never.  Ordering: acquire when it takes @p m first.  Misuse: aborts if the depth
  * would pass PL_REMUTEX_MAX_DEPTH.  Async-signal-safe: no.
  * @return true if the caller now holds @p m (one level deeper). */
-static inline bool pl_remutex_trylock(pl_remutex_t *m)
+static inline bool pl_remutex_trylock(pl_remutex_t *m) PL_TRY_ACQUIRE(true, *m);
+static inline PL_NO_THREAD_SAFETY_ANALYSIS bool pl_remutex_trylock(pl_remutex_t *m)
 {
     uintptr_t me = pl_thread_id();
     if (pl_remutex__mine(m, me)) {
@@ -172,6 +175,9 @@ static inline bool pl_remutex_trylock(pl_remutex_t *m)
  * aborts if the depth would pass PL_REMUTEX_MAX_DEPTH.  Async-signal-safe: no.
  * @return true if the caller now holds @p m, false once the deadline has passed. */
 static inline bool pl_remutex_lock_until(pl_remutex_t *m, uint64_t deadline)
+    PL_TRY_ACQUIRE(true, *m);
+static inline PL_NO_THREAD_SAFETY_ANALYSIS bool pl_remutex_lock_until(pl_remutex_t *m,
+                                                                      uint64_t deadline)
 {
     uintptr_t me = pl_thread_id();
     if (pl_remutex__mine(m, me)) {
@@ -194,6 +200,9 @@ static inline bool pl_remutex_lock_until(pl_remutex_t *m, uint64_t deadline)
  * Async-signal-safe: no.
  * @return true if the caller now holds @p m, false if the timeout expired first. */
 static inline bool pl_remutex_lock_for(pl_remutex_t *m, uint64_t timeout_ns)
+    PL_TRY_ACQUIRE(true, *m);
+static inline PL_NO_THREAD_SAFETY_ANALYSIS bool pl_remutex_lock_for(pl_remutex_t *m,
+                                                                    uint64_t timeout_ns)
 {
     uintptr_t me = pl_thread_id();
     if (pl_remutex__mine(m, me)) {
@@ -224,7 +233,8 @@ static inline void pl_remutex__release(pl_remutex_t *m, bool fair, const char *f
  * Blocks: never (apart from the bucket lock when waking).  Ordering: release on the last
  * unlock; nested unlocks order nothing.  Misuse: aborts if the calling thread does not hold
  * @p m (including when nobody does).  Async-signal-safe: no. */
-static inline void pl_remutex_unlock(pl_remutex_t *m)
+static inline void pl_remutex_unlock(pl_remutex_t *m) PL_RELEASE(*m);
+static inline PL_NO_THREAD_SAFETY_ANALYSIS void pl_remutex_unlock(pl_remutex_t *m)
 {
     if (PARKING_UNLIKELY(!pl_remutex__mine(m, pl_thread_id())))
         pl_remutex_bad_unlock(m, __func__);
@@ -242,7 +252,8 @@ static inline void pl_remutex_unlock(pl_remutex_t *m)
  *
  * Blocks: never (apart from the bucket lock).  Ordering and misuse: as pl_remutex_unlock.
  * Async-signal-safe: no. */
-static inline void pl_remutex_unlock_fair(pl_remutex_t *m)
+static inline void pl_remutex_unlock_fair(pl_remutex_t *m) PL_RELEASE(*m);
+static inline PL_NO_THREAD_SAFETY_ANALYSIS void pl_remutex_unlock_fair(pl_remutex_t *m)
 {
     if (PARKING_UNLIKELY(!pl_remutex__mine(m, pl_thread_id())))
         pl_remutex_bad_unlock(m, __func__);
@@ -271,6 +282,21 @@ static inline bool pl_remutex_is_held(const pl_remutex_t *m)
 static inline bool pl_remutex_is_locked(const pl_remutex_t *m)
 {
     return pl_mutex_is_locked(&m->mutex);
+}
+
+/** Aborts with `libparking: pl_remutex_assert_held(<address>): ...` unless the calling thread
+ * holds @p m.  Exact in every build (the reentrant mutex records its owner); for Clang's
+ * thread-safety analysis @p m is held after it returns (PL_ASSERT_CAPABILITY).
+ *
+ * Blocks: never.  Ordering: none.  Misuse: the failed assertion aborts.  Async-signal-safe: no. */
+static inline void pl_remutex_assert_held(const pl_remutex_t *m) PL_ASSERT_CAPABILITY(*m);
+static inline PL_NO_THREAD_SAFETY_ANALYSIS void pl_remutex_assert_held(const pl_remutex_t *m)
+{
+    if (PARKING_UNLIKELY(!pl_remutex_is_held(m)))
+        pl_lock_not_held(m, __func__,
+                         pl_remutex_is_locked(m)
+                             ? "assertion failed: held by another thread, not by this one"
+                             : "assertion failed: the reentrant mutex is not locked");
 }
 
 PARKING_END_DECLS

@@ -60,12 +60,13 @@
 
 #include <parking/annotate.h>
 #include <parking/export.h>
+#include <parking/thread_safety.h>
 #include <parking/lot.h>
 
 PARKING_BEGIN_DECLS
 
 /** A one-word read-write lock; all-zero bytes (PL_RWLOCK_INIT) are unlocked. */
-typedef struct pl_rwlock {
+typedef struct PL_CAPABILITY("mutex") pl_rwlock {
     uintptr_t state;
 } pl_rwlock_t;
 /** @var pl_rwlock_t::state
@@ -78,17 +79,17 @@ typedef struct pl_rwlock {
   }
 
 /** pl_rwlock_t::state bit: threads are (or may be) parked on the lock's address. */
-#define PL_RWLOCK_PARKED_BIT ((uintptr_t)1)
+#define PL_RWLOCK_PARKED_BIT PL__CAST(uintptr_t, 1)
 /** pl_rwlock_t::state bit: the writer-bit holder is parked on address + 1, waiting for readers. */
-#define PL_RWLOCK_WRITER_PARKED_BIT ((uintptr_t)2)
+#define PL_RWLOCK_WRITER_PARKED_BIT PL__CAST(uintptr_t, 2)
 /** pl_rwlock_t::state bit: an upgradable holder exists (it is also counted as a reader). */
-#define PL_RWLOCK_UPGRADABLE_BIT ((uintptr_t)4)
+#define PL_RWLOCK_UPGRADABLE_BIT PL__CAST(uintptr_t, 4)
 /** pl_rwlock_t::state bit: a writer holds the lock, or holds its turn and waits for readers. */
-#define PL_RWLOCK_WRITER_BIT ((uintptr_t)8)
+#define PL_RWLOCK_WRITER_BIT PL__CAST(uintptr_t, 8)
 /** One reader in pl_rwlock_t::state (the count starts at bit 4). */
-#define PL_RWLOCK_ONE_READER ((uintptr_t)16)
+#define PL_RWLOCK_ONE_READER PL__CAST(uintptr_t, 16)
 /** The reader count bits of pl_rwlock_t::state. */
-#define PL_RWLOCK_READERS_MASK (~(uintptr_t)15)
+#define PL_RWLOCK_READERS_MASK (~PL__CAST(uintptr_t, 15))
 
 /* Slow paths, out of line.  Not for direct use.  The convention of every primitive
  * (docs/design.md, "From fast path to slow path"): one slow path per kind of operation, with the
@@ -278,7 +279,8 @@ static inline void pl_rwlock__downgrade(pl_rwlock_t *l, unsigned to, const char 
  * Blocks: yes.  Ordering: acquire.  Misuse: nesting it while a writer may come deadlocks
  * (undetected; use pl_rwlock_rdlock_recursive); aborts on reader count overflow.
  * Async-signal-safe: no. */
-static inline void pl_rwlock_rdlock(pl_rwlock_t *l)
+static inline void pl_rwlock_rdlock(pl_rwlock_t *l) PL_ACQUIRE_SHARED(*l);
+static inline PL_NO_THREAD_SAFETY_ANALYSIS void pl_rwlock_rdlock(pl_rwlock_t *l)
 {
     PL__ANN_LOCK_PRE(l, PL_RWLOCK__ANN_R);
     (void)pl_rwlock__lock(l, PL_RWLOCK__SHARED, PL_FOREVER, __func__);
@@ -290,7 +292,8 @@ static inline void pl_rwlock_rdlock(pl_rwlock_t *l)
  * Blocks: never.  Ordering: acquire on success.  Misuse: aborts on reader count overflow.
  * Async-signal-safe: no.
  * @return true if the caller now holds a read lock. */
-static inline bool pl_rwlock_tryrdlock(pl_rwlock_t *l)
+static inline bool pl_rwlock_tryrdlock(pl_rwlock_t *l) PL_TRY_ACQUIRE_SHARED(true, *l);
+static inline PL_NO_THREAD_SAFETY_ANALYSIS bool pl_rwlock_tryrdlock(pl_rwlock_t *l)
 {
     PL__ANN_LOCK_PRE(l, PL_RWLOCK__ANN_R | PL_RWLOCK__ANN_TRY);
     bool ok = pl_rwlock__try_share(l, PL_RWLOCK__SHARED, __func__);
@@ -305,6 +308,9 @@ static inline bool pl_rwlock_tryrdlock(pl_rwlock_t *l)
  * count overflow.  Async-signal-safe: no.
  * @return true if taken; false only once the deadline has passed. */
 static inline bool pl_rwlock_rdlock_until(pl_rwlock_t *l, uint64_t deadline)
+    PL_TRY_ACQUIRE_SHARED(true, *l);
+static inline PL_NO_THREAD_SAFETY_ANALYSIS bool pl_rwlock_rdlock_until(pl_rwlock_t *l,
+                                                                       uint64_t deadline)
 {
     PL__ANN_LOCK_PRE(l, PL_RWLOCK__ANN_R | PL__ANN_TRY);
     bool ok = pl_rwlock__lock(l, PL_RWLOCK__SHARED, deadline, __func__);
@@ -319,6 +325,9 @@ static inline bool pl_rwlock_rdlock_until(pl_rwlock_t *l, uint64_t deadline)
  * overflow.  Async-signal-safe: no.
  * @return true if taken, false if the timeout expired first. */
 static inline bool pl_rwlock_rdlock_for(pl_rwlock_t *l, uint64_t timeout_ns)
+    PL_TRY_ACQUIRE_SHARED(true, *l);
+static inline PL_NO_THREAD_SAFETY_ANALYSIS bool pl_rwlock_rdlock_for(pl_rwlock_t *l,
+                                                                     uint64_t timeout_ns)
 {
     PL__ANN_LOCK_PRE(l, PL_RWLOCK__ANN_R | PL__ANN_TRY);
     bool ok = pl_rwlock__lock_for(l, PL_RWLOCK__SHARED, timeout_ns, __func__);
@@ -335,7 +344,8 @@ static inline bool pl_rwlock_rdlock_for(pl_rwlock_t *l, uint64_t timeout_ns)
  *
  * Blocks: yes.  Ordering: acquire.  Misuse: aborts on reader count overflow.
  * Async-signal-safe: no. */
-static inline void pl_rwlock_rdlock_recursive(pl_rwlock_t *l)
+static inline void pl_rwlock_rdlock_recursive(pl_rwlock_t *l) PL_ACQUIRE_SHARED(*l);
+static inline PL_NO_THREAD_SAFETY_ANALYSIS void pl_rwlock_rdlock_recursive(pl_rwlock_t *l)
 {
     PL__ANN_LOCK_PRE(l, PL_RWLOCK__ANN_R | PL__ANN_RECURSIVE);
     /* The fast path is a plain reader's: the slow path decides whether to pass a writer. */
@@ -349,7 +359,8 @@ static inline void pl_rwlock_rdlock_recursive(pl_rwlock_t *l)
  *
  * Blocks: never (apart from the parking lot's bucket lock).  Ordering: release.  Misuse: aborts
  * if @p l has no readers (the word is left as it was).  Async-signal-safe: no. */
-static inline void pl_rwlock_rdunlock(pl_rwlock_t *l)
+static inline void pl_rwlock_rdunlock(pl_rwlock_t *l) PL_RELEASE_SHARED(*l);
+static inline PL_NO_THREAD_SAFETY_ANALYSIS void pl_rwlock_rdunlock(pl_rwlock_t *l)
 {
     PL__ANN_UNLOCK_PRE(l, PL_RWLOCK__ANN_R);
     pl_rwlock__rdunlock(l, __func__);
@@ -362,7 +373,8 @@ static inline void pl_rwlock_rdunlock(pl_rwlock_t *l)
  *
  * Blocks: never (apart from the bucket lock).  Ordering: release.  Misuse: as
  * pl_rwlock_rdunlock.  Async-signal-safe: no. */
-static inline void pl_rwlock_rdunlock_fair(pl_rwlock_t *l)
+static inline void pl_rwlock_rdunlock_fair(pl_rwlock_t *l) PL_RELEASE_SHARED(*l);
+static inline PL_NO_THREAD_SAFETY_ANALYSIS void pl_rwlock_rdunlock_fair(pl_rwlock_t *l)
 {
     PL__ANN_UNLOCK_PRE(l, PL_RWLOCK__ANN_R);
     pl_rwlock__rdunlock(l, __func__);
@@ -377,7 +389,8 @@ static inline void pl_rwlock_rdunlock_fair(pl_rwlock_t *l)
  *
  * Blocks: yes.  Ordering: acquire.  Misuse: not recursive: relocking from the holder, or from a
  * thread holding a read lock, deadlocks (undetected).  Async-signal-safe: no. */
-static inline void pl_rwlock_wrlock(pl_rwlock_t *l)
+static inline void pl_rwlock_wrlock(pl_rwlock_t *l) PL_ACQUIRE(*l);
+static inline PL_NO_THREAD_SAFETY_ANALYSIS void pl_rwlock_wrlock(pl_rwlock_t *l)
 {
     PL__ANN_LOCK_PRE(l, 0);
     (void)pl_rwlock__lock(l, PL_RWLOCK__EXCLUSIVE, PL_FOREVER, __func__);
@@ -388,7 +401,8 @@ static inline void pl_rwlock_wrlock(pl_rwlock_t *l)
  *
  * Blocks: never.  Ordering: acquire on success.  Misuse: none detected.  Async-signal-safe: no.
  * @return true if the caller now holds the write lock. */
-static inline bool pl_rwlock_trywrlock(pl_rwlock_t *l)
+static inline bool pl_rwlock_trywrlock(pl_rwlock_t *l) PL_TRY_ACQUIRE(true, *l);
+static inline PL_NO_THREAD_SAFETY_ANALYSIS bool pl_rwlock_trywrlock(pl_rwlock_t *l)
 {
     PL__ANN_LOCK_PRE(l, PL_RWLOCK__ANN_TRY);
     uintptr_t s = 0;
@@ -410,6 +424,9 @@ static inline bool pl_rwlock_trywrlock(pl_rwlock_t *l)
  * pl_rwlock_wrlock (the self-deadlock times out).  Async-signal-safe: no.
  * @return true if taken, false once the deadline has passed. */
 static inline bool pl_rwlock_wrlock_until(pl_rwlock_t *l, uint64_t deadline)
+    PL_TRY_ACQUIRE(true, *l);
+static inline PL_NO_THREAD_SAFETY_ANALYSIS bool pl_rwlock_wrlock_until(pl_rwlock_t *l,
+                                                                       uint64_t deadline)
 {
     PL__ANN_LOCK_PRE(l, PL__ANN_TRY);
     bool ok = pl_rwlock__lock(l, PL_RWLOCK__EXCLUSIVE, deadline, __func__);
@@ -423,6 +440,9 @@ static inline bool pl_rwlock_wrlock_until(pl_rwlock_t *l, uint64_t deadline)
  * pl_rwlock_wrlock_until.  Async-signal-safe: no.
  * @return true if taken, false if the timeout expired first. */
 static inline bool pl_rwlock_wrlock_for(pl_rwlock_t *l, uint64_t timeout_ns)
+    PL_TRY_ACQUIRE(true, *l);
+static inline PL_NO_THREAD_SAFETY_ANALYSIS bool pl_rwlock_wrlock_for(pl_rwlock_t *l,
+                                                                     uint64_t timeout_ns)
 {
     PL__ANN_LOCK_PRE(l, PL__ANN_TRY);
     bool ok = pl_rwlock__lock_for(l, PL_RWLOCK__EXCLUSIVE, timeout_ns, __func__);
@@ -436,7 +456,8 @@ static inline bool pl_rwlock_wrlock_for(pl_rwlock_t *l, uint64_t timeout_ns)
  * Blocks: never (apart from the bucket lock).  Ordering: release.  Misuse: aborts if @p l is not
  * write-locked (free, read-locked, upgradable-locked, or a writer still waiting for readers).
  * Async-signal-safe: no. */
-static inline void pl_rwlock_wrunlock(pl_rwlock_t *l)
+static inline void pl_rwlock_wrunlock(pl_rwlock_t *l) PL_RELEASE(*l);
+static inline PL_NO_THREAD_SAFETY_ANALYSIS void pl_rwlock_wrunlock(pl_rwlock_t *l)
 {
     PL__ANN_UNLOCK_PRE(l, 0);
     pl_rwlock__wrunlock(l, false, __func__);
@@ -449,7 +470,8 @@ static inline void pl_rwlock_wrunlock(pl_rwlock_t *l)
  *
  * Blocks: never (apart from the bucket lock).  Ordering: release.  Misuse: as
  * pl_rwlock_wrunlock.  Async-signal-safe: no. */
-static inline void pl_rwlock_wrunlock_fair(pl_rwlock_t *l)
+static inline void pl_rwlock_wrunlock_fair(pl_rwlock_t *l) PL_RELEASE(*l);
+static inline PL_NO_THREAD_SAFETY_ANALYSIS void pl_rwlock_wrunlock_fair(pl_rwlock_t *l)
 {
     PL__ANN_UNLOCK_PRE(l, 0);
     pl_rwlock__wrunlock(l, true, __func__);
@@ -463,7 +485,8 @@ static inline void pl_rwlock_wrunlock_fair(pl_rwlock_t *l)
  *
  * Blocks: yes.  Ordering: acquire.  Misuse: relocking from the upgradable holder deadlocks
  * (undetected); aborts on reader count overflow.  Async-signal-safe: no. */
-static inline void pl_rwlock_uplock(pl_rwlock_t *l)
+static inline void pl_rwlock_uplock(pl_rwlock_t *l) PL_ACQUIRE_SHARED(*l);
+static inline PL_NO_THREAD_SAFETY_ANALYSIS void pl_rwlock_uplock(pl_rwlock_t *l)
 {
     PL__ANN_LOCK_PRE(l, PL_RWLOCK__ANN_U);
     (void)pl_rwlock__lock(l, PL_RWLOCK__UPGRADABLE, PL_FOREVER, __func__);
@@ -475,7 +498,8 @@ static inline void pl_rwlock_uplock(pl_rwlock_t *l)
  * Blocks: never.  Ordering: acquire on success.  Misuse: aborts on reader count overflow.
  * Async-signal-safe: no.
  * @return true if the caller now holds the upgradable lock. */
-static inline bool pl_rwlock_tryuplock(pl_rwlock_t *l)
+static inline bool pl_rwlock_tryuplock(pl_rwlock_t *l) PL_TRY_ACQUIRE_SHARED(true, *l);
+static inline PL_NO_THREAD_SAFETY_ANALYSIS bool pl_rwlock_tryuplock(pl_rwlock_t *l)
 {
     PL__ANN_LOCK_PRE(l, PL_RWLOCK__ANN_U | PL_RWLOCK__ANN_TRY);
     bool ok = pl_rwlock__try_share(l, PL_RWLOCK__UPGRADABLE, __func__);
@@ -490,6 +514,9 @@ static inline bool pl_rwlock_tryuplock(pl_rwlock_t *l)
  * count overflow.  Async-signal-safe: no.
  * @return true if taken, false once the deadline has passed. */
 static inline bool pl_rwlock_uplock_until(pl_rwlock_t *l, uint64_t deadline)
+    PL_TRY_ACQUIRE_SHARED(true, *l);
+static inline PL_NO_THREAD_SAFETY_ANALYSIS bool pl_rwlock_uplock_until(pl_rwlock_t *l,
+                                                                       uint64_t deadline)
 {
     PL__ANN_LOCK_PRE(l, PL_RWLOCK__ANN_U | PL__ANN_TRY);
     bool ok = pl_rwlock__lock(l, PL_RWLOCK__UPGRADABLE, deadline, __func__);
@@ -503,6 +530,9 @@ static inline bool pl_rwlock_uplock_until(pl_rwlock_t *l, uint64_t deadline)
  * overflow.  Async-signal-safe: no.
  * @return true if taken, false if the timeout expired first. */
 static inline bool pl_rwlock_uplock_for(pl_rwlock_t *l, uint64_t timeout_ns)
+    PL_TRY_ACQUIRE_SHARED(true, *l);
+static inline PL_NO_THREAD_SAFETY_ANALYSIS bool pl_rwlock_uplock_for(pl_rwlock_t *l,
+                                                                     uint64_t timeout_ns)
 {
     PL__ANN_LOCK_PRE(l, PL_RWLOCK__ANN_U | PL__ANN_TRY);
     bool ok = pl_rwlock__lock_for(l, PL_RWLOCK__UPGRADABLE, timeout_ns, __func__);
@@ -515,7 +545,8 @@ static inline bool pl_rwlock_uplock_for(pl_rwlock_t *l, uint64_t timeout_ns)
  *
  * Blocks: never (apart from the bucket lock).  Ordering: release.  Misuse: aborts if nobody
  * holds the upgradable lock.  Async-signal-safe: no. */
-static inline void pl_rwlock_upunlock(pl_rwlock_t *l)
+static inline void pl_rwlock_upunlock(pl_rwlock_t *l) PL_RELEASE_SHARED(*l);
+static inline PL_NO_THREAD_SAFETY_ANALYSIS void pl_rwlock_upunlock(pl_rwlock_t *l)
 {
     PL__ANN_UNLOCK_PRE(l, PL__ANN_READ | PL__ANN_RELEASES_UP);
     pl_rwlock__upunlock(l, false, __func__);
@@ -527,7 +558,8 @@ static inline void pl_rwlock_upunlock(pl_rwlock_t *l)
  *
  * Blocks: never (apart from the bucket lock).  Ordering: release.  Misuse: as
  * pl_rwlock_upunlock.  Async-signal-safe: no. */
-static inline void pl_rwlock_upunlock_fair(pl_rwlock_t *l)
+static inline void pl_rwlock_upunlock_fair(pl_rwlock_t *l) PL_RELEASE_SHARED(*l);
+static inline PL_NO_THREAD_SAFETY_ANALYSIS void pl_rwlock_upunlock_fair(pl_rwlock_t *l)
 {
     PL__ANN_UNLOCK_PRE(l, PL__ANN_READ | PL__ANN_RELEASES_UP);
     pl_rwlock__upunlock(l, true, __func__);
@@ -540,7 +572,8 @@ static inline void pl_rwlock_upunlock_fair(pl_rwlock_t *l)
  *
  * Blocks: yes, while other readers are inside.  Ordering: acquire.  Misuse: aborts if nobody
  * holds the upgradable lock.  Async-signal-safe: no. */
-static inline void pl_rwlock_upgrade(pl_rwlock_t *l)
+static inline void pl_rwlock_upgrade(pl_rwlock_t *l) PL_RELEASE_SHARED(*l) PL_ACQUIRE(*l);
+static inline PL_NO_THREAD_SAFETY_ANALYSIS void pl_rwlock_upgrade(pl_rwlock_t *l)
 {
     PL_RWLOCK__ANN_UPGRADE_PRE(l, 0, PL_RWLOCK__ANN_UPGRADE);
     (void)pl_rwlock__upgrade(l, PL_FOREVER, __func__);
@@ -596,7 +629,8 @@ static inline bool pl_rwlock_upgrade_for(pl_rwlock_t *l, uint64_t timeout_ns)
  *
  * Blocks: never (apart from the bucket lock).  Ordering: release.  Misuse: aborts if @p l is
  * not write-locked.  Async-signal-safe: no. */
-static inline void pl_rwlock_downgrade(pl_rwlock_t *l)
+static inline void pl_rwlock_downgrade(pl_rwlock_t *l) PL_RELEASE(*l) PL_ACQUIRE_SHARED(*l);
+static inline PL_NO_THREAD_SAFETY_ANALYSIS void pl_rwlock_downgrade(pl_rwlock_t *l)
 {
     PL_RWLOCK__ANN_DOWNGRADE(l, 0, PL_RWLOCK__ANN_R,
                              pl_rwlock__downgrade(l, PL_RWLOCK__SHARED, __func__));
@@ -606,7 +640,9 @@ static inline void pl_rwlock_downgrade(pl_rwlock_t *l)
  *
  * Blocks: never (apart from the bucket lock).  Ordering: release.  Misuse: aborts if @p l is
  * not write-locked.  Async-signal-safe: no. */
-static inline void pl_rwlock_downgrade_to_upgradable(pl_rwlock_t *l)
+static inline void pl_rwlock_downgrade_to_upgradable(pl_rwlock_t *l) PL_RELEASE(*l)
+    PL_ACQUIRE_SHARED(*l);
+static inline PL_NO_THREAD_SAFETY_ANALYSIS void pl_rwlock_downgrade_to_upgradable(pl_rwlock_t *l)
 {
     PL_RWLOCK__ANN_DOWNGRADE(l, PL_RWLOCK__ANN_UPGRADE, PL__ANN_READ | PL_RWLOCK__ANN_UPGRADE,
                              pl_rwlock__downgrade(l, PL_RWLOCK__UPGRADABLE, __func__));
@@ -655,6 +691,46 @@ static inline bool pl_rwlock_is_upgradable_locked(const pl_rwlock_t *l)
 static inline uintptr_t pl_rwlock_reader_count(const pl_rwlock_t *l)
 {
     return __atomic_load_n(&l->state, __ATOMIC_RELAXED) / PL_RWLOCK_ONE_READER;
+}
+
+/** Aborts with `libparking: pl_rwlock_assert_held(<address>): ...` unless the calling thread
+ * holds the write lock of @p l (Abseil's Mutex::AssertHeld).  For Clang's thread-safety
+ * analysis @p l is held exclusively after it returns (PL_ASSERT_CAPABILITY).
+ *
+ * Exact in debug mode (PARKING_DEBUG: the owner tables).  Otherwise it checks only that SOME
+ * thread holds the write lock (pl_rwlock_is_write_locked): one relaxed load and a branch.
+ *
+ * Blocks: never (debug mode: its internal mutex).  Ordering: none.  Misuse: the failed
+ * assertion aborts.  Async-signal-safe: no. */
+static inline void pl_rwlock_assert_held(const pl_rwlock_t *l) PL_ASSERT_CAPABILITY(*l);
+static inline PL_NO_THREAD_SAFETY_ANALYSIS void pl_rwlock_assert_held(const pl_rwlock_t *l)
+{
+#if PL__DBG_ON
+    pl_debug_assert_held(l, 0, __func__);
+#endif
+    if (PARKING_UNLIKELY(!pl_rwlock_is_write_locked(l)))
+        pl_lock_not_held(l, __func__, "assertion failed: the rwlock is not write-locked");
+}
+
+/** Aborts with `libparking: pl_rwlock_assert_shared_held(<address>): ...` unless the calling
+ * thread holds @p l in some mode: read, upgradable or write (Abseil's
+ * Mutex::AssertReaderHeld).  For Clang's analysis @p l is held shared after it returns
+ * (PL_ASSERT_SHARED_CAPABILITY).
+ *
+ * Exact in debug mode (PARKING_DEBUG: the owner tables).  Otherwise it checks only that some
+ * thread holds @p l in some mode: one relaxed load and a branch.
+ *
+ * Blocks: never (debug mode: its internal mutex).  Ordering: none.  Misuse: the failed
+ * assertion aborts.  Async-signal-safe: no. */
+static inline void pl_rwlock_assert_shared_held(const pl_rwlock_t *l)
+    PL_ASSERT_SHARED_CAPABILITY(*l);
+static inline PL_NO_THREAD_SAFETY_ANALYSIS void pl_rwlock_assert_shared_held(const pl_rwlock_t *l)
+{
+#if PL__DBG_ON
+    pl_debug_assert_held(l, PL__ANN_READ, __func__);
+#endif
+    if (PARKING_UNLIKELY(!pl_rwlock_is_locked(l)))
+        pl_lock_not_held(l, __func__, "assertion failed: the rwlock is not locked");
 }
 
 PARKING_END_DECLS

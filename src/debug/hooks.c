@@ -227,3 +227,33 @@ void pl_debug_forget(const void *addr, size_t size)
     pl_dbg_lockdep_forget(addr, size);
     pl_dbg_leave();
 }
+
+void pl_debug_assert_held(const void *lock, unsigned flags, const char *fn)
+{
+    pl_dbg_thread_t *t = pl_dbg_enter();
+    bool any = (flags & DBG_READ) != 0;
+    if (pl_dbg_find_held(t, lock, 0, any)) {
+        pl_dbg_leave();
+        return;
+    }
+    pl_dbg_text_t text;
+    text.len = 0;
+    pl_dbg_text_add(&text, "assertion failed: not held by this thread%s",
+                    !any && pl_dbg_find_held(t, lock, DBG_READ, false)
+                        ? " for writing (only for reading)"
+                        : "");
+    unsigned long owner;
+    size_t readers;
+    if (pl_dbg_owner_get(lock, &owner, &readers)) {
+        if (owner) {
+            pl_dbg_text_add(&text, "; held by ");
+            add_holder(&text, owner, lock, 0);
+        } else if (readers) {
+            pl_dbg_text_add(&text, "; %zu reader%s hold%s it", readers, readers == 1 ? "" : "s",
+                            readers == 1 ? "s" : "");
+        }
+    } else {
+        pl_dbg_text_add(&text, "; nobody holds it");
+    }
+    pl_dbg_fail(fn, lock, &text);
+}

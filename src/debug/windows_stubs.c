@@ -33,6 +33,10 @@ void pl_debug_unlock_post(const void *lock, unsigned flags, const char *fn)
 {
     (void)lock, (void)flags, (void)fn;
 }
+void pl_debug_assert_held(const void *lock, unsigned flags, const char *fn)
+{
+    (void)lock, (void)flags, (void)fn;
+}
 void pl_debug_forget(const void *addr, size_t size) { (void)addr, (void)size; }
 
 size_t pl_deadlock_check(FILE *out)

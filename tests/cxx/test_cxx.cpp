@@ -1,0 +1,360 @@
+// The C++ header <parking/parking.hpp>: the classes meet the standard's named requirements (the
+// std:: lock wrappers and std::condition_variable_any work with them), keep the C types' sizes
+// and invariants (exclusion, readers against writers, condition variable hand-over, once),
+// take std::chrono timeouts on steady_clock and system_clock, and abort on misuse as in C.
+// A plain program, no Check: every failure prints its line and exits 1 (CHECK), and ctest runs
+// it in the plain, ThreadSanitizer and AddressSanitizer builds.
+#include <parking/parking.hpp>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <deque>
+#include <mutex>
+#include <shared_mutex>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define CHECK(cond)                                                                                \
+  do {                                                                                             \
+    if (!(cond)) {                                                                                 \
+      std::fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);                \
+      std::exit(1);                                                                                \
+    }                                                                                              \
+  } while (0)
+
+using namespace std::chrono_literals;
+
+// ---- Layout and type properties, checked at compile time ----
+static_assert(sizeof(pl::mutex) == 1, "pl::mutex is one byte");
+static_assert(sizeof(pl::shared_mutex) == sizeof(void *), "pl::shared_mutex is one word");
+static_assert(sizeof(pl::condition_variable) == sizeof(void *), "one word");
+static_assert(sizeof(pl::recursive_mutex) == 16 || sizeof(void *) != 8, "16 bytes on 64-bit");
+static_assert(sizeof(pl::once_flag) == 1, "pl::once_flag is one byte");
+static_assert(sizeof(pl::ptr_lock<int>) == sizeof(void *), "pl::ptr_lock is one word");
+static_assert(!std::is_copy_constructible<pl::mutex>::value, "not copyable");
+static_assert(!std::is_move_constructible<pl::shared_mutex>::value, "not movable");
+static_assert(!std::is_copy_assignable<pl::condition_variable>::value, "not copyable");
+static_assert(std::is_nothrow_default_constructible<pl::recursive_mutex>::value, "noexcept");
+static_assert(noexcept(std::declval<pl::mutex &>().lock()), "lock is noexcept");
+static_assert(noexcept(std::declval<pl::mutex &>().unlock()), "unlock is noexcept");
+static_assert(noexcept(std::declval<pl::shared_mutex &>().try_lock_shared()), "noexcept");
+// constexpr constructors: each can be built in a constant expression (constant initialisation
+// of statics, no start-up order problem).
+static_assert((pl::mutex(), pl::recursive_mutex(), pl::shared_mutex(), pl::condition_variable(),
+               pl::once_flag(), pl::ptr_lock<int>(), true),
+              "constexpr constructors");
+
+static pl::mutex g_mutex; // constant-initialised
+static pl::once_flag g_once;
+
+// ---- The std:: wrappers over each type ----
+static void std_wrappers()
+{
+    pl::mutex a, b;
+    {
+        std::lock_guard<pl::mutex> g(a);
+        CHECK(a.is_locked());
+        a.assert_held();
+    }
+    CHECK(!a.is_locked());
+    {
+        std::unique_lock<pl::mutex> u(a, std::defer_lock);
+        CHECK(u.try_lock_for(1ms));
+        u.unlock();
+        CHECK(u.try_lock_until(std::chrono::steady_clock::now() + 1ms));
+    }
+    {
+        std::scoped_lock both(a, b); // std::lock: lock, try_lock, unlock
+        CHECK(a.is_locked() && b.is_locked());
+    }
+    CHECK(!a.is_locked() && !b.is_locked());
+
+    pl::recursive_mutex r;
+    {
+        std::lock_guard<pl::recursive_mutex> g1(r);
+        std::unique_lock<pl::recursive_mutex> g2(r, 1ms);
+        CHECK(g2.owns_lock() && r.is_held());
+        r.assert_held();
+    }
+    CHECK(!r.is_locked());
+
+    pl::shared_mutex s;
+    {
+        std::shared_lock<pl::shared_mutex> r1(s);
+        std::shared_lock<pl::shared_mutex> r2(s, 1ms);
+        CHECK(r2.owns_lock());
+        s.assert_shared_held();
+        CHECK(!s.try_lock());
+    }
+    {
+        std::unique_lock<pl::shared_mutex> w(s, std::chrono::system_clock::now() + 1ms);
+        CHECK(w.owns_lock() && s.is_write_locked());
+        s.assert_held();
+    }
+    {
+        pl::upgradable_lock up(s);
+        CHECK(s.try_lock_shared()); // a reader beside the upgradable holder
+        CHECK(!up.try_upgrade());   // ... blocks an upgrade without waiting
+        s.unlock_shared();
+        up.upgrade();
+        CHECK(s.is_write_locked());
+        up.downgrade();
+        CHECK(!s.is_write_locked() && s.is_locked());
+    }
+    CHECK(!s.is_locked());
+
+    // std::condition_variable_any over pl::mutex and pl::shared_mutex.
+    std::condition_variable_any cva;
+    {
+        std::unique_lock<pl::mutex> u(a);
+        CHECK(cva.wait_for(u, 1ms) == std::cv_status::timeout);
+        CHECK(u.owns_lock() && a.is_locked());
+    }
+    {
+        std::unique_lock<pl::shared_mutex> u(s);
+        CHECK(!cva.wait_for(u, 1ms, [] { return false; }));
+    }
+
+    int x = 0;
+    pl::ptr_lock<int> p;
+    {
+        std::lock_guard<pl::ptr_lock<int>> g(p);
+        p.set(&x);
+    }
+    CHECK(p.get() == &x && !p.is_locked());
+
+    std::uint8_t word = 0x80; // bit 7 is the caller's
+    pl::bit_lock<std::uint8_t> bl(word, 1, 2);
+    {
+        std::unique_lock<pl::bit_lock<std::uint8_t>> g(bl, 1ms);
+        CHECK(g.owns_lock() && bl.is_locked() && bl.load() == 0x80);
+        CHECK(bl.update(0x80, 0x40) == 0x40);
+    }
+    CHECK(!bl.is_locked() && word == 0x40);
+}
+
+// ---- Timeouts ----
+static void timeouts()
+{
+    pl::mutex m;
+    pl::shared_mutex s;
+    m.lock();
+    s.lock();
+    std::thread t([&] {
+        auto t0 = std::chrono::steady_clock::now();
+        CHECK(!m.try_lock_for(20ms));
+        CHECK(std::chrono::steady_clock::now() - t0 >= 20ms);
+        t0 = std::chrono::steady_clock::now();
+        CHECK(!m.try_lock_until(std::chrono::system_clock::now() + 20ms));
+        CHECK(std::chrono::steady_clock::now() - t0 >= 19ms); // system_clock: converted once
+        CHECK(!s.try_lock_shared_until(std::chrono::steady_clock::now() + 5ms));
+        CHECK(!m.try_lock_for(-1s)); // past: one try, fails
+        CHECK(!m.try_lock_until(std::chrono::steady_clock::time_point::min()));
+    });
+    t.join();
+    m.unlock();
+    s.unlock();
+    CHECK(m.try_lock_for(std::chrono::hours::max())); // saturates to "forever": takes it
+    m.unlock();
+
+    pl::condition_variable cv;
+    std::unique_lock<pl::mutex> u(m);
+    auto t0 = std::chrono::steady_clock::now();
+    CHECK(cv.wait_for(u, 10ms) == std::cv_status::timeout);
+    CHECK(std::chrono::steady_clock::now() - t0 >= 10ms);
+    CHECK(!cv.wait_until(u, std::chrono::system_clock::now() + 5ms, [] { return false; }));
+    CHECK(cv.wait_for(u, 1h, [] { return true; }));
+    CHECK(u.owns_lock() && m.is_locked());
+}
+
+// ---- Exclusion and hand-over under contention ----
+static constexpr int kThreads = 4;
+static constexpr int kIters = 20000;
+
+template <class Mutex> static void exclusion()
+{
+    Mutex m;
+    long counter = 0; // plain: a race here is a lock bug (and a TSan report)
+    std::vector<std::thread> ts;
+    for (int i = 0; i < kThreads; i++)
+        ts.emplace_back([&] {
+            for (int k = 0; k < kIters; k++) {
+                std::lock_guard<Mutex> g(m);
+                counter++;
+            }
+        });
+    for (auto &t : ts)
+        t.join();
+    CHECK(counter == long{kThreads} * kIters);
+}
+
+static void readers_writers()
+{
+    pl::shared_mutex s;
+    long a = 0, b = 0; // equal whenever no writer holds s
+    std::atomic<bool> bad{false};
+    std::vector<std::thread> ts;
+    for (int i = 0; i < kThreads; i++)
+        ts.emplace_back([&, i] {
+            for (int k = 0; k < kIters / 4; k++) {
+                if ((k + i) % 4 == 0) {
+                    std::unique_lock<pl::shared_mutex> w(s);
+                    a++;
+                    b++;
+                } else if ((k + i) % 4 == 1) {
+                    pl::upgradable_lock up(s);
+                    long seen = a;
+                    up.upgrade();
+                    if (a != seen)
+                        bad = true; // nobody wrote between the upgradable read and the upgrade
+                    a++;
+                    b++;
+                } else {
+                    std::shared_lock<pl::shared_mutex> r(s);
+                    if (a != b)
+                        bad = true;
+                }
+            }
+        });
+    for (auto &t : ts)
+        t.join();
+    CHECK(!bad && a == b);
+}
+
+static void condition_variable_queue()
+{
+    pl::mutex m;
+    pl::condition_variable not_empty, not_full;
+    std::deque<int> q;
+    constexpr int kItems = 20000, kProducers = 2, kConsumers = 2;
+    long sum = 0;
+    std::vector<std::thread> ts;
+    for (int p = 0; p < kProducers; p++)
+        ts.emplace_back([&] {
+            for (int i = 1; i <= kItems; i++) {
+                std::unique_lock<pl::mutex> u(m);
+                not_full.wait(u, [&] { return q.size() < 8; });
+                q.push_back(i);
+                not_empty.notify_one(); // with the mutex held: requeued, not woken
+            }
+        });
+    for (int c = 0; c < kConsumers; c++)
+        ts.emplace_back([&] {
+            for (int i = 0; i < kItems * kProducers / kConsumers; i++) {
+                std::unique_lock<pl::mutex> u(m);
+                not_empty.wait(u, [&] { return !q.empty(); });
+                sum += q.front();
+                q.pop_front();
+                not_full.notify_all();
+            }
+        });
+    for (auto &t : ts)
+        t.join();
+    CHECK(q.empty() && sum == long{kProducers} * kItems * (kItems + 1) / 2);
+}
+
+static void once()
+{
+    static std::atomic<int> runs{0};
+    std::vector<std::thread> ts;
+    for (int i = 0; i < kThreads; i++)
+        ts.emplace_back([] {
+            pl::call_once(
+                g_once, [](int by) { runs += by; }, 1);
+        });
+    for (auto &t : ts)
+        t.join();
+    CHECK(runs == 1 && g_once.is_done());
+
+    // An initialiser that throws leaves the flag not done; the next call runs its own.
+    pl::once_flag f;
+    bool threw = false;
+    try {
+        pl::call_once(f, [] { throw std::runtime_error("first"); });
+    } catch (const std::runtime_error &e) {
+        threw = std::strcmp(e.what(), "first") == 0;
+    }
+    CHECK(threw && !f.is_done());
+    int value = 0;
+    pl::call_once(
+        f, [&value](int v) { value = v; }, 7);
+    pl::call_once(
+        f, [&value](int v) { value = v; }, 8);
+    CHECK(f.is_done() && value == 7);
+}
+
+static void bit_and_pointer_locks()
+{
+    std::uint32_t word = 0;
+    long counter = 0;
+    int objects[2] = {0, 0};
+    pl::ptr_lock<int> p;
+    std::vector<std::thread> ts;
+    for (int i = 0; i < kThreads; i++)
+        ts.emplace_back([&] {
+            pl::bit_lock<std::uint32_t> bl(word, 1u << 30, 1u << 31);
+            for (int k = 0; k < kIters / 4; k++) {
+                {
+                    std::lock_guard<pl::bit_lock<std::uint32_t>> g(bl);
+                    counter++;
+                }
+                std::lock_guard<pl::ptr_lock<int>> g(p);
+                p.set(&objects[k & 1]);
+            }
+        });
+    for (auto &t : ts)
+        t.join();
+    CHECK(counter == long{kThreads} * (kIters / 4) && word == 0);
+    CHECK(p.get() == &objects[1]);
+}
+
+// ---- Misuse aborts with the C library's message ----
+static void misuse_aborts()
+{
+    int fds[2];
+    CHECK(pipe(fds) == 0);
+    std::fflush(stderr);
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        dup2(fds[1], 2);
+        pl::mutex m;
+        m.unlock(); // not locked
+        _exit(0);
+    }
+    close(fds[1]);
+    char text[512];
+    ssize_t n = read(fds[0], text, sizeof text - 1);
+    close(fds[0]);
+    text[n > 0 ? n : 0] = '\0';
+    int status = 0;
+    CHECK(waitpid(pid, &status, 0) == pid);
+    CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT);
+    CHECK(std::strstr(text, "libparking: pl_mutex_unlock(") != nullptr);
+}
+
+int main()
+{
+    misuse_aborts(); // first: fork before any thread exists
+    g_mutex.lock();
+    g_mutex.unlock();
+    std_wrappers();
+    timeouts();
+    exclusion<pl::mutex>();
+    exclusion<pl::recursive_mutex>();
+    exclusion<pl::shared_mutex>();
+    readers_writers();
+    condition_variable_queue();
+    once();
+    bit_and_pointer_locks();
+    std::puts("test_cxx: all checks passed");
+    return 0;
+}
