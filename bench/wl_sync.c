@@ -27,10 +27,10 @@
 #include "bench.h"
 
 #define CHECK0(call)                                                                               \
-    do {                                                                                           \
-        if ((call) != 0)                                                                           \
-            pb_fatal("%s failed", #call);                                                          \
-    } while (0)
+  do {                                                                                             \
+    if ((call) != 0)                                                                               \
+      pb_fatal("%s failed", #call);                                                                \
+  } while (0)
 
 enum { OURS, PTHREAD, CONTENDERS };
 
@@ -365,7 +365,8 @@ void pb_wl_sync(const pb_suite_t *s)
 
     pb_case_t lat = {
         .workload = "sync",
-        .title = "latch: T threads count down and wait on each of a sequence of latches (latches/s)",
+        .title =
+            "latch: T threads count down and wait on each of a sequence of latches (latches/s)",
         .config = "fresh latches",
         .threads = threads,
         .unit = "latches/s",

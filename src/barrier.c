@@ -40,7 +40,8 @@ pl_barrier_token_t pl_barrier_arrive_slow(pl_barrier_t *b, bool drop, void (*com
     v = next;
     for (;;) {
         uint64_t count = COUNT(v);
-        uint64_t fresh = (count << 33) | (count << 2) | ((v & PL_BARRIER_PHASE_BIT) ^ PL_BARRIER_PHASE_BIT);
+        uint64_t fresh =
+            (count << 33) | (count << 2) | ((v & PL_BARRIER_PHASE_BIT) ^ PL_BARRIER_PHASE_BIT);
         /* The phase change is the arrival's last write: released waiters may free the barrier
          * once all have returned, and the wake below is by address. */
         if (__atomic_compare_exchange_n(&b->state, &v, fresh, true, __ATOMIC_RELEASE,

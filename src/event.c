@@ -12,8 +12,8 @@
 static bool validate_unset(void *vctx)
 {
     pl_event_t *e = vctx;
-    return (__atomic_load_n(&e->state, __ATOMIC_RELAXED) & (PL_EVENT_SET_BIT | PL_EVENT_PARKED_BIT)) ==
-           PL_EVENT_PARKED_BIT;
+    return (__atomic_load_n(&e->state, __ATOMIC_RELAXED) &
+            (PL_EVENT_SET_BIT | PL_EVENT_PARKED_BIT)) == PL_EVENT_PARKED_BIT;
 }
 
 /* Under the bucket lock: a waiter about to park re-validates under it and sets the bit again. */
@@ -46,8 +46,8 @@ bool pl_event_wait_slow(pl_event_t *e, uint64_t deadline)
                                          __ATOMIC_ACQUIRE, __ATOMIC_ACQUIRE))
             continue;
         PL_CHAOS_POINT(); /* marked parked, not yet validated */
-        pl_park_result_t r = pl_park(e, validate_unset, NULL, timed_out_clear, e,
-                                     PL_DEFAULT_PARK_TOKEN, deadline);
+        pl_park_result_t r =
+            pl_park(e, validate_unset, NULL, timed_out_clear, e, PL_DEFAULT_PARK_TOKEN, deadline);
         /* Only a set wakes us, and the event may already be reset (or freed by its owner, once
          * we return): the wake itself is the answer. */
         if (r.status == PL_PARK_UNPARKED)

@@ -318,7 +318,8 @@ START_TEST(mixed_kinds_abort)
     mixed_t x;
     memset(&x, 0, sizeof x);
     char addr[32];
-    const char *needles[] = {"libparking: pl_cond_wait_read(", tu_addr_text(&x.c, addr, sizeof addr),
+    const char *needles[] = {"libparking: pl_cond_wait_read(",
+                             tu_addr_text(&x.c, addr, sizeof addr),
                              "one condvar used with two mutexes", NULL};
     tu_expect_abort_message(wait_read_on_mixed, &x, needles);
 }

@@ -43,8 +43,8 @@ START_TEST(underflow_aborts)
 {
     pl_latch_t l = PL_LATCH_INIT(1);
     char addr[32];
-    const char *needles[] = {"libparking: pl_latch_count_down(", tu_addr_text(&l, addr, sizeof addr),
-                             "count_down below zero", NULL};
+    const char *needles[] = {"libparking: pl_latch_count_down(",
+                             tu_addr_text(&l, addr, sizeof addr), "count_down below zero", NULL};
     tu_expect_abort_message(underflow, &l, needles);
     ck_assert_uint_eq(pl_latch_count(&l), 1);
 }

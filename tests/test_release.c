@@ -151,8 +151,7 @@ static bool watch_window(void *lock, const word_ops_t *w, release_case_t *c)
  * after the unlocker returned (joins waiters).  Fails if the lock was seen released early or if
  * the memory taken over was written afterwards. */
 static void run_case_ex(release_case_t *c, const word_ops_t *w, void (*prepare)(void *),
-                        const void *key, void (*finish)(void *), void *ctx,
-                        bool release_first_ok);
+                        const void *key, void (*finish)(void *), void *ctx, bool release_first_ok);
 
 static void run_case(release_case_t *c, const word_ops_t *w, void (*prepare)(void *),
                      const void *key, void (*finish)(void *), void *ctx)

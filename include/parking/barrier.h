@@ -91,8 +91,7 @@ typedef uint32_t pl_barrier_token_t;
 PARKING_API pl_barrier_token_t pl_barrier_arrive_slow(pl_barrier_t *b, bool drop,
                                                       void (*completion)(void *), void *arg,
                                                       bool *serial, const char *fn);
-PARKING_API bool pl_barrier_wait_slow(pl_barrier_t *b, pl_barrier_token_t token,
-                                      uint64_t deadline);
+PARKING_API bool pl_barrier_wait_slow(pl_barrier_t *b, pl_barrier_token_t token, uint64_t deadline);
 
 /** Makes @p b a barrier for @p n threads, as PL_BARRIER_INIT(n).  Not for a barrier in use.
  *
@@ -135,8 +134,8 @@ static inline pl_barrier_token_t pl_barrier__arrive(pl_barrier_t *b, bool drop,
     uint64_t v = __atomic_load_n(&b->state, __ATOMIC_RELAXED);
     /* Not the last arrival (at least two remaining): one compare-and-swap. */
     while (!drop && ((v >> 2) & PL_BARRIER_MAX) > 1) {
-        if (__atomic_compare_exchange_n(&b->state, &v, v - PL_BARRIER_ONE, true,
-                                        __ATOMIC_RELEASE, __ATOMIC_RELAXED))
+        if (__atomic_compare_exchange_n(&b->state, &v, v - PL_BARRIER_ONE, true, __ATOMIC_RELEASE,
+                                        __ATOMIC_RELAXED))
             return (pl_barrier_token_t)((v & PL_BARRIER_PHASE_BIT) >> 1);
     }
 #if PL__ANN_EDGES
@@ -187,7 +186,8 @@ static inline bool pl_barrier_wait_until(pl_barrier_t *b, pl_barrier_token_t tok
 {
     PL__VG_RACY(&b->state, sizeof b->state);
     uint64_t v = __atomic_load_n(&b->state, __ATOMIC_ACQUIRE);
-    bool ended = ((v & PL_BARRIER_PHASE_BIT) >> 1) != token || pl_barrier_wait_slow(b, token, deadline);
+    bool ended =
+        ((v & PL_BARRIER_PHASE_BIT) >> 1) != token || pl_barrier_wait_slow(b, token, deadline);
     if (ended)
         PL__ANN_ACQUIRE(b);
     return ended;

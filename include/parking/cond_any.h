@@ -86,6 +86,7 @@ static inline bool pl_cond__wait_rwlock(pl_cond_t *c, pl_rwlock_t *l, bool exclu
                                         uint64_t deadline, const char *fn)
 {
     unsigned f = exclusive ? 0u : PL__ANN_READ;
+    (void)f; /* the hooks may compile to nothing */
     PL__ANN_UNLOCK_PRE(l, f);
     PL__ANN_UNLOCK_POST(l, f);
     PL__VG_RACY(&c->mutex, sizeof c->mutex);
