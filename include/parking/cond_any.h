@@ -137,6 +137,30 @@ static inline bool pl_cond_wait_write_until(pl_cond_t *c, pl_rwlock_t *l, uint64
     return pl_cond__wait_rwlock(c, l, true, deadline, __func__);
 }
 
+/* The remutex waits: the whole depth is released and taken again, so the hooks see every level
+ * (race detectors see the first and last; debug mode counts them all).  Only the owner reads
+ * count; a caller that is not the owner has depth 0 here and aborts in the slow path. */
+static inline bool pl_cond__wait_remutex(pl_cond_t *c, pl_remutex_t *m, uint64_t deadline,
+                                         const char *fn)
+{
+    uint32_t depth = pl_remutex_is_held(m) ? m->count : 0;
+    for (uint32_t i = 1; i < depth; i++) {
+        PL__ANN_UNLOCK_PRE(m, PL__ANN_RECURSIVE);
+        PL__ANN_UNLOCK_POST(m, PL__ANN_RECURSIVE);
+    }
+    PL__ANN_UNLOCK_PRE(m, 0);
+    PL__ANN_UNLOCK_POST(m, 0);
+    PL__VG_RACY(&c->mutex, sizeof c->mutex);
+    bool signalled = pl_cond_wait_remutex_slow(c, m, deadline, fn);
+    PL__ANN_LOCK_PRE(m, 0);
+    PL__ANN_LOCK_POST(m, 0);
+    for (uint32_t i = 1; i < depth; i++) {
+        PL__ANN_LOCK_PRE(m, PL__ANN_RECURSIVE);
+        PL__ANN_LOCK_POST(m, PL__ANN_RECURSIVE);
+    }
+    return signalled;
+}
+
 /** Atomically releases @p m, whatever the caller's recursion depth, and sleeps on @p c until
  * chosen; returns holding @p m at the same depth.  Requeued like pl_cond_wait (see above).
  *
@@ -145,12 +169,7 @@ static inline bool pl_cond_wait_write_until(pl_cond_t *c, pl_rwlock_t *l, uint64
  * Async-signal-safe: no. */
 static inline void pl_cond_wait_remutex(pl_cond_t *c, pl_remutex_t *m)
 {
-    PL__ANN_UNLOCK_PRE(m, 0);
-    PL__ANN_UNLOCK_POST(m, 0);
-    PL__VG_RACY(&c->mutex, sizeof c->mutex);
-    (void)pl_cond_wait_remutex_slow(c, m, PL_FOREVER, __func__);
-    PL__ANN_LOCK_PRE(m, 0);
-    PL__ANN_LOCK_POST(m, 0);
+    (void)pl_cond__wait_remutex(c, m, PL_FOREVER, __func__);
 }
 
 /** As pl_cond_wait_remutex, but gives up at the absolute @p deadline.  A waiter signalled and
@@ -161,13 +180,7 @@ static inline void pl_cond_wait_remutex(pl_cond_t *c, pl_remutex_t *m)
  * @return true if signalled, false if the deadline passed first. */
 static inline bool pl_cond_wait_remutex_until(pl_cond_t *c, pl_remutex_t *m, uint64_t deadline)
 {
-    PL__ANN_UNLOCK_PRE(m, 0);
-    PL__ANN_UNLOCK_POST(m, 0);
-    PL__VG_RACY(&c->mutex, sizeof c->mutex);
-    bool signalled = pl_cond_wait_remutex_slow(c, m, deadline, __func__);
-    PL__ANN_LOCK_PRE(m, 0);
-    PL__ANN_LOCK_POST(m, 0);
-    return signalled;
+    return pl_cond__wait_remutex(c, m, deadline, __func__);
 }
 
 /* The bit lock waits of each width (bitlock.h): pl_cond_wait_bitlock8/16/32/64[_until].  Plain
