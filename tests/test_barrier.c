@@ -5,6 +5,7 @@
 #include "test_util.h"
 
 #include <parking/barrier.h>
+#include <parking/semaphore.h>
 
 #include <errno.h>
 
@@ -173,40 +174,51 @@ START_TEST(last_arrival_wakes_parked)
 END_TEST
 
 /* The first thread arrives and waits, then frees the barrier as soon as its wait returns; the
- * last arrival (another thread) must not touch it after its phase change (AddressSanitizer
- * reports a write to freed memory). */
+ * last arrival (the main thread) must not touch it after its phase change (AddressSanitizer
+ * reports a write to freed memory).  One first thread serves every round. */
 typedef struct uaf {
-    pl_barrier_t *b;
-    atomic_bool arrived;
+    pl_sem_t go, arrived, done;
+    pl_barrier_t *_Atomic slot;
+    size_t rounds;
 } uaf_t;
 
 static void *first_main(void *arg)
 {
     uaf_t *u = arg;
-    pl_barrier_token_t t = pl_barrier_arrive(u->b, NULL, NULL);
-    atomic_store(&u->arrived, true);
-    pl_barrier_wait(u->b, t);
-    free(u->b);
+    for (size_t i = 0; i < u->rounds; i++) {
+        pl_sem_wait(&u->go);
+        pl_barrier_t *b = atomic_load(&u->slot);
+        pl_barrier_token_t t = pl_barrier_arrive(b, NULL, NULL);
+        if (pl_sem_post(&u->arrived) != 0)
+            abort(); /* helper thread: no Check assertion here */
+        pl_barrier_wait(b, t);
+        free(b);
+        if (pl_sem_post(&u->done) != 0)
+            abort(); /* helper thread: no Check assertion here */
+    }
     return NULL;
 }
 
 START_TEST(waiter_frees_after_wait)
 {
-    size_t rounds = tu_scaled(200, 10);
-    for (size_t i = 0; i < rounds; i++) {
-        uaf_t u;
-        u.b = malloc(sizeof *u.b);
-        ck_assert_ptr_nonnull(u.b);
-        ck_assert_int_eq(pl_barrier_init(u.b, 2), 0);
-        atomic_init(&u.arrived, false);
-        pthread_t t;
-        tu_spawn(&t, first_main, &u);
-        tu_wait_flag(&u.arrived, "the first arrival");
+    uaf_t u;
+    memset(&u, 0, sizeof u);
+    u.rounds = tu_scaled(300, 20);
+    pthread_t t;
+    tu_spawn(&t, first_main, &u);
+    for (size_t i = 0; i < u.rounds; i++) {
+        pl_barrier_t *b = malloc(sizeof *b);
+        ck_assert_ptr_nonnull(b);
+        ck_assert_int_eq(pl_barrier_init(b, 2), 0);
+        atomic_store(&u.slot, b);
+        ck_assert_int_eq(pl_sem_post(&u.go), 0);
+        pl_sem_wait(&u.arrived);
         if (i % 2 == 0)
-            tu_wait_queued(u.b, 1);
-        (void)pl_barrier_arrive(u.b, NULL, NULL);
-        tu_join(t);
+            tu_wait_queued(b, 1); /* the wake-up path; else any path */
+        (void)pl_barrier_arrive(b, NULL, NULL);
+        pl_sem_wait(&u.done);
     }
+    tu_join(t);
 }
 END_TEST
 

@@ -187,7 +187,8 @@ static void *producer_main(void *arg)
 {
     pc_t *p = arg;
     for (int i = 0; i < PC_ITEMS / 2; i++)
-        ck_assert_int_eq(pl_sem_post(&p->s), 0);
+        if (pl_sem_post(&p->s) != 0)
+            abort(); /* helper thread: no Check assertion here */
     return NULL;
 }
 
@@ -221,28 +222,46 @@ START_TEST(producers_consumers_no_lost_wakeup)
 END_TEST
 
 /* The waiter frees the semaphore as soon as its wait returns; the post that woke it must not
- * touch it afterwards (AddressSanitizer reports a write to freed memory). */
-static void *free_after_wait_main(void *arg)
+ * touch it afterwards (AddressSanitizer reports a write to freed memory).  One waiter thread
+ * serves every round. */
+typedef struct freer {
+    pl_sem_t go, done;
+    pl_sem_t *_Atomic slot;
+    size_t rounds;
+} freer_t;
+
+static void *freer_main(void *arg)
 {
-    pl_sem_t *s = arg;
-    pl_sem_wait(s);
-    free(s);
+    freer_t *f = arg;
+    for (size_t i = 0; i < f->rounds; i++) {
+        pl_sem_wait(&f->go);
+        pl_sem_t *s = atomic_load(&f->slot);
+        pl_sem_wait(s);
+        free(s);
+        if (pl_sem_post(&f->done) != 0)
+            abort(); /* helper thread: no Check assertion here */
+    }
     return NULL;
 }
 
 START_TEST(waiter_frees_after_wait)
 {
-    size_t rounds = tu_scaled(300, 20);
-    for (size_t i = 0; i < rounds; i++) {
+    freer_t f;
+    memset(&f, 0, sizeof f);
+    f.rounds = tu_scaled(300, 20);
+    pthread_t t;
+    tu_spawn(&t, freer_main, &f);
+    for (size_t i = 0; i < f.rounds; i++) {
         pl_sem_t *s = calloc(1, sizeof *s);
         ck_assert_ptr_nonnull(s);
-        pthread_t t;
-        tu_spawn(&t, free_after_wait_main, s);
+        atomic_store(&f.slot, s);
+        ck_assert_int_eq(pl_sem_post(&f.go), 0);
         if (i % 2 == 0)
             tu_wait_queued(s, 1); /* the hand-off path; else any path */
         ck_assert_int_eq(pl_sem_post(s), 0);
-        tu_join(t);
+        pl_sem_wait(&f.done);
     }
+    tu_join(t);
 }
 END_TEST
 
