@@ -49,6 +49,15 @@ START_TEST(too_many_arrivals_abort)
 }
 END_TEST
 
+START_TEST(too_many_arrivals_raise_sigabrt)
+{
+    pl_barrier_t b = PL_BARRIER_INIT(1);
+    (void)pl_barrier_arrive(&b, NULL, NULL);
+    pl_barrier_arrive_and_drop(&b, NULL, NULL); /* phase 2 of a barrier for one: fine */
+    arrive_on_zeroed(&b);                       /* count 0 now: one arrival too many */
+}
+END_TEST
+
 /* T threads, R phases: the completion runs once per phase, after every arrival of the phase and
  * before anyone leaves it; exactly one thread per phase is the serial one. */
 enum { THREADS = 4, PHASES = 300 };
@@ -232,5 +241,7 @@ int main(void)
     tcase_add_test(tc, arrive_and_drop);
     tcase_add_test(tc, last_arrival_wakes_parked);
     tcase_add_test(tc, waiter_frees_after_wait);
+    tc = tu_tcase(s, "misuse", 30);
+    tcase_add_test_raise_signal(tc, too_many_arrivals_raise_sigabrt, SIGABRT);
     return tu_run_suite(s);
 }

@@ -335,6 +335,14 @@ START_TEST(mixed_kinds_abort)
 }
 END_TEST
 
+START_TEST(mixed_kinds_raise_sigabrt)
+{
+    mixed_t x;
+    memset(&x, 0, sizeof x);
+    wait_read_on_mixed(&x);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("cond_any");
@@ -345,6 +353,8 @@ int main(void)
     tcase_add_test(tc, remutex_timed_wait);
     tcase_add_test(tc, bitlock_ptrlock_and_callbacks);
     tcase_add_test(tc, timed_waits_retake_the_lock);
+    tc = tu_tcase(s, "misuse", 30);
     tcase_add_test(tc, mixed_kinds_abort);
+    tcase_add_test_raise_signal(tc, mixed_kinds_raise_sigabrt, SIGABRT);
     return tu_run_suite(s);
 }

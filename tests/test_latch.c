@@ -51,6 +51,13 @@ START_TEST(underflow_aborts)
 }
 END_TEST
 
+START_TEST(underflow_raises_sigabrt)
+{
+    pl_latch_t l = PL_LATCH_INIT(1);
+    underflow(&l);
+}
+END_TEST
+
 typedef struct waiter {
     pl_latch_t *l;
     uint64_t deadline;
@@ -217,5 +224,7 @@ int main(void)
     tcase_add_test(tc, timed_wait_times_out);
     tcase_add_test(tc, no_early_release);
     tcase_add_test(tc, waiter_frees_after_wait);
+    tc = tu_tcase(s, "misuse", 30);
+    tcase_add_test_raise_signal(tc, underflow_raises_sigabrt, SIGABRT);
     return tu_run_suite(s);
 }
