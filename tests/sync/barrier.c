@@ -231,7 +231,9 @@ START_TEST(waiter_frees_after_wait)
 }
 END_TEST
 
-int main(void)
+Suite *barrier_suite(void);
+
+Suite *barrier_suite(void)
 {
     Suite *s = suite_create("barrier");
     TCase *tc = tu_tcase(s, "barrier", 60);
@@ -243,5 +245,5 @@ int main(void)
     tcase_add_test(tc, waiter_frees_after_wait);
     tc = tu_tcase(s, "misuse", 30);
     tcase_add_test_raise_signal(tc, too_many_arrivals_raise_sigabrt, SIGABRT);
-    return tu_run_suite(s);
+    return s;
 }

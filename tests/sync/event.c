@@ -185,7 +185,9 @@ START_TEST(waiter_frees_after_wait)
 }
 END_TEST
 
-int main(void)
+Suite *event_suite(void);
+
+Suite *event_suite(void)
 {
     Suite *s = suite_create("event");
     TCase *tc = tu_tcase(s, "event", 60);
@@ -195,5 +197,5 @@ int main(void)
     tcase_add_test(tc, timed_wait_times_out);
     tcase_add_test(tc, no_lost_wakeup);
     tcase_add_test(tc, waiter_frees_after_wait);
-    return tu_run_suite(s);
+    return s;
 }

@@ -214,7 +214,9 @@ START_TEST(waiter_frees_after_wait)
 }
 END_TEST
 
-int main(void)
+Suite *latch_suite(void);
+
+Suite *latch_suite(void)
 {
     Suite *s = suite_create("latch");
     TCase *tc = tu_tcase(s, "latch", 60);
@@ -226,5 +228,5 @@ int main(void)
     tcase_add_test(tc, waiter_frees_after_wait);
     tc = tu_tcase(s, "misuse", 30);
     tcase_add_test_raise_signal(tc, underflow_raises_sigabrt, SIGABRT);
-    return tu_run_suite(s);
+    return s;
 }

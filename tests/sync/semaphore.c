@@ -265,7 +265,9 @@ START_TEST(waiter_frees_after_wait)
 }
 END_TEST
 
-int main(void)
+Suite *semaphore_suite(void);
+
+Suite *semaphore_suite(void)
 {
     Suite *s = suite_create("semaphore");
     TCase *tc = tu_tcase(s, "semaphore", 60);
@@ -276,5 +278,5 @@ int main(void)
     tcase_add_test(tc, pool_conserves_permits);
     tcase_add_test(tc, producers_consumers_no_lost_wakeup);
     tcase_add_test(tc, waiter_frees_after_wait);
-    return tu_run_suite(s);
+    return s;
 }
