@@ -99,8 +99,11 @@ bool pl_barrier_wait_slow(pl_barrier_t *b, pl_barrier_token_t token, uint64_t de
         PL_CHAOS_POINT(); /* marked parked, not yet validated */
         pl_park_result_t r = pl_park(b, validate_same_phase, NULL, timed_out_clear, &w,
                                      PL_DEFAULT_PARK_TOKEN, deadline);
-        if (r.status == PL_PARK_UNPARKED)
-            return true; /* only a phase change wakes this address */
+        /* Woken: look again.  The wake-up of a phase change is sent after the change, so it may
+         * reach a thread that has already gone through the next arrival and parked for the
+         * next phase (chaos mode showed it: that thread left its phase early and arrived twice
+         * in the next).  The caller is inside a call on the barrier, so the word is still its
+         * own. */
         if (r.status == PL_PARK_TIMED_OUT)
             return PHASE(__atomic_load_n(&b->state, __ATOMIC_ACQUIRE)) != token;
         pl_spin_reset(&spin);
