@@ -12,8 +12,11 @@
  * Verified: the semaphores end at zero with every turn taken; one completion (serial thread) per
  * phase; every latch at zero and every event set when the run ends.
  *
- * These run at a third of the preset's run length (at least 20 ms), so that the four add about
- * 2.4 s to a --quick run. */
+ * These run at a third of the preset's run length (at least 20 ms), so that the four add little
+ * to a --quick run.  Each run does a fixed number of operations (every thread must go through the
+ * same sequence), sized at 20 to 50 us per operation, so a run on a busy machine takes longer
+ * than its nominal length (a --quick run of this workload took 20 s of wall time with a load
+ * average of 35 on 2 CPUs before these sizes, which were 5 to 10 us). */
 #include <pthread.h>
 #include <semaphore.h>
 #include <stdlib.h>
@@ -114,7 +117,7 @@ static void run_sem(void *ctx, size_t k, uint64_t duration_ns, pb_result_t *out)
     sem_run_t r;
     memset(&r, 0, sizeof r);
     r.k = k;
-    r.trips = sized(duration_ns, 5000);
+    r.trips = sized(duration_ns, 20000);
     if (k == PTHREAD) {
         CHECK0(sem_init(&r.px[0], 0, 0));
         CHECK0(sem_init(&r.px[1], 0, 0));
@@ -179,7 +182,7 @@ static void run_barrier(void *ctx, size_t k, uint64_t duration_ns, pb_result_t *
     barrier_run_t r;
     memset(&r, 0, sizeof r);
     r.k = k;
-    r.phases = sized(duration_ns, 10000);
+    r.phases = sized(duration_ns, 50000);
     if (k == OURS)
         CHECK0(pl_barrier_init(&r.pl, n));
     else
@@ -316,7 +319,7 @@ static void seq_free(seq_run_t *r, unsigned expect_ours, unsigned expect_pthread
 static void run_latch(void *ctx, size_t k, uint64_t duration_ns, pb_result_t *out)
 {
     seq_run_t r = {.k = k, .threads = *(const unsigned *)ctx};
-    r.count = sized(duration_ns, 10000);
+    r.count = sized(duration_ns, 50000);
     r.objs = seq_alloc(&r, r.threads);
     if (k == OURS)
         for (size_t i = 0; i < r.count; i++)
@@ -328,7 +331,7 @@ static void run_latch(void *ctx, size_t k, uint64_t duration_ns, pb_result_t *ou
 static void run_event(void *ctx, size_t k, uint64_t duration_ns, pb_result_t *out)
 {
     seq_run_t r = {.k = k, .threads = *(const unsigned *)ctx};
-    r.count = sized(duration_ns, 10000);
+    r.count = sized(duration_ns, 20000);
     r.objs = seq_alloc(&r, 0);
     run_seq(&r, event_thread, duration_ns, out);
     seq_free(&r, PL_EVENT_SET_BIT, 1, event_names[k]);
