@@ -204,6 +204,8 @@ void pb_measure_setup(unsigned reps, unsigned duration_ms, bool progress);
 void pb_measure_begin_plan(void);
 void pb_measure_end_plan(double *seconds, unsigned *runs);
 uint64_t pb_measure_duration_ns(void);
+/* Sets the length of the following runs (0: unchanged); returns the previous one. */
+unsigned pb_measure_set_duration_ms(unsigned ms);
 
 /* ---- reporting (report.c) ---- */
 
@@ -322,5 +324,6 @@ void pb_wl_broadcast(const pb_suite_t *s);
 void pb_wl_pingpong(const pb_suite_t *s);
 void pb_wl_wait(const pb_suite_t *s);
 void pb_wl_once(const pb_suite_t *s);
+void pb_wl_sync(const pb_suite_t *s);
 
 #endif /* PL_BENCH_H */

@@ -19,7 +19,8 @@ enum {
     W_PINGPONG = 1 << 6,
     W_WAIT = 1 << 7,
     W_ONCE = 1 << 8,
-    W_ALL = (1 << 9) - 1,
+    W_SYNC = 1 << 9,
+    W_ALL = (1 << 10) - 1,
 };
 
 static const struct {
@@ -35,6 +36,7 @@ static const struct {
     {"pingpong", W_PINGPONG},
     {"wait", W_WAIT},
     {"once", W_ONCE},
+    {"sync", W_SYNC},
     {"mutex", W_UNCONTENDED | W_CONTENDED | W_MANY},
     {"condvar", W_QUEUE | W_BROADCAST | W_PINGPONG},
     {"all", W_ALL},
@@ -120,6 +122,12 @@ static void usage(FILE *f)
         "               better), and T threads racing through fresh onces with a ~1 us "
         "initialiser\n"
         "               (onces/s).\n"
+        "  sync         pl_sem_t vs sem_t: two threads hand a turn back and forth (trips/s);\n"
+        "               pl_barrier_t vs pthread_barrier_t: T threads through phases (phases/s);\n"
+        "               pl_latch_t / pl_event_t vs a pthread mutex+condvar count / flag: T "
+        "threads\n"
+        "               through fresh latches (count down, wait) and fresh events (one sets, the\n"
+        "               rest wait), per second.  Runs a third of the preset's run length.\n"
         "\n"
         "Figures and method\n"
         "  Every contender runs in this process, interleaved across repetitions (A B C A B C "
@@ -463,6 +471,8 @@ static void run_suite(const pb_suite_t *s, unsigned w)
         pb_wl_wait(s);
     if (w & W_ONCE)
         pb_wl_once(s);
+    if (w & W_SYNC)
+        pb_wl_sync(s);
 }
 
 /* Where the CSV and the plots go: --csv / --plots, else under --out (default pl-bench-results,
@@ -510,6 +520,8 @@ static void print_legend(unsigned w)
                  "wake with nobody waiting (ns)"},
         {W_ONCE, "once         a call on a done once (ns); T threads through fresh onces "
                  "(onces/s)"},
+        {W_SYNC, "sync         semaphore ping-pong (trips/s); T threads through barrier phases, "
+                 "fresh latches, fresh events (per s)"},
     };
     printf("\nworkloads:\n");
     for (size_t i = 0; i < COUNT(lines); i++)

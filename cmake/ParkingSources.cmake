@@ -27,6 +27,11 @@ set(PARKING_PRIMITIVE_SOURCES
   src/bitlock.c
   src/rwlock.c
   src/cond.c
+  src/cond_any.c
+  src/event.c
+  src/semaphore.c
+  src/latch.c
+  src/barrier.c
   src/once.c
   src/wait.c
   src/version.c
@@ -51,16 +56,21 @@ endif()
 # Doxygen; the generated parking/config.h is added where it is needed.
 set(PARKING_PUBLIC_HEADERS
   include/parking/annotate.h
+  include/parking/barrier.h
   include/parking/bitlock.h
   include/parking/cond.h
+  include/parking/cond_any.h
   include/parking/debug.h
+  include/parking/event.h
   include/parking/export.h
+  include/parking/latch.h
   include/parking/lot.h
   include/parking/mutex.h
   include/parking/once.h
   include/parking/parking.h
   include/parking/remutex.h
   include/parking/rwlock.h
+  include/parking/semaphore.h
   include/parking/thread_safety.h
   include/parking/version.h
   include/parking/wait.h

@@ -25,6 +25,7 @@
  *   finds the mutex held and yields, and the signaller goes on producing (bounded queue: 0.28
  *   futex calls and 0.15 context switches per item at 2P:2C instead of 0.74 and 0.51). */
 #include <parking/cond.h>
+#include <parking/cond_any.h> /* pl_cond_wait_any_slow */
 
 #include <stdio.h>
 
@@ -36,7 +37,16 @@ typedef struct wait_ctx {
     pl_cond_t *c;
     pl_mutex_t *m;
     const char *fn;
+    /* Waits with any lock (pl_cond_wait_any_slow): m is &any_lock and these release it. */
+    void *lock;
+    void (*lock_fn)(void *);
+    void (*unlock_fn)(void *);
 } wait_ctx_t;
+
+/* What c->mutex names while the waiters use locks other than a pl_mutex_t (cond_any.h): never
+ * locked, never parked on.  Signal and broadcast recognise it and wake instead of requeueing,
+ * since only a pl_mutex_t's unlock knows how to wake a condition waiter moved onto its queue. */
+static pl_mutex_t any_lock;
 
 static void misuse_unlocked(const char *fn, pl_cond_t *c, pl_mutex_t *m)
 {
@@ -131,26 +141,33 @@ static void wait_timed_out(void *vctx, const void *key, bool was_last_thread)
     }
 }
 
+/* Parks on the condition variable until chosen or timed out, retrying past a stale word. */
+static pl_park_result_t park_on_cond(wait_ctx_t *w, pl_before_sleep_fn before_sleep,
+                                     uintptr_t token, uint64_t deadline)
+{
+    pl_cond_t *c = w->c;
+    pl_park_result_t r;
+    for (;;) {
+        r = pl_park(c, wait_validate, before_sleep, wait_timed_out, w, token, deadline);
+        if (r.status != PL_PARK_INVALID)
+            return r;
+        /* The word named another mutex.  Abort only if threads really wait with it; a stale
+         * word (fork) is cleared, and the wait tried again.  Each trip either waits or meets a
+         * word changed by another waiter, which then is queued. */
+        stale_ctx_t s = {c, w->m, STALE_RETRY};
+        (void)pl_unpark_filter(c, any_waiter, forget_stale_mutex, &s);
+        if (s.verdict == STALE_MISUSE)
+            pl_misuse(w->fn, c, "one condvar used with two mutexes at the same time");
+    }
+}
+
 bool pl_cond_wait_slow(pl_cond_t *c, pl_mutex_t *m, uint64_t deadline, const char *fn)
 {
     if (!pl_mutex_is_locked(m))
         misuse_unlocked(fn, c, m);
-    wait_ctx_t w = {c, m, fn};
+    wait_ctx_t w = {c, m, fn, NULL, NULL, NULL};
     pl_lock_word_t lw = pl_mutex_lock_word(m);
-    pl_park_result_t r;
-    for (;;) {
-        r = pl_park(c, wait_validate, wait_before_sleep, wait_timed_out, &w,
-                    pl_cond_waiter_token(&lw), deadline);
-        if (r.status != PL_PARK_INVALID)
-            break;
-        /* The word named another mutex.  Abort only if threads really wait with it; a stale
-         * word (fork) is cleared, and the wait tried again.  Each trip either waits or meets a
-         * word changed by another waiter, which then is queued. */
-        stale_ctx_t s = {c, m, STALE_RETRY};
-        (void)pl_unpark_filter(c, any_waiter, forget_stale_mutex, &s);
-        if (s.verdict == STALE_MISUSE)
-            pl_misuse(fn, c, "one condvar used with two mutexes at the same time");
-    }
+    pl_park_result_t r = park_on_cond(&w, wait_before_sleep, pl_cond_waiter_token(&lw), deadline);
     /* Only a signal or broadcast moves a waiter to the mutex: timing out there still means it
      * was signalled first. */
     bool signalled = r.status != PL_PARK_TIMED_OUT || r.key != (const void *)c;
@@ -162,6 +179,52 @@ bool pl_cond_wait_slow(pl_cond_t *c, pl_mutex_t *m, uint64_t deadline, const cha
     else
         pl_mutex__lock(m);
     return signalled;
+}
+
+/* The wait with any lock: queued first, then the caller's unlock, as wait_before_sleep. */
+static void any_before_sleep(void *vctx)
+{
+    wait_ctx_t *w = vctx;
+    PL_CHAOS_POINT(); /* queued, lock still held: signallers that need it block on it */
+    w->unlock_fn(w->lock);
+}
+
+bool pl_cond_wait_any_slow(pl_cond_t *c, void *lock, void (*lock_fn)(void *),
+                           void (*unlock_fn)(void *), uint64_t deadline, const char *fn)
+{
+    if (lock_fn == NULL || unlock_fn == NULL)
+        pl_misuse(fn, c, "lock_fn and unlock_fn must not be NULL");
+    wait_ctx_t w = {c, &any_lock, fn, lock, lock_fn, unlock_fn};
+    pl_park_result_t r = park_on_cond(&w, any_before_sleep, PL_DEFAULT_PARK_TOKEN, deadline);
+    PL_CHAOS_POINT(); /* woken, lock not yet retaken */
+    lock_fn(lock);
+    return r.status != PL_PARK_TIMED_OUT;
+}
+
+/* Under the condition variable's bucket lock, after waking one or all of its waiters. */
+static uintptr_t any_woken(void *vctx, pl_unpark_result_t result)
+{
+    pl_cond_t *c = vctx;
+    if (!result.have_more)
+        __atomic_store_n(&c->mutex, NULL, __ATOMIC_RELAXED);
+    return PL_TOKEN_NORMAL;
+}
+
+static pl_filter_op_t take_every_waiter(void *vctx, uintptr_t park_token)
+{
+    (void)vctx;
+    (void)park_token;
+    return PL_FILTER_UNPARK;
+}
+
+/* Waiters with other locks are woken, never requeued: their locks' unlocks would not wake them.
+ * If the word changed meanwhile to a pl_mutex_t's waiters, waking them is still a correct
+ * signal (they take the mutex themselves), only without the requeue's saving. */
+static size_t any_notify(pl_cond_t *c, bool all)
+{
+    if (all)
+        return pl_unpark_filter(c, take_every_waiter, any_woken, c).unparked;
+    return pl_unpark_one(c, any_woken, c).unparked;
 }
 
 /* Under both bucket locks (pl_lock_mark_parked_if_locked): a held mutex gets the threads moved
@@ -207,6 +270,8 @@ bool pl_cond_signal_slow(pl_cond_t *c)
         pl_mutex_t *m = __atomic_load_n(&c->mutex, __ATOMIC_RELAXED);
         if (m == NULL)
             return false;
+        if (m == &any_lock)
+            return any_notify(c, false) > 0;
         notify_ctx_t n = {c, m, false};
         PL_CHAOS_POINT(); /* the waiters we saw may time out and c->mutex change */
         pl_unpark_result_t r = pl_unpark_requeue(c, m, signal_validate, signal_done, &n);
@@ -280,6 +345,8 @@ size_t pl_cond_broadcast_slow(pl_cond_t *c)
         pl_mutex_t *m = __atomic_load_n(&c->mutex, __ATOMIC_RELAXED);
         if (m == NULL)
             return 0;
+        if (m == &any_lock)
+            return any_notify(c, true);
         notify_ctx_t n = {c, m, false};
         PL_CHAOS_POINT();
         pl_unpark_result_t r = pl_unpark_requeue(c, m, broadcast_validate, broadcast_done, &n);

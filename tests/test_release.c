@@ -16,10 +16,14 @@
  * of the unlock call, and a correct one never does while the bucket is held, however long. */
 #include "test_util.h"
 
+#include <parking/barrier.h>
 #include <parking/bitlock.h>
+#include <parking/event.h>
+#include <parking/latch.h>
 #include <parking/mutex.h>
 #include <parking/remutex.h>
 #include <parking/rwlock.h>
+#include <parking/semaphore.h>
 
 #if defined(__SANITIZE_ADDRESS__)
 #  include <sanitizer/asan_interface.h>
@@ -146,8 +150,20 @@ static bool watch_window(void *lock, const word_ops_t *w, release_case_t *c)
  * starts a waiter); `key` is the address whose bucket the slow release needs; `finish` runs
  * after the unlocker returned (joins waiters).  Fails if the lock was seen released early or if
  * the memory taken over was written afterwards. */
+static void run_case_ex(release_case_t *c, const word_ops_t *w, void (*prepare)(void *),
+                        const void *key, void (*finish)(void *), void *ctx, bool release_first_ok);
+
 static void run_case(release_case_t *c, const word_ops_t *w, void (*prepare)(void *),
                      const void *key, void (*finish)(void *), void *ctx)
+{
+    run_case_ex(c, w, prepare, key, finish, ctx, false);
+}
+
+/* release_first_ok: a release whose one write comes first and whose wake-up after it is by
+ * address only (event set, latch count_down, barrier arrival): the word may show released
+ * during the window, but the memory taken over then must stay as the taker left it. */
+static void run_case_ex(release_case_t *c, const word_ops_t *w, void (*prepare)(void *),
+                        const void *key, void (*finish)(void *), void *ctx, bool release_first_ok)
 {
     pthread_t u;
     atomic_store(&c->locked, 0);
@@ -171,6 +187,11 @@ static void run_case(release_case_t *c, const word_ops_t *w, void (*prepare)(voi
     }
     if (finish)
         finish(ctx);
+    if (release_first_ok) {
+        ck_assert_msg(early, "the release never showed while its wake-up waited for the bucket");
+        ck_assert_msg(intact, "the release wrote to the memory after it showed released");
+        return;
+    }
     ck_assert_msg(!early,
                   "the lock showed released before its release had the bucket lock "
                   "(a late write %s the memory taken over)",
@@ -529,6 +550,127 @@ START_TEST(ptrlock_no_write_after_release)
 }
 END_TEST
 
+/* ---- The primitives of issue 15: event, semaphore, latch, barrier ---- */
+
+#define WORD32_CANARY 0xA5A5A5A7u /* every low bit set: a late clear of a parked bit shows */
+
+static void word32_take_over(void *lock)
+{
+    __atomic_store_n((uint32_t *)lock, WORD32_CANARY, __ATOMIC_RELAXED);
+}
+
+static bool word32_intact(const void *lock)
+{
+    return __atomic_load_n((const uint32_t *)lock, __ATOMIC_RELAXED) == WORD32_CANARY;
+}
+
+static void nothing(void *l) { (void)l; }
+
+static void set_u32_bits(void *ctx, uint32_t bits)
+{
+    (void)__atomic_fetch_or((uint32_t *)ctx, bits, __ATOMIC_RELAXED);
+}
+
+/* The parked bit set by hand sends each release to its wake-up, as a waiter that timed out or
+ * was woken meanwhile would. */
+static void set_event_parked(void *ctx) { set_u32_bits(ctx, PL_EVENT_PARKED_BIT); }
+static void set_sem_parked(void *ctx) { set_u32_bits(ctx, PL_SEM_PARKED_BIT); }
+static void set_latch_parked(void *ctx) { set_u32_bits(ctx, PL_LATCH_PARKED_BIT); }
+
+static bool event_released(const void *lock)
+{
+    return __atomic_load_n((const uint32_t *)lock, __ATOMIC_ACQUIRE) & PL_EVENT_SET_BIT;
+}
+
+static void event_release(void *l) { pl_event_set(l); }
+
+START_TEST(event_set_no_write_after_release)
+{
+    pl_event_t *e = calloc(1, 64);
+    ck_assert_ptr_nonnull(e);
+    word_ops_t ops = {sizeof *e, event_released, word32_take_over, word32_intact};
+    release_case_t c = {.lock = e, .acquire = nothing, .release = event_release};
+    run_case_ex(&c, &ops, set_event_parked, e, NULL, e, true);
+    free(e);
+}
+END_TEST
+
+/* A post with the parked bit set adds its permit (or hands it over) only under the bucket lock:
+ * a trywait could take the permit and free the semaphore the moment it shows. */
+static bool sem_released(const void *lock)
+{
+    return __atomic_load_n((const uint32_t *)lock, __ATOMIC_ACQUIRE) >= PL_SEM_ONE;
+}
+
+static void sem_release(void *l) { ck_assert_int_eq(pl_sem_post(l), 0); }
+
+START_TEST(sem_post_no_write_after_release)
+{
+    pl_sem_t *s = calloc(1, 64);
+    ck_assert_ptr_nonnull(s);
+    word_ops_t ops = {sizeof *s, sem_released, word32_take_over, word32_intact};
+    release_case_t c = {.lock = s, .acquire = nothing, .release = sem_release};
+    run_case(&c, &ops, set_sem_parked, s, NULL, s);
+    ck_assert_uint_eq(s->state, PL_SEM_ONE); /* nobody queued: permit added, bit cleared */
+    free(s);
+}
+END_TEST
+
+static bool latch_released(const void *lock)
+{
+    return __atomic_load_n((const uint32_t *)lock, __ATOMIC_ACQUIRE) >> 1 == 0;
+}
+
+static void latch_release(void *l) { pl_latch_count_down(l, 1); }
+
+START_TEST(latch_count_down_no_write_after_release)
+{
+    pl_latch_t *l = calloc(1, 64);
+    ck_assert_ptr_nonnull(l);
+    ck_assert_int_eq(pl_latch_init(l, 1), 0);
+    word_ops_t ops = {sizeof *l, latch_released, word32_take_over, word32_intact};
+    release_case_t c = {.lock = l, .acquire = nothing, .release = latch_release};
+    run_case_ex(&c, &ops, set_latch_parked, l, NULL, l, true);
+    free(l);
+}
+END_TEST
+
+#define BARRIER_CANARY UINT64_C(0xA5A5A5A5A5A5A5A7)
+
+static bool barrier_released(const void *lock)
+{
+    return __atomic_load_n((const uint64_t *)lock, __ATOMIC_ACQUIRE) & PL_BARRIER_PHASE_BIT;
+}
+
+static void barrier_take_over(void *lock)
+{
+    __atomic_store_n((uint64_t *)lock, BARRIER_CANARY, __ATOMIC_RELAXED);
+}
+
+static bool barrier_intact(const void *lock)
+{
+    return __atomic_load_n((const uint64_t *)lock, __ATOMIC_RELAXED) == BARRIER_CANARY;
+}
+
+static void set_barrier_parked(void *ctx)
+{
+    (void)__atomic_fetch_or((uint64_t *)ctx, PL_BARRIER_PARKED_BIT, __ATOMIC_RELAXED);
+}
+
+static void barrier_release(void *l) { (void)pl_barrier_arrive(l, NULL, NULL); }
+
+START_TEST(barrier_arrive_no_write_after_release)
+{
+    pl_barrier_t *b = calloc(1, 64);
+    ck_assert_ptr_nonnull(b);
+    ck_assert_int_eq(pl_barrier_init(b, 1), 0);
+    word_ops_t ops = {sizeof *b, barrier_released, barrier_take_over, barrier_intact};
+    release_case_t c = {.lock = b, .acquire = nothing, .release = barrier_release};
+    run_case_ex(&c, &ops, set_barrier_parked, b, NULL, b, true);
+    free(b);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("release");
@@ -543,5 +685,9 @@ int main(void)
     tcase_add_test(tc, rwlock_upunlock_no_write_after_release);
     tcase_add_test(tc, bitlock_top_bit_no_write_after_release);
     tcase_add_test(tc, ptrlock_no_write_after_release);
+    tcase_add_test(tc, event_set_no_write_after_release);
+    tcase_add_test(tc, sem_post_no_write_after_release);
+    tcase_add_test(tc, latch_count_down_no_write_after_release);
+    tcase_add_test(tc, barrier_arrive_no_write_after_release);
     return tu_run_suite(s);
 }

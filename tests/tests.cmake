@@ -5,6 +5,7 @@ set(PARKING_TESTS
   test_bitlock
   test_chaos
   test_cond
+  test_cond_any
   test_debug
   test_errno
   test_fork
@@ -16,6 +17,7 @@ set(PARKING_TESTS
   test_release
   test_remutex
   test_rwlock
+  test_sync
   test_tokens
   test_wait
 )

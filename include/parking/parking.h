@@ -23,6 +23,11 @@
  * - parking/wait.h: pl_wait, pl_wake_one, pl_wake_all: wait on any 1, 2, 4 or 8-byte value.
  * - parking/bitlock.h: bit locks in two bits of a word you already have; pl_ptrlock_t.
  * - parking/remutex.h: pl_remutex_t, a reentrant mutex.
+ * - parking/cond_any.h: waiting on a pl_cond_t with a rwlock, a remutex, a bit lock or any lock.
+ * - parking/event.h: pl_event_t, a one-word event (set, reset, wait until set).
+ * - parking/semaphore.h: pl_sem_t, a one-word counting semaphore.
+ * - parking/latch.h: pl_latch_t, a one-word latch (countdown).
+ * - parking/barrier.h: pl_barrier_t, a one-word reusable barrier with a completion step.
  * - parking/lot.h: the parking lot itself, to build your own primitives.
  * - parking/version.h: the version of the headers and of the library.
  * - parking/export.h: linkage macros used by every header.
@@ -41,6 +46,11 @@
 #include <parking/wait.h>
 #include <parking/bitlock.h>
 #include <parking/remutex.h>
+#include <parking/cond_any.h>
+#include <parking/event.h>
+#include <parking/semaphore.h>
+#include <parking/latch.h>
+#include <parking/barrier.h>
 #include <parking/version.h>
 
 #endif /* PARKING_PARKING_H */

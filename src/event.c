@@ -1,0 +1,66 @@
+/* pl_event_t slow paths: park until set, and the wake-up of a set that found waiters.
+ *
+ * Waiters park on the event's address only while, under its bucket lock, they still see PARKED
+ * without SET.  The setter's exchange (SET, PARKED cleared) either comes before that check (the
+ * waiter does not sleep) or after the waiter is queued, and then the setter saw PARKED and its
+ * pl_unpark_all finds it. */
+#include <parking/event.h>
+
+#include <parking/lot.h>
+#include "chaos.h"
+
+static bool validate_unset(void *vctx)
+{
+    pl_event_t *e = vctx;
+    return (__atomic_load_n(&e->state, __ATOMIC_RELAXED) &
+            (PL_EVENT_SET_BIT | PL_EVENT_PARKED_BIT)) == PL_EVENT_PARKED_BIT;
+}
+
+/* Under the bucket lock: a waiter about to park re-validates under it and sets the bit again. */
+static void timed_out_clear(void *vctx, const void *key, bool was_last_thread)
+{
+    (void)key;
+    pl_event_t *e = vctx;
+    if (was_last_thread)
+        (void)__atomic_fetch_and(&e->state, ~PL_EVENT_PARKED_BIT, __ATOMIC_RELAXED);
+}
+
+bool pl_event_wait_slow(pl_event_t *e, uint64_t deadline)
+{
+    if (deadline != PL_FOREVER && (deadline == 0 || pl_now() >= deadline))
+        return (__atomic_load_n(&e->state, __ATOMIC_ACQUIRE) & PL_EVENT_SET_BIT) != 0;
+    pl_spin_t spin = PL_SPIN_INIT;
+    uint32_t s = __atomic_load_n(&e->state, __ATOMIC_ACQUIRE);
+    for (;;) {
+        if (s & PL_EVENT_SET_BIT)
+            return true;
+        if (!(s & PL_EVENT_PARKED_BIT) && pl_spin(&spin)) {
+            s = __atomic_load_n(&e->state, __ATOMIC_ACQUIRE);
+            continue;
+        }
+        if (deadline != PL_FOREVER && pl_now() >= deadline)
+            return false;
+        PL_CHAOS_POINT(); /* the setter may come before we mark the event parked */
+        if (!(s & PL_EVENT_PARKED_BIT) &&
+            !__atomic_compare_exchange_n(&e->state, &s, s | PL_EVENT_PARKED_BIT, true,
+                                         __ATOMIC_ACQUIRE, __ATOMIC_ACQUIRE))
+            continue;
+        PL_CHAOS_POINT(); /* marked parked, not yet validated */
+        pl_park_result_t r =
+            pl_park(e, validate_unset, NULL, timed_out_clear, e, PL_DEFAULT_PARK_TOKEN, deadline);
+        /* Only a set wakes us, and the event may already be reset (or freed by its owner, once
+         * we return): the wake itself is the answer. */
+        if (r.status == PL_PARK_UNPARKED)
+            return true;
+        if (r.status == PL_PARK_TIMED_OUT)
+            return (__atomic_load_n(&e->state, __ATOMIC_ACQUIRE) & PL_EVENT_SET_BIT) != 0;
+        pl_spin_reset(&spin);
+        s = __atomic_load_n(&e->state, __ATOMIC_ACQUIRE);
+    }
+}
+
+void pl_event_wake_slow(pl_event_t *e)
+{
+    PL_CHAOS_POINT(); /* set: waiters may return and free the event before the wake */
+    (void)pl_unpark_all(e, PL_DEFAULT_UNPARK_TOKEN);
+}
