@@ -24,6 +24,7 @@
  * - parking/bitlock.h: bit locks in two bits of a word you already have; pl_ptrlock_t.
  * - parking/remutex.h: pl_remutex_t, a reentrant mutex.
  * - parking/lot.h: the parking lot itself, to build your own primitives.
+ * - parking/profile.h: the contention profiler and its hook (docs/profiling.md).
  * - parking/version.h: the version of the headers and of the library.
  * - parking/export.h: linkage macros used by every header.
  *
@@ -41,6 +42,7 @@
 #include <parking/wait.h>
 #include <parking/bitlock.h>
 #include <parking/remutex.h>
+#include <parking/profile.h>
 #include <parking/version.h>
 
 #endif /* PARKING_PARKING_H */
