@@ -104,8 +104,8 @@ static slot_t *find_slot(const pl_contention_t *ev, void *const *frames, unsigne
         slot_t *s = &table[(h + p) & (PROFILE_SLOTS - 1)];
         unsigned st = __atomic_load_n(&s->state, __ATOMIC_ACQUIRE);
         if (st == SLOT_EMPTY) {
-            if (__atomic_compare_exchange_n(&s->state, &st, SLOT_FILLING, false,
-                                            __ATOMIC_ACQUIRE, __ATOMIC_ACQUIRE)) {
+            if (__atomic_compare_exchange_n(&s->state, &st, SLOT_FILLING, false, __ATOMIC_ACQUIRE,
+                                            __ATOMIC_ACQUIRE)) {
                 s->addr = ev->addr;
                 s->primitive = ev->primitive;
                 s->mode = ev->mode;

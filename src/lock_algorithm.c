@@ -174,7 +174,7 @@ bool pl_lock_slow(const pl_lock_word_t *lw, uint64_t deadline, uint32_t *parks)
         PL_CHAOS_POINT(); /* marked parked, not yet validated: an unlock may find nobody */
         pl_park_result_t r = pl_park(lw->word, validate_parked, NULL, timed_out_clear, (void *)lw,
                                      waiter_token(lw), deadline);
-        ++*parks;
+        *parks += r.status != PL_PARK_INVALID;
         PL_CHAOS_POINT(); /* woken: a barger may take the lock first */
         if (r.status == PL_PARK_UNPARKED && r.token == PL_TOKEN_HANDOFF)
             return true; /* the unlocker kept the lock bit set for us */

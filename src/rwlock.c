@@ -212,7 +212,7 @@ static bool lock_common(const waiter_t *w, uint64_t deadline, uint32_t *parks)
         PL_CHAOS_POINT(); /* marked parked, not yet validated */
         pl_park_result_t r = pl_park(w->l, validate_blocked, NULL, timed_out_clear, (void *)w,
                                      mode_token(w->mode), deadline);
-        ++*parks;
+        *parks += r.status != PL_PARK_INVALID;
         PL_CHAOS_POINT(); /* woken: bargers may get in first */
         if (r.status == PL_PARK_UNPARKED && r.token == PL_TOKEN_HANDOFF)
             return true; /* the unlocker added our share to the word for us */
@@ -279,7 +279,7 @@ static bool wait_for_readers(pl_rwlock_t *l, uint64_t deadline, uintptr_t prev, 
         }
         pl_park_result_t r =
             pl_park(writer_key(l), validate_readers, NULL, NULL, l, TOKEN_EXCLUSIVE, deadline);
-        ++*parks;
+        *parks += r.status != PL_PARK_INVALID;
         PL_CHAOS_POINT();
         if (r.status == PL_PARK_TIMED_OUT)
             return give_up_writer(l, prev, fn);

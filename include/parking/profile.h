@@ -49,14 +49,14 @@ typedef enum pl_contention_mode {
 
 /** One contended acquisition or wait, as a slow path reports it to the hook. */
 typedef struct pl_contention {
-    const void *addr;     /**< the lock (or condition variable, or waited address) */
-    const void *site;     /**< the return address into the caller of the slow path */
-    uint64_t begin_ns;    /**< pl_now() when the slow path was entered */
-    uint64_t end_ns;      /**< pl_now() when it returned */
-    uint32_t parks;       /**< how many times the thread parked (slept in the parking lot) */
-    uint8_t primitive;    /**< a pl_contention_primitive_t */
-    uint8_t mode;         /**< a pl_contention_mode_t */
-    bool acquired;        /**< false: a timed acquisition or wait ran out of time */
+    const void *addr;  /**< the lock (or condition variable, or waited address) */
+    const void *site;  /**< the return address into the caller of the slow path */
+    uint64_t begin_ns; /**< pl_now() when the slow path was entered */
+    uint64_t end_ns;   /**< pl_now() when it returned */
+    uint32_t parks;    /**< how many times the thread parked (slept in the parking lot) */
+    uint8_t primitive; /**< a pl_contention_primitive_t */
+    uint8_t mode;      /**< a pl_contention_mode_t */
+    bool acquired;     /**< false: a timed acquisition or wait ran out of time */
 } pl_contention_t;
 
 /** The hook: called by the thread that waited, after the wait, with no lock of the library held
