@@ -392,8 +392,9 @@ static void report_section(FILE *out, bool locks, unsigned top)
         memset(&t, 0, sizeof t);
         for (unsigned k = 0; k < ns; k++)
             add_slot(&t, &table[sites[k]]);
-        fprintf(out, "%3u. %s %p: contended %llu, parks %llu, timed out %llu, ", rank + 1,
-                primitive_name(head->primitive), head->addr, (unsigned long long)t.contended,
+        fprintf(out, "%3u. %s %p: %s %llu, parks %llu, timed out %llu, ", rank + 1,
+                primitive_name(head->primitive), head->addr, locks ? "contended" : "waits",
+                (unsigned long long)t.contended,
                 (unsigned long long)t.parks, (unsigned long long)t.failed);
         print_ms(out, "wait total ", t.total_ns);
         print_ms(out, ", max ", t.max_ns);
