@@ -394,8 +394,8 @@ static void report_section(FILE *out, bool locks, unsigned top)
             add_slot(&t, &table[sites[k]]);
         fprintf(out, "%3u. %s %p: %s %llu, parks %llu, timed out %llu, ", rank + 1,
                 primitive_name(head->primitive), head->addr, locks ? "contended" : "waits",
-                (unsigned long long)t.contended,
-                (unsigned long long)t.parks, (unsigned long long)t.failed);
+                (unsigned long long)t.contended, (unsigned long long)t.parks,
+                (unsigned long long)t.failed);
         print_ms(out, "wait total ", t.total_ns);
         print_ms(out, ", max ", t.max_ns);
         print_ms(out, ", mean ", t.contended ? t.total_ns / t.contended : 0);

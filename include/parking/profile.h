@@ -98,6 +98,8 @@ PARKING_API void pl_profile_reset(void);
  * each count is read atomically, the whole is not a snapshot.
  *
  * Blocks: on the stream.  Misuse: none.  Async-signal-safe: no.
+ * @param out the stream; NULL means stderr.
+ * @param format PL_PROFILE_TEXT, PL_PROFILE_CSV or PL_PROFILE_FOLDED (docs/profiling.md).
  * @param top how many locks the text report lists (0: 10); ignored by the other formats.
  * @return the number of (lock, call site) records the table holds. */
 PARKING_API size_t pl_profile_report(FILE *out, pl_profile_format_t format, unsigned top);
