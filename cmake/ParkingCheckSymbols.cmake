@@ -10,7 +10,8 @@
 # 3. The SONAME is SONAME.
 # 4. Every global symbol defined in the static library is in the pl_ namespace: a program that
 #    links libparking.a gets no symbol that could clash with its own.  (Symbols a sanitizer's
-#    instrumentation adds, such as __odr_asan.<name>, are not ours and are skipped.)
+#    instrumentation adds, such as __odr_asan.<name>, are not ours and are skipped, as is
+#    <sys/sdt.h>'s weak hidden _.stapsdt.base, which every object with a static probe has.)
 # 5. LIST itself is sorted and free of duplicates (so that diffs of it stay readable).
 cmake_minimum_required(VERSION 3.20)
 
@@ -122,6 +123,9 @@ foreach(line IN LISTS nm_lines)
   set(name "${CMAKE_MATCH_2}")
   if(name MATCHES "^__(odr_asan|asan|tsan|ubsan|msan|hwasan|sanitizer)")
     continue()  # added by a sanitizer's instrumentation (e.g. __odr_asan.<global>), not ours
+  endif()
+  if(name STREQUAL "_.stapsdt.base")
+    continue()  # <sys/sdt.h>'s weak hidden anchor of the static probes (docs/profiling.md)
   endif()
   math(EXPR count "${count} + 1")
   if(NOT name MATCHES "^pl_")

@@ -24,10 +24,28 @@ if(NOT WIN32)
   unset(CMAKE_REQUIRED_DEFINITIONS)
 endif()
 
+# Static probes (USDT, parking/probes.h, docs/profiling.md): AUTO builds them where
+# <sys/sdt.h> is found (Debian: systemtap-sdt-dev, tools/setup-deps), ON requires it, OFF leaves
+# them out (every probe macro empty).
+set(PARKING_PROBES "AUTO" CACHE STRING "USDT probes (<sys/sdt.h>): AUTO, ON or OFF")
+set_property(CACHE PARKING_PROBES PROPERTY STRINGS AUTO ON OFF)
+set(PARKING_PROBES_RESOLVED OFF)
+if(NOT PARKING_PROBES STREQUAL "OFF" AND NOT WIN32)
+  include(CheckIncludeFile)
+  check_include_file(sys/sdt.h PARKING_HAVE_SYS_SDT_H)
+  if(PARKING_HAVE_SYS_SDT_H)
+    set(PARKING_PROBES_RESOLVED ON)
+  elseif(PARKING_PROBES STREQUAL "ON")
+    message(FATAL_ERROR "PARKING_PROBES=ON but <sys/sdt.h> is missing (Debian: systemtap-sdt-dev)")
+  else()
+    message(STATUS "libparking: no <sys/sdt.h>: static probes left out (Debian: systemtap-sdt-dev)")
+  endif()
+endif()
+
 function(parking_add_library name kind backend)
   parking_parker_sources(${backend} parker_sources)
   add_library(${name} ${kind} ${PARKING_CORE_SOURCES} ${parker_sources}
-              ${PARKING_PRIMITIVE_SOURCES} ${PARKING_DEBUG_SOURCES})
+              ${PARKING_PRIMITIVE_SOURCES} ${PARKING_DEBUG_SOURCES} ${PARKING_PROFILE_SOURCES})
   string(TOUPPER ${backend} backend_upper)
   target_compile_definitions(${name} PRIVATE PARKING_BUILDING PARKING_PARKER_${backend_upper}
                              _GNU_SOURCE)
@@ -36,6 +54,9 @@ function(parking_add_library name kind backend)
   endif()
   if(PARKING_CHAOS)
     target_compile_definitions(${name} PRIVATE PARKING_CHAOS)
+  endif()
+  if(PARKING_PROBES_RESOLVED)
+    target_compile_definitions(${name} PRIVATE PARKING_PROBES)
   endif()
   target_include_directories(${name}
     PUBLIC $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/include>

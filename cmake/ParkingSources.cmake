@@ -35,7 +35,11 @@ set(PARKING_PRIMITIVE_SOURCES
   src/once.c
   src/wait.c
   src/version.c
+  src/contention.c
 )
+# The contention profiler (include/parking/profile.h): one layer above src/, on the public
+# headers and the contention hook only (docs/profiling.md).
+set(PARKING_PROFILE_SOURCES profile/profile.c)
 # Debug mode (include/parking/debug.h) sits on the primitives.  It is POSIX-only; on Windows its
 # functions are stubs, so that the exported ABI is the same everywhere.
 if(WIN32)
@@ -68,6 +72,7 @@ set(PARKING_PUBLIC_HEADERS
   include/parking/mutex.h
   include/parking/once.h
   include/parking/parking.h
+  include/parking/profile.h
   include/parking/remutex.h
   include/parking/rwlock.h
   include/parking/semaphore.h

@@ -7,6 +7,7 @@
 #include <utlist.h>
 
 #include "chaos.h"
+#include "probes.h"
 #include "table.h"
 
 static PARKING_NORETURN void misuse(const char *fn, const char *what, const void *addr)
@@ -59,6 +60,7 @@ static pl_park_result_t park_with(pl_thread_data_t *td, const void *addr, pl_val
     pl_parker_prepare(&td->parker);
     enqueue(b, td);
     pl_bucket_unlock(b);
+    PL_PROBE2(park_begin, addr, park_token);
 
     PL_CHAOS_POINT(); /* queued, before before_sleep: an unpark may come first */
     if (before_sleep != NULL)
@@ -89,6 +91,7 @@ static pl_park_result_t park_with(pl_thread_data_t *td, const void *addr, pl_val
             pl_bucket_unlock(b);
             r.status = PL_PARK_TIMED_OUT;
             r.key = key;
+            PL_PROBE3(park_end, addr, (int)r.status, pl_now() - td->parked_ns);
             return r;
         }
         /* An unparker dequeued us between the time-out and the lock: its wake is on its way
@@ -100,6 +103,8 @@ static pl_park_result_t park_with(pl_thread_data_t *td, const void *addr, pl_val
     r.status = PL_PARK_UNPARKED;
     r.token = td->unpark_token;
     r.key = td_key(td);
+    /* A clock read per park in a build with probes: the park slept or spun for far longer. */
+    PL_PROBE3(park_end, addr, (int)r.status, pl_now() - td->parked_ns);
     return r;
 }
 
@@ -180,6 +185,7 @@ pl_unpark_result_t pl_unpark_one(const void *addr, pl_unpark_fn callback, void *
         PL_CHAOS_POINT(); /* claimed and released: the thread may have timed out meanwhile */
         pl_parker_wake(&found->parker);
     }
+    PL_PROBE2(unpark, addr, res.unparked);
     errno = saved_errno;
     return res;
 }
@@ -201,6 +207,7 @@ size_t pl_unpark_all(const void *addr, uintptr_t unpark_token)
     claim_all(woken, unpark_token);
     pl_bucket_unlock(b);
     wake_all(woken);
+    PL_PROBE2(unpark, addr, n);
     errno = saved_errno;
     return n;
 }
@@ -235,6 +242,7 @@ pl_unpark_result_t pl_unpark_filter(const void *addr, pl_filter_fn filter, pl_un
     claim_all(woken, token);
     pl_bucket_unlock(b);
     wake_all(woken);
+    PL_PROBE2(unpark, addr, res.unparked);
     errno = saved_errno;
     return res;
 }
@@ -293,6 +301,7 @@ pl_unpark_result_t pl_unpark_requeue(const void *from, const void *to,
     PL_CHAOS_POINT(); /* moved, both buckets held */
     pl_bucket_unlock_pair(bf, bt);
     wake_all(woken);
+    PL_PROBE2(unpark, from, res.unparked);
     errno = saved_errno;
     return res;
 }

@@ -11,6 +11,7 @@
 #include "fork.h"
 #include "invariant.h"
 #include "os.h"
+#include "probes.h"
 #include "singleton.h"
 
 enum { LOAD_FACTOR = 3, MIN_BUCKETS = 16 };
@@ -234,6 +235,7 @@ void pl_table_reserve(size_t threads)
         PL_CHAOS_POINT(); /* published, old buckets still held: lookups must retry */
         for (size_t i = 0; i < old->size; i++)
             pl_word_lock_unlock(&old->buckets[i].lock);
+        PL_PROBE2(table_grow, old->size, fresh->size);
         return;
     }
 }

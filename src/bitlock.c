@@ -5,9 +5,11 @@
 #include <inttypes.h>
 #include <stdio.h>
 
+#include "contention.h"
 #include "lock_algorithm.h"
 #include <parking/lot.h>
 #include "chaos.h"
+#include "probes.h"
 
 void pl_bitlock_bad_masks(const void *word, uint64_t lock_bit, uint64_t parked_bit,
                           uint64_t clear_mask, uint64_t set_mask, const char *fn)
@@ -66,7 +68,11 @@ bool pl_bitlock_lock_slow(void *word, unsigned size, uint64_t lock_bit, uint64_t
 {
     pl_lock_word_t lw = make_word(word, size, lock_bit, parked_bit, fn);
     PL_CHAOS_POINT(); /* the fast path's failed attempt goes stale */
-    return pl_lock_slow(&lw, deadline);
+    PL_PROBE3(slow_begin, word, PL_PRIM_BITLOCK, PL_MODE_EXCLUSIVE);
+    if (PL_CONTENTION_WATCHED())
+        return pl_lock_slow_watched(&lw, deadline, PL_PRIM_BITLOCK, __builtin_return_address(0));
+    uint32_t parks = 0;
+    return pl_lock_slow(&lw, deadline, &parks);
 }
 
 void pl_bitlock_unlock_slow(void *word, unsigned size, uint64_t lock_bit, uint64_t parked_bit,

@@ -29,9 +29,11 @@
 
 #include <stdio.h>
 
+#include "contention.h"
 #include "lock_algorithm.h"
 #include <parking/lot.h>
 #include "chaos.h"
+#include "probes.h"
 
 typedef struct wait_ctx {
     pl_cond_t *c;
@@ -161,7 +163,36 @@ static pl_park_result_t park_on_cond(wait_ctx_t *w, pl_before_sleep_fn before_sl
     }
 }
 
+static bool cond_wait(pl_cond_t *c, pl_mutex_t *m, uint64_t deadline, const char *fn);
+
+typedef struct watched_wait {
+    pl_cond_t *c;
+    pl_mutex_t *m;
+    uint64_t deadline;
+    const char *fn;
+} watched_wait_t;
+
+/* The event is the wait for a signal: "acquired" means signalled, and the relock of the mutex,
+ * if contended, is an event of the mutex's own (its site is inside this file). */
+static bool run_wait(void *vctx, uint32_t *parks)
+{
+    const watched_wait_t *w = vctx;
+    *parks += 1;
+    return cond_wait(w->c, w->m, w->deadline, w->fn);
+}
+
 bool pl_cond_wait_slow(pl_cond_t *c, pl_mutex_t *m, uint64_t deadline, const char *fn)
+{
+    PL_PROBE3(slow_begin, c, PL_PRIM_COND, PL_MODE_WAIT);
+    if (PL_CONTENTION_WATCHED()) {
+        watched_wait_t w = {c, m, deadline, fn};
+        return pl_contention_run(c, PL_PRIM_COND, PL_MODE_WAIT, __builtin_return_address(0),
+                                 run_wait, &w);
+    }
+    return cond_wait(c, m, deadline, fn);
+}
+
+static bool cond_wait(pl_cond_t *c, pl_mutex_t *m, uint64_t deadline, const char *fn)
 {
     if (!pl_mutex_is_locked(m))
         misuse_unlocked(fn, c, m);

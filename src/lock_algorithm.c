@@ -15,6 +15,7 @@
 #include <parking/lot.h>
 #include "chaos.h"
 #include "invariant.h"
+#include "probes.h"
 
 _Noreturn void pl_misuse(const char *fn, const void *addr, const char *what)
 {
@@ -143,7 +144,7 @@ static bool try_once(const pl_lock_word_t *lw)
     return false;
 }
 
-bool pl_lock_slow(const pl_lock_word_t *lw, uint64_t deadline)
+bool pl_lock_slow(const pl_lock_word_t *lw, uint64_t deadline, uint32_t *parks)
 {
     if (deadline != PL_FOREVER && (deadline == 0 || pl_now() >= deadline))
         return try_once(lw);
@@ -173,6 +174,7 @@ bool pl_lock_slow(const pl_lock_word_t *lw, uint64_t deadline)
         PL_CHAOS_POINT(); /* marked parked, not yet validated: an unlock may find nobody */
         pl_park_result_t r = pl_park(lw->word, validate_parked, NULL, timed_out_clear, (void *)lw,
                                      waiter_token(lw), deadline);
+        *parks += r.status != PL_PARK_INVALID;
         PL_CHAOS_POINT(); /* woken: a barger may take the lock first */
         if (r.status == PL_PARK_UNPARKED && r.token == PL_TOKEN_HANDOFF)
             return true; /* the unlocker kept the lock bit set for us */
@@ -193,6 +195,7 @@ typedef struct unlock_ctx {
     bool fair;
     cond_wake_t cond_wake;
     bool found;        /* a waiter of this lock was chosen */
+    bool handoff;      /* ... and handed the lock */
     bool cond_waiter;  /* ... and it is a condition waiter moved onto the lock */
     bool more;         /* another waiter of this lock remains */
     bool shared;       /* a waiter of another lock of the word uses our parked bit */
@@ -241,6 +244,7 @@ static uintptr_t unlock_decide(void *vctx, pl_unpark_result_t result)
         /* Hand-off: the lock stays held and now belongs to the woken thread; the release
          * ordering it needs comes with the wake (parker release / acquire). */
         keep = true;
+        c->handoff = true;
         token = PL_TOKEN_HANDOFF;
     } else if (result.unparked > 0 && c->cond_waiter && c->cond_wake == COND_WAKE_BEFORE_RELEASE &&
                !c->more) {
@@ -269,6 +273,8 @@ static void unlock_and_wake(const pl_lock_word_t *lw, bool fair, cond_wake_t con
     unlock_ctx_t c = {.lw = lw, .fair = fair, .cond_wake = cond_wake};
     PL_CHAOS_POINT(); /* seen parked, not yet unparking: waiters may time out */
     (void)pl_unpark_filter(lw->word, pick_one_waiter, unlock_decide, &c);
+    if (c.handoff)
+        PL_PROBE2(handoff, lw->word, fair);
     /* The late release is an unlock like any other, from a lock bit we still hold: a plain
      * compare-and-swap if nobody parked meanwhile, else a release under the bucket lock that
      * wakes the next.  Never a release first and a look at the parked bit after: the word may

@@ -23,13 +23,17 @@ typedef struct pl_lock_word {
     uint64_t parked; /* the parked bit */
 } pl_lock_word_t;
 
-/* Take the lock, spinning then parking; false if `deadline` (pl_now()) passed first (a deadline
+/* Take the lock, spinning then parking (adding each park to *parks); false if `deadline` (pl_now()) passed first (a deadline
  * already past at the call tries once, without spinning or marking the lock parked).  Waiters
  * park on lw->word with their lock bit | parked bit as park token (where a bit lies above a
  * 32-bit uintptr_t, both bit indexes under a marker), and unlocks wake only waiters carrying
  * their own token; they clear the parked bit only when no queued waiter, theirs or another
  * lock's of the same word, uses it. */
-bool pl_lock_slow(const pl_lock_word_t *lw, uint64_t deadline);
+bool pl_lock_slow(const pl_lock_word_t *lw, uint64_t deadline, uint32_t *parks);
+/* pl_lock_slow of an exported slow path, reported to the contention hook (contention.h); `site`
+ * is that function's return address. */
+bool pl_lock_slow_watched(const pl_lock_word_t *lw, uint64_t deadline, unsigned primitive,
+                          const void *site);
 /* Release the lock, waking one waiter of this lock (handing off if `fair` or time to be fair).
  * With a waiter, the release happens inside the unpark callback under the bucket lock, and the
  * word is not touched after it (the caller may free it as soon as another thread can see it

@@ -30,9 +30,11 @@
  */
 #include <parking/rwlock.h>
 
+#include "contention.h"
 #include "lock_algorithm.h"
 #include <parking/lot.h>
 #include "chaos.h"
+#include "probes.h"
 
 #define PARKED PL_RWLOCK_PARKED_BIT
 #define WRITER_PARKED PL_RWLOCK_WRITER_PARKED_BIT
@@ -66,6 +68,7 @@ typedef struct wake {
     uintptr_t release; /* unlocks: what the caller subtracts from the word */
     uintptr_t clear;   /* unlocks: stale bits of the caller's to clear with it */
     bool fair;
+    bool handed; /* unlocks: the lock was handed to the woken threads */
 } wake_t;
 
 /* All readers, plus one writer or upgradable waiter: a chosen writer ends the scan (it
@@ -112,14 +115,16 @@ static uintptr_t after_unlock_wake(void *ctx, pl_unpark_result_t result)
             n |= PARKED;
         /* Release for the barging case; on hand-off the wake itself orders our writes before
          * the woken threads' return. */
-        if (cas(w->l, &s, n, __ATOMIC_RELEASE))
+        if (cas(w->l, &s, n, __ATOMIC_RELEASE)) {
+            w->handed = give;
             return give ? PL_TOKEN_HANDOFF : PL_TOKEN_NORMAL;
+        }
     }
 }
 
 static void wake_waiters(pl_rwlock_t *l, uintptr_t initial)
 {
-    wake_t w = {l, initial, initial, 0, 0, false};
+    wake_t w = {l, initial, initial, 0, 0, false, false};
     (void)pl_unpark_filter(l, choose_waiters, after_wake, &w);
 }
 
@@ -184,7 +189,7 @@ static void timed_out_clear(void *ctx, const void *key, bool was_last_thread)
 
 /* Takes the mode's share, spinning then parking on the main key; false once the deadline
  * passed.  For MODE_EXCLUSIVE "taken" means the writer bit only: readers may still be in. */
-static bool lock_common(const waiter_t *w, uint64_t deadline)
+static bool lock_common(const waiter_t *w, uint64_t deadline, uint32_t *parks)
 {
     pl_spin_t spin = PL_SPIN_INIT;
     uintptr_t s = load(w->l, __ATOMIC_RELAXED);
@@ -207,6 +212,7 @@ static bool lock_common(const waiter_t *w, uint64_t deadline)
         PL_CHAOS_POINT(); /* marked parked, not yet validated */
         pl_park_result_t r = pl_park(w->l, validate_blocked, NULL, timed_out_clear, (void *)w,
                                      mode_token(w->mode), deadline);
+        *parks += r.status != PL_PARK_INVALID;
         PL_CHAOS_POINT(); /* woken: bargers may get in first */
         if (r.status == PL_PARK_UNPARKED && r.token == PL_TOKEN_HANDOFF)
             return true; /* the unlocker added our share to the word for us */
@@ -250,7 +256,8 @@ static bool give_up_writer(pl_rwlock_t *l, uintptr_t prev, const char *fn)
 }
 
 /* The caller holds the writer bit; wait until no reader is inside. */
-static bool wait_for_readers(pl_rwlock_t *l, uint64_t deadline, uintptr_t prev, const char *fn)
+static bool wait_for_readers(pl_rwlock_t *l, uint64_t deadline, uintptr_t prev, const char *fn,
+                             uint32_t *parks)
 {
     pl_spin_t spin = PL_SPIN_INIT;
     /* Acquire loads: once the count reads zero, every reader's critical section (ended by its
@@ -272,6 +279,7 @@ static bool wait_for_readers(pl_rwlock_t *l, uint64_t deadline, uintptr_t prev, 
         }
         pl_park_result_t r =
             pl_park(writer_key(l), validate_readers, NULL, NULL, l, TOKEN_EXCLUSIVE, deadline);
+        *parks += r.status != PL_PARK_INVALID;
         PL_CHAOS_POINT();
         if (r.status == PL_PARK_TIMED_OUT)
             return give_up_writer(l, prev, fn);
@@ -301,14 +309,42 @@ static bool try_once(const waiter_t *w)
     return false;
 }
 
-static bool lock_mode(pl_rwlock_t *l, rw_mode_t mode, uint64_t deadline, const char *fn)
+static bool lock_mode(pl_rwlock_t *l, rw_mode_t mode, uint64_t deadline, const char *fn,
+                      uint32_t *parks)
 {
     waiter_t w = {l, mode, fn};
     if (expired(deadline))
         return try_once(&w);
-    if (!lock_common(&w, deadline))
+    if (!lock_common(&w, deadline, parks))
         return false;
-    return mode != MODE_EXCLUSIVE || wait_for_readers(l, deadline, 0, fn);
+    return mode != MODE_EXCLUSIVE || wait_for_readers(l, deadline, 0, fn, parks);
+}
+
+typedef struct watched {
+    pl_rwlock_t *l;
+    rw_mode_t mode;
+    bool upgrade;
+    uint64_t deadline;
+    const char *fn;
+} watched_t;
+
+static bool upgrade(pl_rwlock_t *l, uint64_t deadline, const char *fn, uint32_t *parks);
+
+static bool run_watched(void *ctx, uint32_t *parks)
+{
+    const watched_t *w = ctx;
+    return w->upgrade ? upgrade(w->l, w->deadline, w->fn, parks)
+                      : lock_mode(w->l, w->mode, w->deadline, w->fn, parks);
+}
+
+static pl_contention_mode_t contention_mode(rw_mode_t mode)
+{
+    switch (mode) {
+    case MODE_SHARED:
+    case MODE_RECURSIVE: return PL_MODE_SHARED;
+    case MODE_UPGRADABLE: return PL_MODE_UPGRADABLE;
+    default: return PL_MODE_EXCLUSIVE;
+    }
 }
 
 _Static_assert(MODE_SHARED == PL_RWLOCK__SHARED && MODE_RECURSIVE == PL_RWLOCK__RECURSIVE &&
@@ -325,7 +361,14 @@ static void check_mode(unsigned mode, const pl_rwlock_t *l, const char *fn)
 bool pl_rwlock_lock_slow(pl_rwlock_t *l, unsigned mode, uint64_t deadline, const char *fn)
 {
     check_mode(mode, l, fn);
-    return lock_mode(l, (rw_mode_t)mode, deadline, fn);
+    PL_PROBE3(slow_begin, l, PL_PRIM_RWLOCK, contention_mode((rw_mode_t)mode));
+    if (PL_CONTENTION_WATCHED()) {
+        watched_t w = {l, (rw_mode_t)mode, false, deadline, fn};
+        return pl_contention_run(l, PL_PRIM_RWLOCK, contention_mode((rw_mode_t)mode),
+                                 __builtin_return_address(0), run_watched, &w);
+    }
+    uint32_t parks = 0;
+    return lock_mode(l, (rw_mode_t)mode, deadline, fn, &parks);
 }
 
 static void check_upgradable(uintptr_t s, pl_rwlock_t *l, const char *fn)
@@ -346,7 +389,7 @@ static bool try_upgrade(pl_rwlock_t *l, const char *fn)
     }
 }
 
-static bool upgrade(pl_rwlock_t *l, uint64_t deadline, const char *fn)
+static bool upgrade(pl_rwlock_t *l, uint64_t deadline, const char *fn, uint32_t *parks)
 {
     if (expired(deadline))
         return try_upgrade(l, fn);
@@ -359,12 +402,19 @@ static bool upgrade(pl_rwlock_t *l, uint64_t deadline, const char *fn)
             break;
     }
     PL_CHAOS_POINT(); /* writer bit taken, readers still inside */
-    return wait_for_readers(l, deadline, ONE_UPGRADABLE, fn);
+    return wait_for_readers(l, deadline, ONE_UPGRADABLE, fn, parks);
 }
 
 bool pl_rwlock_upgrade_slow(pl_rwlock_t *l, uint64_t deadline, const char *fn)
 {
-    return upgrade(l, deadline, fn);
+    PL_PROBE3(slow_begin, l, PL_PRIM_RWLOCK, PL_MODE_UPGRADE);
+    if (PL_CONTENTION_WATCHED()) {
+        watched_t w = {l, MODE_EXCLUSIVE, true, deadline, fn};
+        return pl_contention_run(l, PL_PRIM_RWLOCK, PL_MODE_UPGRADE, __builtin_return_address(0),
+                                 run_watched, &w);
+    }
+    uint32_t parks = 0;
+    return upgrade(l, deadline, fn, &parks);
 }
 
 /* ---- Public slow paths: releasing ---- */
@@ -427,9 +477,11 @@ static void wrunlock(pl_rwlock_t *l, bool fair, const char *fn)
         if (cas(l, &s, s & ~(WRITER | WRITER_PARKED), __ATOMIC_RELEASE))
             return;
     }
-    wake_t w = {l, 0, 0, WRITER, WRITER_PARKED, fair};
+    wake_t w = {l, 0, 0, WRITER, WRITER_PARKED, fair, false};
     PL_CHAOS_POINT();
     (void)pl_unpark_filter(l, choose_waiters, after_unlock_wake, &w);
+    if (w.handed)
+        PL_PROBE2(handoff, l, fair);
 }
 
 static void upunlock(pl_rwlock_t *l, bool fair, const char *fn)
@@ -442,9 +494,11 @@ static void upunlock(pl_rwlock_t *l, bool fair, const char *fn)
         if (cas(l, &s, s - ONE_UPGRADABLE, __ATOMIC_RELEASE))
             return;
     }
-    wake_t w = {l, 0, 0, ONE_UPGRADABLE, 0, fair};
+    wake_t w = {l, 0, 0, ONE_UPGRADABLE, 0, fair, false};
     PL_CHAOS_POINT();
     (void)pl_unpark_filter(l, choose_waiters, after_unlock_wake, &w);
+    if (w.handed)
+        PL_PROBE2(handoff, l, fair);
 }
 
 /* A reader's release hands nothing off (the writer it may wake owns the writer bit already),

@@ -6,6 +6,8 @@
 
 #include <parking/lot.h>
 #include "chaos.h"
+#include "contention.h"
+#include "probes.h"
 
 typedef struct wait_ctx {
     const void *addr;
@@ -59,6 +61,26 @@ static bool still_equal(void *vctx)
     return load_value(w->addr, w->size) == w->expected;
 }
 
+typedef struct wait_run {
+    wait_ctx_t w;
+    uint64_t deadline;
+} wait_run_t;
+
+static bool run_park(const wait_ctx_t *w, uint64_t deadline, uint32_t *parks)
+{
+    pl_park_result_t r =
+        pl_park(w->addr, still_equal, NULL, NULL, (void *)w, PL_DEFAULT_PARK_TOKEN, deadline);
+    if (r.status != PL_PARK_INVALID)
+        ++*parks;
+    return r.status != PL_PARK_TIMED_OUT;
+}
+
+static bool run_wait_ctx(void *ctx, uint32_t *parks)
+{
+    const wait_run_t *r = ctx;
+    return run_park(&r->w, r->deadline, parks);
+}
+
 int pl_wait(const void *addr, const void *expected, size_t size, uint64_t deadline)
 {
     if (addr == NULL || expected == NULL)
@@ -73,9 +95,14 @@ int pl_wait(const void *addr, const void *expected, size_t size, uint64_t deadli
     if (deadline != PL_FOREVER && pl_now() >= deadline)
         return ETIMEDOUT;
     PL_CHAOS_POINT(); /* the value may change and its wake come before we validate */
-    pl_park_result_t r =
-        pl_park(addr, still_equal, NULL, NULL, &w, PL_DEFAULT_PARK_TOKEN, deadline);
-    return r.status == PL_PARK_TIMED_OUT ? ETIMEDOUT : 0;
+    PL_PROBE3(slow_begin, addr, PL_PRIM_WAIT, PL_MODE_WAIT);
+    if (PL_CONTENTION_WATCHED())
+        return pl_contention_run(addr, PL_PRIM_WAIT, PL_MODE_WAIT, __builtin_return_address(0),
+                                 run_wait_ctx, &(wait_run_t){w, deadline})
+                   ? 0
+                   : ETIMEDOUT;
+    uint32_t parks = 0;
+    return run_park(&w, deadline, &parks) ? 0 : ETIMEDOUT;
 }
 
 int pl_wait_for(const void *addr, const void *expected, size_t size, uint64_t timeout_ns)

@@ -14,6 +14,7 @@ set(PARKING_TESTS
   test_mutex
   test_once
   test_process
+  test_profile
   test_release
   test_remutex
   test_rwlock

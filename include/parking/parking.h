@@ -29,6 +29,7 @@
  * - parking/latch.h: pl_latch_t, a one-word latch (countdown).
  * - parking/barrier.h: pl_barrier_t, a one-word reusable barrier with a completion step.
  * - parking/lot.h: the parking lot itself, to build your own primitives.
+ * - parking/profile.h: the contention profiler and its hook (docs/profiling.md).
  * - parking/version.h: the version of the headers and of the library.
  * - parking/export.h: linkage macros used by every header.
  *
@@ -51,6 +52,7 @@
 #include <parking/semaphore.h>
 #include <parking/latch.h>
 #include <parking/barrier.h>
+#include <parking/profile.h>
 #include <parking/version.h>
 
 #endif /* PARKING_PARKING_H */
