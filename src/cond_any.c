@@ -75,7 +75,9 @@ static void bit_unlock(void *p)
 static void bit_lock(void *p)
 {
     bit_wait_t *w = p;
-    (void)pl_lock_slow(&w->lw, PL_FOREVER);
+    /* The relock after a condition wait: its contention is the wait's, not a lock site's. */
+    uint32_t parks = 0;
+    (void)pl_lock_slow(&w->lw, PL_FOREVER, &parks);
 }
 
 bool pl_cond_wait_bitlock_slow(pl_cond_t *c, void *word, unsigned size, uint64_t lock_bit,
