@@ -1,0 +1,57 @@
+/* GenMC client: pl_rwlock_t (include/parking/rwlock.h and src/rwlock.c, the real files) over
+ * the parking lot model (lot_model.h).  One writer writes two plain fields under the write
+ * lock; two readers read them under the read lock and must see both old or both new.  Checks
+ * the reader/writer handover both ways (a data race on the fields otherwise: a reader let in
+ * before the writer's release, or a writer before the last reader left), including the last
+ * reader waking the writer that waits for the readers inside (the second key), and that nobody
+ * sleeps for ever (--check-liveness).  With UPGRADE the writer takes an upgradable lock first and
+ * upgrades it.  Run by tools/genmc-check. */
+#include <assert.h>
+#include <pthread.h>
+
+#include "lot_model.h"
+
+#include <parking/rwlock.h>
+#include "misuse.h"
+#include "src/rwlock.c"
+
+static pl_rwlock_t lock = PL_RWLOCK_INIT;
+static int a, b;
+
+static void *writer(void *arg)
+{
+    (void)arg;
+#ifdef UPGRADE
+    pl_rwlock_uplock(&lock);
+    pl_rwlock_upgrade(&lock);
+#else
+    pl_rwlock_wrlock(&lock);
+#endif
+    a = 1;
+    b = 1;
+    pl_rwlock_wrunlock(&lock);
+    return NULL;
+}
+
+static void *reader(void *arg)
+{
+    (void)arg;
+    pl_rwlock_rdlock(&lock);
+    int x = a, y = b;
+    pl_rwlock_rdunlock(&lock);
+    assert(x == y);
+    return NULL;
+}
+
+int main(void)
+{
+    pthread_t w, r1, r2;
+    pthread_create(&r1, NULL, reader, NULL);
+    pthread_create(&w, NULL, writer, NULL);
+    pthread_create(&r2, NULL, reader, NULL);
+    pthread_join(w, NULL);
+    pthread_join(r1, NULL);
+    pthread_join(r2, NULL);
+    assert(lock.state == 0);
+    return 0;
+}
