@@ -20,7 +20,6 @@ typedef struct lot_waiter {
     const void *key;
     uintptr_t park_token;
     uintptr_t unpark_token;
-    int queued;
     pl_parker_t parker;
 } lot_waiter_t;
 
@@ -35,12 +34,20 @@ pl_park_result_t pl_park(const void *addr, pl_validate_fn validate, pl_before_sl
 {
     (void)timed_out;
     (void)deadline;
-    lot_waiter_t w = {addr, park_token, 0, 1, {0}};
+    /* Field by field: GenMC cannot run the memset an aggregate initialiser may become. */
+    lot_waiter_t w;
+    w.key = addr;
+    w.park_token = park_token;
+    w.unpark_token = 0;
     pl_parker_init(&w.parker);
+    pl_park_result_t res;
     pthread_mutex_lock(&bucket_lock);
     if (validate && !validate(ctx)) {
         pthread_mutex_unlock(&bucket_lock);
-        return (pl_park_result_t){PL_PARK_INVALID, 0, NULL};
+        res.status = PL_PARK_INVALID;
+        res.token = 0;
+        res.key = NULL;
+        return res;
     }
     pl_parker_prepare(&w.parker);
     lot_queue[lot_len++] = &w;
@@ -48,7 +55,10 @@ pl_park_result_t pl_park(const void *addr, pl_validate_fn validate, pl_before_sl
     if (before_sleep)
         before_sleep(ctx);
     pl_parker_park(&w.parker);
-    return (pl_park_result_t){PL_PARK_UNPARKED, w.unpark_token, addr};
+    res.status = PL_PARK_UNPARKED;
+    res.token = w.unpark_token;
+    res.key = addr;
+    return res;
 }
 
 static pl_filter_op_t unpark_first(void *ctx, uintptr_t park_token)
@@ -88,7 +98,11 @@ static pl_unpark_result_t unpark(const void *addr, pl_filter_fn filter, void *fc
         lot_queue[kept++] = w;
     }
     lot_len = kept;
-    pl_unpark_result_t r = {(size_t)n, 0, more, false};
+    pl_unpark_result_t r;
+    r.unparked = (size_t)n;
+    r.requeued = 0;
+    r.have_more = more;
+    r.be_fair = false;
     if (callback)
         token = callback(ctx, r);
     for (int i = 0; i < n; i++) {

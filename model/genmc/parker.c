@@ -29,8 +29,7 @@ static void *sleeper(void *arg)
 static void *waker(void *arg)
 {
     (void)arg;
-    while (!__atomic_load_n(&queued, __ATOMIC_ACQUIRE)) {
-    }
+    AWAIT(__atomic_load_n(&queued, __ATOMIC_ACQUIRE));
     token = 42;
     pl_parker_claim(&parker);
     pl_parker_wake(&parker);
