@@ -24,6 +24,10 @@ static inline bool pl_genmc_add_overflow(uintptr_t a, uintptr_t b, uintptr_t *su
 #define __builtin_add_overflow(a, b, sum) pl_genmc_add_overflow((a), (b), (sum))
 #include "src/rwlock.c"
 
+#ifndef NREADERS
+#  define NREADERS 2
+#endif
+
 static pl_rwlock_t lock = PL_RWLOCK_INIT;
 static int a, b;
 
@@ -54,13 +58,14 @@ static void *reader(void *arg)
 
 int main(void)
 {
-    pthread_t w, r1, r2;
-    pthread_create(&r1, NULL, reader, NULL);
+    pthread_t w, r[NREADERS];
+    pthread_create(&r[0], NULL, reader, NULL);
     pthread_create(&w, NULL, writer, NULL);
-    pthread_create(&r2, NULL, reader, NULL);
+    for (int i = 1; i < NREADERS; i++)
+        pthread_create(&r[i], NULL, reader, NULL);
     pthread_join(w, NULL);
-    pthread_join(r1, NULL);
-    pthread_join(r2, NULL);
+    for (int i = 0; i < NREADERS; i++)
+        pthread_join(r[i], NULL);
     assert(lock.state == 0);
     return 0;
 }
