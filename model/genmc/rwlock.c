@@ -1,6 +1,6 @@
 /* GenMC client: pl_rwlock_t (include/parking/rwlock.h and src/rwlock.c, the real files) over
  * the parking lot model (lot_model.h).  One writer writes two plain fields under the write
- * lock; two readers read them under the read lock and must see both old or both new.  Checks
+ * lock; NREADERS readers (tools/genmc-check: 1) read them under the read lock and must see both old or both new.  Checks
  * the reader/writer handover both ways (a data race on the fields otherwise: a reader let in
  * before the writer's release, or a writer before the last reader left), including the last
  * reader waking the writer that waits for the readers inside (the second key), and that nobody
