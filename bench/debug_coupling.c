@@ -49,6 +49,7 @@ int main(int argc, char **argv)
     double t0 = now_s();
     pl_mutex_lock(&pages[0]);
     for (size_t i = 0; i + 1 < n; i++) {
+        pl_debug_nest(&pages[i + 1], 1); /* nothing without debug mode */
         pl_mutex_lock(&pages[i + 1]);
         pl_mutex_unlock(&pages[i]);
     }
@@ -59,6 +60,13 @@ int main(int argc, char **argv)
            "the pages %zu KiB)\n",
            PL_COUPLING_DEBUG ? "debug mode" : "no debug mode", n, t1 - t0, rss1, rss0,
            n * sizeof *pages / 1024);
+#if PL_COUPLING_DEBUG
+    pl_debug_stats_t st;
+    pl_debug_get_stats(&st);
+    printf("debug mode holds %zu classes, %zu orders, %zu locks remembered (%zu forgotten), "
+           "%zu KiB mapped\n",
+           st.classes, st.orders, st.locks_known, st.locks_forgotten, st.bytes / 1024);
+#endif
     free(pages);
     return 0;
 }
