@@ -6,6 +6,7 @@ set(PARKING_TESTS
   test_chaos
   test_cond
   test_debug
+  test_debug_classes
   test_errno
   test_fork
   test_lot

@@ -124,27 +124,34 @@ static slot_t *insert(const void *lock)
     return &g_slots[i];
 }
 
-/* Whether `lock` lies in a loaded object (its data or bss): a global or static variable. */
-static bool in_static_storage(const void *lock)
+bool pl_dbg_in_static_storage(const void *lock)
 {
     Dl_info info;
     return dladdr(lock, &info) != 0;
 }
 
-pl_dbg_class_t pl_dbg_class_of(const void *lock, void *site)
+bool pl_dbg_class_find(const void *lock, pl_dbg_class_t *cls)
 {
-    table_init();
     slot_t *s = find(lock);
     if (s)
-        return (pl_dbg_class_t){s->key, s->kind, 0};
-    pl_dbg_class_t cls = {site, DBG_CLASS_SITE, 0};
-    if (in_static_storage(lock))
+        *cls = (pl_dbg_class_t){s->key, s->kind, 0};
+    return s != NULL;
+}
+
+pl_dbg_class_t pl_dbg_class_add(const void *lock, void *site, bool in_static)
+{
+    table_init();
+    pl_dbg_class_t cls;
+    if (pl_dbg_class_find(lock, &cls))
+        return cls; /* another thread added it meanwhile */
+    cls = (pl_dbg_class_t){site, DBG_CLASS_SITE, 0};
+    if (in_static)
         cls = (pl_dbg_class_t){lock, DBG_CLASS_STATIC, 0};
     if (make_room()) {
-        s = insert(lock);
+        slot_t *s = insert(lock);
         s->key = cls.key;
         s->kind = cls.kind;
-    } else if (cls.kind != DBG_CLASS_STATIC) {
+    } else if (!in_static) {
         /* Every place is a named lock: a site class is still right for this acquisition, it
          * just will not be remembered. */
         g_forgotten++;

@@ -141,9 +141,13 @@ _Noreturn void pl_dbg_fail(const char *fn, const void *lock, const pl_dbg_text_t
 void pl_dbg_warn(const char *fn, const void *lock, const pl_dbg_text_t *text);
 
 /* ---- classes.c: which class each lock is in (a bounded table of locks) ---- */
-/* The class of `lock`, taken at `site` now: remembered, or found and remembered (kind 0 only
- * when nothing can be remembered: then the caller checks no order for it). */
-pl_dbg_class_t pl_dbg_class_of(const void *lock, void *site);
+/* The remembered class of `lock` (sub 0), if any. */
+bool pl_dbg_class_find(const void *lock, pl_dbg_class_t *cls);
+/* Whether `lock` lies in a loaded object (its data or bss): a global or static variable.  Call
+ * it WITHOUT g_dbg_lock: dladdr takes the dynamic loader's lock. */
+bool pl_dbg_in_static_storage(const void *lock);
+/* The class of a lock not remembered yet, taken at `site` now; remembers it if it can. */
+pl_dbg_class_t pl_dbg_class_add(const void *lock, void *site, bool in_static);
 /* pl_debug_set_class's work; false if the table is full of named locks. */
 bool pl_dbg_class_set(const void *lock, const void *user_class);
 void pl_dbg_class_forget(const void *addr, size_t size);

@@ -71,39 +71,49 @@ static void check_relock(pl_dbg_thread_t *t, const void *lock, unsigned flags, c
     }
 }
 
-/* The class of this acquisition of `lock`: its lock class, at the nesting level that
- * pl_debug_nest gave it.  None while lockdep is off: then nothing needs it. */
-static pl_dbg_class_t class_now(pl_dbg_thread_t *t, const void *lock, void *site)
+/* Takes the internal mutex (pl_dbg_enter) and finds the class of this acquisition of `lock`:
+ * its lock class, at the nesting level that pl_debug_nest gave it (none while lockdep is off:
+ * then nothing needs it).  A lock seen for the first time is looked up with dladdr, which takes
+ * the dynamic loader's lock: that happens with the internal mutex released, or a thread
+ * running a library's constructor inside dlopen (loader lock held) that takes a lock in debug
+ * mode would deadlock with us. */
+static pl_dbg_thread_t *enter_with_class(const void *lock, void *site, pl_dbg_class_t *cls)
 {
-    pl_dbg_class_t cls = {NULL, 0, 0};
+    pl_dbg_thread_t *t = pl_dbg_enter();
+    *cls = (pl_dbg_class_t){NULL, 0, 0};
     if (pl_dbg_lockdep_mode == PL_DBG_LOCKDEP_OFF)
-        return cls;
-    cls = pl_dbg_class_of(lock, site);
-    if (t->nest_lock == lock && cls.kind) {
+        return t;
+    if (!pl_dbg_class_find(lock, cls)) {
+        pl_dbg_leave();
+        bool in_static = pl_dbg_in_static_storage(lock);
+        t = pl_dbg_enter();
+        *cls = pl_dbg_class_add(lock, site, in_static);
+    }
+    if (t->nest_lock == lock && cls->kind) {
         /* A level is at most the number of the thread's other holds of the class: the lock
          * taken nested in a lock of another class (the first page of a walk, taken elsewhere
          * than the others) is the outer one of its class. */
         unsigned same = 0;
         for (size_t i = 0; i < t->nheld; i++)
-            same += t->held[i].cls.kind && t->held[i].cls.key == cls.key;
-        cls.sub = t->nest_sub < same ? t->nest_sub : same;
+            same += t->held[i].cls.kind && t->held[i].cls.key == cls->key;
+        cls->sub = t->nest_sub < same ? t->nest_sub : same;
     }
-    return cls;
+    return t;
 }
 
 static void lock_pre(const void *lock, unsigned flags, const char *fn, void *site)
 {
-    pl_dbg_thread_t *t = pl_dbg_enter();
+    pl_dbg_class_t cls;
+    pl_dbg_thread_t *t = enter_with_class(lock, site, &cls);
     check_relock(t, lock, flags, fn);
+    /* Kept for lock_post, so that the hold has this class even if the table of locks forgets
+     * this lock while the thread blocks. */
+    t->pending_lock = lock;
+    t->pending_cls = cls;
     bool owner_relock = (flags & (DBG_RECURSIVE | DBG_READ)) == DBG_RECURSIVE;
     bool recursive_read = (flags & (DBG_RECURSIVE | DBG_READ)) == (DBG_RECURSIVE | DBG_READ);
-    if (!(flags & DBG_TRY) && !owner_relock && !recursive_read) {
-        /* Kept for lock_post, so that the hold has this class even if the table of locks
-         * forgets this one while the thread blocks. */
-        t->pending_lock = lock;
-        t->pending_cls = class_now(t, lock, site);
-        pl_dbg_lockdep_acquire(t, lock, &t->pending_cls, flags, fn, site);
-    }
+    if (!(flags & DBG_TRY) && !owner_relock && !recursive_read)
+        pl_dbg_lockdep_acquire(t, lock, &cls, flags, fn, site);
     /* Try-locks carry TRY (with the timed locks, which do wait). */
     if (!owner_relock && !(flags & DBG_NEVER_BLOCKS)) {
         t->waiting = lock;
@@ -117,6 +127,13 @@ static void lock_pre(const void *lock, unsigned flags, const char *fn, void *sit
 static void lock_post(const void *lock, unsigned flags, const char *fn, void *site)
 {
     pl_dbg_thread_t *t = pl_dbg_enter();
+    if (t->pending_lock != lock && !(flags & DBG_FAILED)) {
+        /* A lock_post without its lock_pre (a lock of the program's own that calls only this
+         * hook): find the class now. */
+        pl_dbg_leave();
+        t = enter_with_class(lock, site, &t->pending_cls);
+        t->pending_lock = lock;
+    }
     t->waiting = NULL;
     if (!(flags & DBG_FAILED)) {
         pl_dbg_held_t *h = NULL;
@@ -127,8 +144,7 @@ static void lock_post(const void *lock, unsigned flags, const char *fn, void *si
         } else {
             /* A relock whose first lock debug mode did not see starts a hold of its own. */
             unsigned mode = flags & DBG_READ;
-            pl_dbg_held_t held = {lock, fn, site, mode, 1, {NULL, 0, 0}};
-            held.cls = t->pending_lock == lock ? t->pending_cls : class_now(t, lock, site);
+            pl_dbg_held_t held = {lock, fn, site, mode, 1, t->pending_cls};
             if (mode && (flags & DBG_UPGRADABLE))
                 held.flags |= DBG_HELD_UP;
             pl_dbg_push_held(t, &held);
