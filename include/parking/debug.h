@@ -220,7 +220,9 @@ PARKING_API void pl_debug_get_stats(pl_debug_stats_t *stats);
 
 /* Code compiled without debug mode pays nothing for the annotations: no call, no memory. */
 #if !(defined(PARKING_DEBUG) && PARKING_DEBUG)
+/** Without debug mode: nothing (see the function pl_debug_set_class). */
 #  define pl_debug_set_class(lock, cls) ((void)(lock), (void)(cls))
+/** Without debug mode: nothing (see the function pl_debug_nest). */
 #  define pl_debug_nest(lock, subclass) ((void)(lock), (void)(subclass))
 #endif
 
