@@ -186,13 +186,21 @@ bool pl_dbg_class_set(const void *lock, const void *user_class)
     return true;
 }
 
+static bool in_range(const void *p, const void *addr, size_t size)
+{
+    return (const char *)p >= (const char *)addr &&
+           (size_t)((const char *)p - (const char *)addr) < size;
+}
+
 void pl_dbg_class_forget(const void *addr, size_t size)
 {
     if (g_slots == NULL)
         return;
     for (size_t i = 0; i <= g_mask;) {
-        const char *l = g_slots[i].lock;
-        if (l && l >= (const char *)addr && (size_t)(l - (const char *)addr) < size)
+        const slot_t *s = &g_slots[i];
+        /* The locks in the range, and the locks named with a class object in it. */
+        if (s->lock && (in_range(s->lock, addr, size) ||
+                        (s->kind == DBG_CLASS_USER && in_range(s->key, addr, size))))
             remove_at(i); /* an entry may have moved into slot i: look at it again */
         else
             i++;
