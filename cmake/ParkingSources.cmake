@@ -49,6 +49,7 @@ else()
     src/debug/hooks.c
     src/debug/owner.c
     src/debug/lockdep.c
+    src/debug/classes.c
     src/debug/deadlock.c
     src/debug/thread.c
     src/debug/alloc.c

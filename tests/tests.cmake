@@ -7,6 +7,7 @@ set(PARKING_TESTS
   test_cond
   test_cond_any
   test_debug
+  test_debug_classes
   test_errno
   test_fork
   test_lot

@@ -38,13 +38,18 @@ _Noreturn void pl_dbg_out_of_memory(const char *what)
     abort();
 }
 
+static size_t g_mapped; /* bytes mapped and not unmapped, for pl_debug_get_stats */
+
 static void *map(size_t size)
 {
     void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED)
         pl_dbg_out_of_memory("mmap");
+    g_mapped += size;
     return p;
 }
+
+size_t pl_dbg_mapped_bytes(void) { return g_mapped; }
 
 static unsigned class_of(size_t size)
 {
@@ -85,6 +90,7 @@ void pl_dbg_free(void *ptr, size_t size)
         return;
     if (size > ((size_t)1 << MAX_SHIFT)) {
         munmap(ptr, size);
+        g_mapped -= size;
         return;
     }
     unsigned c = class_of(size);

@@ -43,6 +43,16 @@ _Noreturn void pl_dbg_out_of_memory(const char *what);
 
 /* ---- debug_thread.c: the per-thread records and the internal mutex ---- */
 
+/* A lock class (classes.c): what the lock-order graph has nodes for.  `key` is the lock itself
+ * for a lock in static storage, the call site of its first lock for any other, or the
+ * program's pl_debug_class_t; the three never coincide (data, code, the program's object). */
+typedef enum { DBG_CLASS_STATIC = 1, DBG_CLASS_SITE, DBG_CLASS_USER } pl_dbg_class_kind_t;
+typedef struct pl_dbg_class {
+    const void *key;
+    unsigned kind; /* pl_dbg_class_kind_t; 0: none (no class could be remembered) */
+    unsigned sub;  /* the nesting level (pl_debug_nest) */
+} pl_dbg_class_t;
+
 /* One lock the thread holds (one entry per acquisition, except a reentrant relock, which
  * counts in `depth`). */
 typedef struct pl_dbg_held {
@@ -51,6 +61,7 @@ typedef struct pl_dbg_held {
     void *site;     /* return address of its hook: the caller's code */
     unsigned flags; /* DBG_READ for a shared hold, | DBG_HELD_UP for the upgradable one */
     unsigned depth; /* 1, or more for a pl_remutex_t relocked by its owner */
+    pl_dbg_class_t cls;
 } pl_dbg_held_t;
 
 typedef struct pl_dbg_thread {
@@ -67,6 +78,12 @@ typedef struct pl_dbg_thread {
     const char *waiting_fn;
     void *waiting_site;
     size_t index; /* scratch of pl_deadlock_check */
+    /* pl_debug_nest's annotation of the next acquisition of `nest_lock` (NULL: none). */
+    const void *nest_lock;
+    unsigned nest_sub;
+    /* The class lock_pre found for `pending_lock`, for lock_post (NULL: none). */
+    const void *pending_lock;
+    pl_dbg_class_t pending_cls;
 } pl_dbg_thread_t;
 
 /* The registry of threads that used debug mode (plus exited ones that still hold locks). */
@@ -107,12 +124,6 @@ void pl_dbg_owner_forget(const void *addr, size_t size);
 /* A thread (other than `except`) that holds `lock` in read mode, or NULL. */
 pl_dbg_thread_t *pl_dbg_find_reader(const void *lock, const pl_dbg_thread_t *except);
 
-/* ---- debug_lockdep.c: the lock-order graph ---- */
-/* `t` is about to block for `lock` (taken with `fn` at `site`) while holding t->held. */
-void pl_dbg_lockdep_acquire(pl_dbg_thread_t *t, const void *lock, unsigned flags, const char *fn,
-                            void *site);
-void pl_dbg_lockdep_forget(const void *addr, size_t size);
-
 /* ---- debug_report.c: messages ---- */
 /* A growing text, formatted into a fixed buffer (messages are short; overflow truncates). */
 typedef struct pl_dbg_text {
@@ -128,5 +139,34 @@ void pl_dbg_text_thread(pl_dbg_text_t *t, unsigned long id);
 _Noreturn void pl_dbg_fail(const char *fn, const void *lock, const pl_dbg_text_t *text);
 /* The same without aborting. */
 void pl_dbg_warn(const char *fn, const void *lock, const pl_dbg_text_t *text);
+
+/* ---- classes.c: which class each lock is in (a bounded table of locks) ---- */
+/* The remembered class of `lock` (sub 0), if any. */
+bool pl_dbg_class_find(const void *lock, pl_dbg_class_t *cls);
+/* Whether `lock` lies in a loaded object (its data or bss): a global or static variable.  Call
+ * it WITHOUT g_dbg_lock: dladdr takes the dynamic loader's lock. */
+bool pl_dbg_in_static_storage(const void *lock);
+/* The class of a lock not remembered yet, taken at `site` now; remembers it if it can. */
+pl_dbg_class_t pl_dbg_class_add(const void *lock, void *site, bool in_static);
+/* pl_debug_set_class's work; false if the table is full of named locks. */
+bool pl_dbg_class_set(const void *lock, const void *user_class);
+void pl_dbg_class_forget(const void *addr, size_t size);
+/* " (class \"name\")" or " (class of locks first taken at <site>)"; nothing for a static
+ * lock, which is its own class. */
+void pl_dbg_text_class(pl_dbg_text_t *t, const pl_dbg_class_t *cls);
+void pl_dbg_class_stats(pl_debug_stats_t *stats);
+/* Prints "libparking: debug mode: <what>" to stderr, once per `*said` flag. */
+void pl_dbg_note_once(bool *said, const char *what);
+
+/* ---- debug_lockdep.c: the lock-order graph (nodes: classes, with their nesting level) ---- */
+/* `t` is about to block for `lock` of class `cls` (taken with `fn` at `site`) while holding
+ * t->held. */
+void pl_dbg_lockdep_acquire(pl_dbg_thread_t *t, const void *lock, const pl_dbg_class_t *cls,
+                            unsigned flags, const char *fn, void *site);
+/* Forgets the classes whose key lies in the range (static locks, the program's class objects). */
+void pl_dbg_lockdep_forget(const void *addr, size_t size);
+void pl_dbg_lockdep_stats(pl_debug_stats_t *stats);
+/* alloc.c: bytes mapped so far. */
+size_t pl_dbg_mapped_bytes(void);
 
 #endif /* PARKING_DEBUG_INTERNAL_H */

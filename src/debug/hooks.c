@@ -7,9 +7,14 @@
  * lock lets the next holder in), so the table never shows two exclusive holders at once. */
 #include <parking/debug.h>
 
-/* The functions themselves, not the macros that add the call site. */
+/* The functions themselves, not the macros that add the call site (or, in a build without
+ * debug mode, make the annotations nothing). */
 #undef pl_debug_lock_pre
 #undef pl_debug_lock_post
+#undef pl_debug_set_class
+#undef pl_debug_nest
+
+#include <string.h>
 
 #include "debug_internal.h"
 
@@ -66,14 +71,49 @@ static void check_relock(pl_dbg_thread_t *t, const void *lock, unsigned flags, c
     }
 }
 
-static void lock_pre(const void *lock, unsigned flags, const char *fn, void *site)
+/* Takes the internal mutex (pl_dbg_enter) and finds the class of this acquisition of `lock`:
+ * its lock class, at the nesting level that pl_debug_nest gave it (none while lockdep is off:
+ * then nothing needs it).  A lock seen for the first time is looked up with dladdr, which takes
+ * the dynamic loader's lock: that happens with the internal mutex released, or a thread
+ * running a library's constructor inside dlopen (loader lock held) that takes a lock in debug
+ * mode would deadlock with us. */
+static pl_dbg_thread_t *enter_with_class(const void *lock, void *site, pl_dbg_class_t *cls)
 {
     pl_dbg_thread_t *t = pl_dbg_enter();
+    *cls = (pl_dbg_class_t){NULL, 0, 0};
+    if (pl_dbg_lockdep_mode == PL_DBG_LOCKDEP_OFF)
+        return t;
+    if (!pl_dbg_class_find(lock, cls)) {
+        pl_dbg_leave();
+        bool in_static = pl_dbg_in_static_storage(lock);
+        t = pl_dbg_enter();
+        *cls = pl_dbg_class_add(lock, site, in_static);
+    }
+    if (t->nest_lock == lock && cls->kind) {
+        /* A level is at most the number of the thread's other holds of the class: the lock
+         * taken nested in a lock of another class (the first page of a walk, taken elsewhere
+         * than the others) is the outer one of its class. */
+        unsigned same = 0;
+        for (size_t i = 0; i < t->nheld; i++)
+            same += t->held[i].cls.kind && t->held[i].cls.key == cls->key;
+        cls->sub = t->nest_sub < same ? t->nest_sub : same;
+    }
+    return t;
+}
+
+static void lock_pre(const void *lock, unsigned flags, const char *fn, void *site)
+{
+    pl_dbg_class_t cls;
+    pl_dbg_thread_t *t = enter_with_class(lock, site, &cls);
     check_relock(t, lock, flags, fn);
+    /* Kept for lock_post, so that the hold has this class even if the table of locks forgets
+     * this lock while the thread blocks. */
+    t->pending_lock = lock;
+    t->pending_cls = cls;
     bool owner_relock = (flags & (DBG_RECURSIVE | DBG_READ)) == DBG_RECURSIVE;
     bool recursive_read = (flags & (DBG_RECURSIVE | DBG_READ)) == (DBG_RECURSIVE | DBG_READ);
     if (!(flags & DBG_TRY) && !owner_relock && !recursive_read)
-        pl_dbg_lockdep_acquire(t, lock, flags, fn, site);
+        pl_dbg_lockdep_acquire(t, lock, &cls, flags, fn, site);
     /* Try-locks carry TRY (with the timed locks, which do wait). */
     if (!owner_relock && !(flags & DBG_NEVER_BLOCKS)) {
         t->waiting = lock;
@@ -87,6 +127,13 @@ static void lock_pre(const void *lock, unsigned flags, const char *fn, void *sit
 static void lock_post(const void *lock, unsigned flags, const char *fn, void *site)
 {
     pl_dbg_thread_t *t = pl_dbg_enter();
+    if (t->pending_lock != lock && !(flags & DBG_FAILED)) {
+        /* A lock_post without its lock_pre (a lock of the program's own that calls only this
+         * hook): find the class now. */
+        pl_dbg_leave();
+        t = enter_with_class(lock, site, &t->pending_cls);
+        t->pending_lock = lock;
+    }
     t->waiting = NULL;
     if (!(flags & DBG_FAILED)) {
         pl_dbg_held_t *h = NULL;
@@ -97,13 +144,17 @@ static void lock_post(const void *lock, unsigned flags, const char *fn, void *si
         } else {
             /* A relock whose first lock debug mode did not see starts a hold of its own. */
             unsigned mode = flags & DBG_READ;
-            pl_dbg_held_t held = {lock, fn, site, mode, 1};
+            pl_dbg_held_t held = {lock, fn, site, mode, 1, t->pending_cls};
             if (mode && (flags & DBG_UPGRADABLE))
                 held.flags |= DBG_HELD_UP;
             pl_dbg_push_held(t, &held);
             pl_dbg_owner_acquired(lock, mode, t->id);
         }
     }
+    if (t->pending_lock == lock)
+        t->pending_lock = NULL;
+    if (t->nest_lock == lock)
+        t->nest_lock = NULL; /* the annotation was for this attempt, whatever came of it */
     pl_dbg_leave();
 }
 
@@ -170,8 +221,16 @@ void pl_debug_unlock_pre(const void *lock, unsigned flags, const char *fn)
         if (h->depth > 1) {
             h->depth--;
         } else {
+            pl_dbg_class_t cls = h->cls;
             pl_dbg_remove_held(t, h);
             pl_dbg_owner_released(lock, mode);
+            /* The thread's deeper holds of the class move up a level: after "take page i + 1
+             * nested in page i, release page i", page i + 1 is the outer one. */
+            for (size_t i = 0; cls.kind && i < t->nheld; i++) {
+                pl_dbg_held_t *o = &t->held[i];
+                if (o->cls.kind && o->cls.key == cls.key && o->cls.sub > cls.sub)
+                    o->cls.sub--;
+            }
         }
         pl_dbg_leave();
         return;
@@ -224,6 +283,7 @@ void pl_debug_forget(const void *addr, size_t size)
     if (!pl_dbg_enter_if_used())
         return; /* debug mode never used: nothing recorded */
     pl_dbg_owner_forget(addr, size);
+    pl_dbg_class_forget(addr, size);
     pl_dbg_lockdep_forget(addr, size);
     pl_dbg_leave();
 }
@@ -256,4 +316,37 @@ void pl_debug_assert_held(const void *lock, unsigned flags, const char *fn)
         pl_dbg_text_add(&text, "; nobody holds it");
     }
     pl_dbg_fail(fn, lock, &text);
+}
+
+void pl_debug_set_class(const void *lock, const pl_debug_class_t *cls)
+{
+    (void)pl_dbg_enter();
+    (void)pl_dbg_class_set(lock, cls);
+    pl_dbg_leave();
+}
+
+void pl_debug_nest(const void *lock, unsigned subclass)
+{
+    pl_dbg_thread_t *t = pl_dbg_enter();
+    if (subclass > PL_DEBUG_MAX_SUBCLASS)
+        subclass = PL_DEBUG_MAX_SUBCLASS;
+    pl_dbg_held_t *h = pl_dbg_find_held(t, lock, 0, true);
+    if (h && h->cls.kind) {
+        h->cls.sub = subclass;
+    } else {
+        t->nest_lock = lock;
+        t->nest_sub = subclass;
+    }
+    pl_dbg_leave();
+}
+
+void pl_debug_get_stats(pl_debug_stats_t *stats)
+{
+    memset(stats, 0, sizeof *stats);
+    if (!pl_dbg_enter_if_used())
+        return;
+    pl_dbg_class_stats(stats);
+    pl_dbg_lockdep_stats(stats);
+    stats->bytes = pl_dbg_mapped_bytes();
+    pl_dbg_leave();
 }
