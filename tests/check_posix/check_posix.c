@@ -419,6 +419,23 @@ static enum print_output verbosity(enum print_output mode)
     return CK_NORMAL;
 }
 
+/* Whether `name` is in CK_RUN_CASE.  As an extension of Check's single name, a comma-separated
+ * list: the reduced runs of tools/test-cross pick a few cases from several programs at once. */
+static bool case_selected(const char *only_case, const char *name)
+{
+    if (only_case == NULL || *only_case == '\0')
+        return true;
+    size_t n = strlen(name);
+    for (const char *p = only_case; p != NULL;) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        if (len == n && strncmp(p, name, n) == 0)
+            return true;
+        p = comma ? comma + 1 : NULL;
+    }
+    return false;
+}
+
 void srunner_run_all(SRunner *sr, enum print_output print_mode)
 {
     enum print_output mode = verbosity(print_mode);
@@ -440,7 +457,7 @@ void srunner_run_all(SRunner *sr, enum print_output print_mode)
         if (only_suite && *only_suite && strcmp(only_suite, s->name) != 0)
             continue;
         for (TCase *tc = s->first; tc; tc = tc->next) {
-            if (only_case && *only_case && strcmp(only_case, tc->name) != 0)
+            if (!case_selected(only_case, tc->name))
                 continue;
             for (size_t ki = 0; ki < tc->ntests; ki++) {
                 const test_entry_t *e = &tc->tests[ki];
