@@ -1,4 +1,5 @@
-# CMake toolchain file: libparking for Linux on aarch64 (64-bit Arm, little-endian, weak memory order; spin hint yield), with Debian's
+# CMake toolchain file: libparking for Linux on aarch64 (64-bit Arm, little-endian, weak
+# memory order; spin hint yield), with Debian's
 # gcc-aarch64-linux-gnu, tested under qemu-aarch64 (tools/test-cross, docs/platforms.md):
 #
 #   cmake -S . -B build/cross-aarch64 -DCMAKE_TOOLCHAIN_FILE=cmake/toolchain-aarch64-linux-gnu.cmake

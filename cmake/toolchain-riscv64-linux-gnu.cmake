@@ -1,4 +1,5 @@
-# CMake toolchain file: libparking for Linux on riscv64 (64-bit RISC-V, weak memory order; spin hint pause (Zihintpause)), with Debian's
+# CMake toolchain file: libparking for Linux on riscv64 (64-bit RISC-V, weak memory order;
+# spin hint pause, Zihintpause), with Debian's
 # gcc-riscv64-linux-gnu, tested under qemu-riscv64 (tools/test-cross, docs/platforms.md):
 #
 #   cmake -S . -B build/cross-riscv64 -DCMAKE_TOOLCHAIN_FILE=cmake/toolchain-riscv64-linux-gnu.cmake
