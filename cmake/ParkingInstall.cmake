@@ -114,6 +114,12 @@ set(PARKING_PC_LIBS_PRIVATE "-pthread")
 if(PARKING_PARKER_RESOLVED STREQUAL "windows")
   string(APPEND PARKING_PC_LIBS_PRIVATE " -lsynchronization")
 endif()
+# Users' own code calls libatomic through the inline fast paths where the compiler needs it
+# (cmake/ParkingLibrary.cmake), so it goes into Libs, beside -pthread.
+set(PARKING_PC_LIBATOMIC "")
+if(PARKING_LIBATOMIC)
+  set(PARKING_PC_LIBATOMIC " -latomic")
+endif()
 
 if(TARGET parking_pthread)
   set(_parking_pc_pthread 1)
@@ -148,6 +154,7 @@ install(CODE "
   set(PROJECT_NAME \"${PROJECT_NAME}\")
   set(PROJECT_VERSION \"${PROJECT_VERSION}\")
   set(PARKING_PC_LIBS_PRIVATE \"${PARKING_PC_LIBS_PRIVATE}\")
+  set(PARKING_PC_LIBATOMIC \"${PARKING_PC_LIBATOMIC}\")
   include(\"${_parking_pc_script}\")
   # file(INSTALL) is what install(FILES) runs: it adds DESTDIR and records the file in the
   # install manifest.

@@ -3,6 +3,38 @@ include(${CMAKE_CURRENT_LIST_DIR}/ParkingSources.cmake)
 
 find_package(Threads REQUIRED)
 
+# Atomics on 1- and 2-byte objects (the one-byte mutex, bit locks in 8- and 16-bit words,
+# pl_wait on them), in the library and in the inline fast paths of the headers, so in users'
+# code too.  Some compilers leave them to libatomic instead of inlining them: GCC 12 for
+# riscv64 calls __atomic_fetch_or_1 and friends, and libparking.so and the tests then failed to
+# link or load there (tools/test-cross riscv64).  Where that is so, libatomic joins the
+# libraries' PUBLIC link interface (and parking.pc's Libs).
+include(CheckCSourceCompiles)
+set(_parking_atomic_src [=[
+#include <stdint.h>
+static uint8_t b;
+static uint16_t h;
+int main(void)
+{
+    uint8_t e = 0;
+    return __atomic_fetch_or(&b, 1, __ATOMIC_SEQ_CST) + __atomic_exchange_n(&h, 1, __ATOMIC_SEQ_CST)
+           + __atomic_compare_exchange_n(&b, &e, 1, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)
+           + __atomic_fetch_and(&h, 1, __ATOMIC_SEQ_CST);
+}
+]=])
+check_c_source_compiles("${_parking_atomic_src}" PARKING_SUBWORD_ATOMICS_INLINE)
+set(PARKING_LIBATOMIC "")
+if(NOT PARKING_SUBWORD_ATOMICS_INLINE)
+  set(CMAKE_REQUIRED_LIBRARIES atomic)
+  check_c_source_compiles("${_parking_atomic_src}" PARKING_SUBWORD_ATOMICS_LIBATOMIC)
+  unset(CMAKE_REQUIRED_LIBRARIES)
+  if(PARKING_SUBWORD_ATOMICS_LIBATOMIC)
+    set(PARKING_LIBATOMIC atomic)
+  else()
+    message(WARNING "1- and 2-byte atomics need a library this compiler does not find (libatomic)")
+  endif()
+endif()
+
 # The ELF version script of the shared library (cmake/parking.map), where the linker takes one.
 include(CheckLinkerFlag)
 set(PARKING_VERSION_SCRIPT "${PROJECT_SOURCE_DIR}/cmake/parking.map")
@@ -71,7 +103,7 @@ function(parking_add_library name kind backend)
     POSITION_INDEPENDENT_CODE ON
     VERSION ${PROJECT_VERSION}
     SOVERSION ${PARKING_SOVERSION})
-  target_link_libraries(${name} PUBLIC Threads::Threads)
+  target_link_libraries(${name} PUBLIC Threads::Threads ${PARKING_LIBATOMIC})
   if(NOT WIN32 AND NOT PARKING_HAVE_DLADDR_IN_LIBC)
     target_link_libraries(${name} PRIVATE ${CMAKE_DL_LIBS})
   endif()

@@ -2,12 +2,32 @@
 #include "parker.h"
 
 #include <errno.h>
-#include <linux/futex.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <parking/lot.h>
+
+/* The futex operations are kernel ABI, the same on every architecture.  <linux/futex.h> is a
+ * kernel header, which a C library's own compiler need not see: musl-gcc (Debian's musl-tools)
+ * and Alpine without linux-headers have none, and the build failed there. */
+#if defined(__has_include)
+#  if __has_include(<linux/futex.h>)
+#    include <linux/futex.h>
+#  endif
+#endif
+#ifndef FUTEX_WAKE
+#  define FUTEX_WAKE 1
+#endif
+#ifndef FUTEX_WAIT_BITSET
+#  define FUTEX_WAIT_BITSET 9
+#endif
+#ifndef FUTEX_PRIVATE_FLAG
+#  define FUTEX_PRIVATE_FLAG 128
+#endif
+#ifndef FUTEX_BITSET_MATCH_ANY
+#  define FUTEX_BITSET_MATCH_ANY 0xffffffff
+#endif
 
 bool pl_os_wait(uint32_t *word, uint32_t expected, uint64_t deadline)
 {
