@@ -223,7 +223,9 @@ static void add_slot(totals_t *t, const slot_t *s)
 
 static const char *primitive_name(unsigned p)
 {
-    static const char *const names[] = {"mutex", "bitlock", "rwlock", "cond", "wait"};
+    static const char *const names[] = {"mutex", "bitlock",   "rwlock", "cond",   "wait",
+                                        "event", "semaphore", "latch",  "barrier"};
+    _Static_assert(sizeof names / sizeof *names == PL_PRIM_BARRIER + 1, "a primitive unnamed");
     return p < sizeof names / sizeof *names ? names[p] : "?";
 }
 
@@ -370,8 +372,9 @@ static void report_section(FILE *out, bool locks, unsigned top)
         }
     }
     fprintf(out, "%s (%u), top %u by total wait:\n",
-            locks ? "Contended locks" : "Waits (condition variables, pl_wait)", n,
-            n < top ? n : top);
+            locks ? "Contended locks"
+                  : "Waits (condition variables, pl_wait, events, semaphores, latches, barriers)",
+            n, n < top ? n : top);
     unsigned sites[PROFILE_SLOTS];
     for (unsigned rank = 0; rank < top && rank < n; rank++) {
         unsigned best = rank;

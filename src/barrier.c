@@ -9,7 +9,9 @@
 
 #include <parking/lot.h>
 #include "chaos.h"
+#include "contention.h"
 #include "lock_algorithm.h" /* pl_misuse */
+#include "probes.h"
 
 #define REMAINING(v) ((uint32_t)(((v) >> 2) & PL_BARRIER_MAX))
 #define COUNT(v) ((uint32_t)((v) >> 33))
@@ -75,7 +77,8 @@ static void timed_out_clear(void *vctx, const void *key, bool was_last_thread)
         (void)__atomic_fetch_and(&w->b->state, ~PL_BARRIER_PARKED_BIT, __ATOMIC_RELAXED);
 }
 
-bool pl_barrier_wait_slow(pl_barrier_t *b, pl_barrier_token_t token, uint64_t deadline)
+static bool wait_phase(pl_barrier_t *b, pl_barrier_token_t token, uint64_t deadline,
+                       uint32_t *parks)
 {
     if (deadline != PL_FOREVER && (deadline == 0 || pl_now() >= deadline))
         return PHASE(__atomic_load_n(&b->state, __ATOMIC_ACQUIRE)) != token;
@@ -99,6 +102,7 @@ bool pl_barrier_wait_slow(pl_barrier_t *b, pl_barrier_token_t token, uint64_t de
         PL_CHAOS_POINT(); /* marked parked, not yet validated */
         pl_park_result_t r = pl_park(b, validate_same_phase, NULL, timed_out_clear, &w,
                                      PL_DEFAULT_PARK_TOKEN, deadline);
+        *parks += r.status != PL_PARK_INVALID;
         /* Woken: look again.  The wake-up of a phase change is sent after the change, so it may
          * reach a thread that has already gone through the next arrival and parked for the
          * next phase (chaos mode showed it: that thread left its phase early and arrived twice
@@ -109,4 +113,26 @@ bool pl_barrier_wait_slow(pl_barrier_t *b, pl_barrier_token_t token, uint64_t de
         pl_spin_reset(&spin);
         v = __atomic_load_n(&b->state, __ATOMIC_ACQUIRE);
     }
+}
+
+typedef struct watched_wait {
+    pl_barrier_t *b;
+    pl_barrier_token_t token;
+    uint64_t deadline;
+} watched_wait_t;
+
+static bool run_wait(void *ctx, uint32_t *parks)
+{
+    const watched_wait_t *w = ctx;
+    return wait_phase(w->b, w->token, w->deadline, parks);
+}
+
+bool pl_barrier_wait_slow(pl_barrier_t *b, pl_barrier_token_t token, uint64_t deadline)
+{
+    PL_PROBE3(slow_begin, b, PL_PRIM_BARRIER, PL_MODE_WAIT);
+    if (PL_CONTENTION_WATCHED())
+        return pl_contention_run(b, PL_PRIM_BARRIER, PL_MODE_WAIT, __builtin_return_address(0),
+                                 run_wait, &(watched_wait_t){b, token, deadline});
+    uint32_t parks = 0;
+    return wait_phase(b, token, deadline, &parks);
 }

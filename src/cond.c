@@ -29,6 +29,7 @@
 
 #include <stdio.h>
 
+#include "cond_wait.h"
 #include "contention.h"
 #include "lock_algorithm.h"
 #include <parking/lot.h>
@@ -181,15 +182,20 @@ static bool run_wait(void *vctx, uint32_t *parks)
     return cond_wait(w->c, w->m, w->deadline, w->fn);
 }
 
-bool pl_cond_wait_slow(pl_cond_t *c, pl_mutex_t *m, uint64_t deadline, const char *fn)
+bool pl_cond_wait_at(pl_cond_t *c, pl_mutex_t *m, uint64_t deadline, const char *fn,
+                     const void *site)
 {
     PL_PROBE3(slow_begin, c, PL_PRIM_COND, PL_MODE_WAIT);
     if (PL_CONTENTION_WATCHED()) {
         watched_wait_t w = {c, m, deadline, fn};
-        return pl_contention_run(c, PL_PRIM_COND, PL_MODE_WAIT, __builtin_return_address(0),
-                                 run_wait, &w);
+        return pl_contention_run(c, PL_PRIM_COND, PL_MODE_WAIT, site, run_wait, &w);
     }
     return cond_wait(c, m, deadline, fn);
+}
+
+bool pl_cond_wait_slow(pl_cond_t *c, pl_mutex_t *m, uint64_t deadline, const char *fn)
+{
+    return pl_cond_wait_at(c, m, deadline, fn, __builtin_return_address(0));
 }
 
 static bool cond_wait(pl_cond_t *c, pl_mutex_t *m, uint64_t deadline, const char *fn)
@@ -220,16 +226,47 @@ static void any_before_sleep(void *vctx)
     w->unlock_fn(w->lock);
 }
 
-bool pl_cond_wait_any_slow(pl_cond_t *c, void *lock, void (*lock_fn)(void *),
-                           void (*unlock_fn)(void *), uint64_t deadline, const char *fn)
+static bool cond_wait_any(wait_ctx_t *w, uint64_t deadline)
+{
+    pl_park_result_t r = park_on_cond(w, any_before_sleep, PL_DEFAULT_PARK_TOKEN, deadline);
+    PL_CHAOS_POINT(); /* woken, lock not yet retaken */
+    w->lock_fn(w->lock);
+    return r.status != PL_PARK_TIMED_OUT;
+}
+
+typedef struct watched_any {
+    wait_ctx_t *w;
+    uint64_t deadline;
+} watched_any_t;
+
+/* As run_wait: one park (park_on_cond returns only from one), and the relock, if contended and
+ * reported at all, is the lock's own event. */
+static bool run_wait_any(void *vctx, uint32_t *parks)
+{
+    const watched_any_t *a = vctx;
+    *parks += 1;
+    return cond_wait_any(a->w, a->deadline);
+}
+
+bool pl_cond_wait_any_at(pl_cond_t *c, void *lock, void (*lock_fn)(void *),
+                         void (*unlock_fn)(void *), uint64_t deadline, const char *fn,
+                         const void *site)
 {
     if (lock_fn == NULL || unlock_fn == NULL)
         pl_misuse(fn, c, "lock_fn and unlock_fn must not be NULL");
     wait_ctx_t w = {c, &any_lock, fn, lock, lock_fn, unlock_fn};
-    pl_park_result_t r = park_on_cond(&w, any_before_sleep, PL_DEFAULT_PARK_TOKEN, deadline);
-    PL_CHAOS_POINT(); /* woken, lock not yet retaken */
-    lock_fn(lock);
-    return r.status != PL_PARK_TIMED_OUT;
+    PL_PROBE3(slow_begin, c, PL_PRIM_COND, PL_MODE_WAIT);
+    if (PL_CONTENTION_WATCHED())
+        return pl_contention_run(c, PL_PRIM_COND, PL_MODE_WAIT, site, run_wait_any,
+                                 &(watched_any_t){&w, deadline});
+    return cond_wait_any(&w, deadline);
+}
+
+bool pl_cond_wait_any_slow(pl_cond_t *c, void *lock, void (*lock_fn)(void *),
+                           void (*unlock_fn)(void *), uint64_t deadline, const char *fn)
+{
+    return pl_cond_wait_any_at(c, lock, lock_fn, unlock_fn, deadline, fn,
+                               __builtin_return_address(0));
 }
 
 /* Under the condition variable's bucket lock, after waking one or all of its waiters. */

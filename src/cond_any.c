@@ -3,6 +3,7 @@
  * the signal and broadcast that must tell its waiters from pl_mutex_t's. */
 #include <parking/cond_any.h>
 
+#include "cond_wait.h"
 #include "lock_algorithm.h"
 #include <parking/lot.h>
 
@@ -40,8 +41,9 @@ bool pl_cond_wait_rwlock_slow(pl_cond_t *c, pl_rwlock_t *l, bool exclusive, uint
                               const char *fn)
 {
     rw_wait_t w = {l, fn};
-    return pl_cond_wait_any_slow(c, &w, exclusive ? wr_lock : rd_lock,
-                                 exclusive ? wr_unlock : rd_unlock, deadline, fn);
+    return pl_cond_wait_any_at(c, &w, exclusive ? wr_lock : rd_lock,
+                               exclusive ? wr_unlock : rd_unlock, deadline, fn,
+                               __builtin_return_address(0));
 }
 
 /* The reentrant mutex is a pl_mutex_t inside, so its waiters take pl_cond_wait's path, requeue
@@ -55,7 +57,7 @@ bool pl_cond_wait_remutex_slow(pl_cond_t *c, pl_remutex_t *m, uint64_t deadline,
     uint32_t depth = m->count;
     m->count = 0;
     __atomic_store_n(&m->owner, 0, __ATOMIC_RELAXED);
-    bool signalled = pl_cond_wait_slow(c, &m->mutex, deadline, fn);
+    bool signalled = pl_cond_wait_at(c, &m->mutex, deadline, fn, __builtin_return_address(0));
     pl_remutex__own(m, me);
     m->count = depth;
     return signalled;
@@ -91,5 +93,6 @@ bool pl_cond_wait_bitlock_slow(pl_cond_t *c, void *word, unsigned size, uint64_t
     if (!pl_bitlock__masks_ok(lock_bit, parked_bit) || ((lock_bit | parked_bit) & ~bits) != 0)
         pl_bitlock_bad_masks(word, lock_bit, parked_bit, 0, 0, fn);
     bit_wait_t w = {{word, size, lock_bit, parked_bit}, fn};
-    return pl_cond_wait_any_slow(c, &w, bit_lock, bit_unlock, deadline, fn);
+    return pl_cond_wait_any_at(c, &w, bit_lock, bit_unlock, deadline, fn,
+                               __builtin_return_address(0));
 }

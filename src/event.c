@@ -8,6 +8,8 @@
 
 #include <parking/lot.h>
 #include "chaos.h"
+#include "contention.h"
+#include "probes.h"
 
 static bool validate_unset(void *vctx)
 {
@@ -25,7 +27,7 @@ static void timed_out_clear(void *vctx, const void *key, bool was_last_thread)
         (void)__atomic_fetch_and(&e->state, ~PL_EVENT_PARKED_BIT, __ATOMIC_RELAXED);
 }
 
-bool pl_event_wait_slow(pl_event_t *e, uint64_t deadline)
+static bool wait_set(pl_event_t *e, uint64_t deadline, uint32_t *parks)
 {
     if (deadline != PL_FOREVER && (deadline == 0 || pl_now() >= deadline))
         return (__atomic_load_n(&e->state, __ATOMIC_ACQUIRE) & PL_EVENT_SET_BIT) != 0;
@@ -48,6 +50,7 @@ bool pl_event_wait_slow(pl_event_t *e, uint64_t deadline)
         PL_CHAOS_POINT(); /* marked parked, not yet validated */
         pl_park_result_t r =
             pl_park(e, validate_unset, NULL, timed_out_clear, e, PL_DEFAULT_PARK_TOKEN, deadline);
+        *parks += r.status != PL_PARK_INVALID;
         /* Only a set wakes us, and the event may already be reset (or freed by its owner, once
          * we return): the wake itself is the answer. */
         if (r.status == PL_PARK_UNPARKED)
@@ -57,6 +60,27 @@ bool pl_event_wait_slow(pl_event_t *e, uint64_t deadline)
         pl_spin_reset(&spin);
         s = __atomic_load_n(&e->state, __ATOMIC_ACQUIRE);
     }
+}
+
+typedef struct watched_wait {
+    pl_event_t *e;
+    uint64_t deadline;
+} watched_wait_t;
+
+static bool run_wait(void *ctx, uint32_t *parks)
+{
+    const watched_wait_t *w = ctx;
+    return wait_set(w->e, w->deadline, parks);
+}
+
+bool pl_event_wait_slow(pl_event_t *e, uint64_t deadline)
+{
+    PL_PROBE3(slow_begin, e, PL_PRIM_EVENT, PL_MODE_WAIT);
+    if (PL_CONTENTION_WATCHED())
+        return pl_contention_run(e, PL_PRIM_EVENT, PL_MODE_WAIT, __builtin_return_address(0),
+                                 run_wait, &(watched_wait_t){e, deadline});
+    uint32_t parks = 0;
+    return wait_set(e, deadline, &parks);
 }
 
 void pl_event_wake_slow(pl_event_t *e)

@@ -9,7 +9,9 @@
 
 #include <parking/lot.h>
 #include "chaos.h"
+#include "contention.h"
 #include "lock_algorithm.h" /* pl_misuse */
+#include "probes.h"
 
 static bool validate_closed(void *vctx)
 {
@@ -26,7 +28,7 @@ static void timed_out_clear(void *vctx, const void *key, bool was_last_thread)
         (void)__atomic_fetch_and(&l->state, ~PL_LATCH_PARKED_BIT, __ATOMIC_RELAXED);
 }
 
-bool pl_latch_wait_slow(pl_latch_t *l, uint64_t deadline)
+static bool wait_open(pl_latch_t *l, uint64_t deadline, uint32_t *parks)
 {
     if (deadline != PL_FOREVER && (deadline == 0 || pl_now() >= deadline))
         return (__atomic_load_n(&l->state, __ATOMIC_ACQUIRE) >> 1) == 0;
@@ -49,6 +51,7 @@ bool pl_latch_wait_slow(pl_latch_t *l, uint64_t deadline)
         PL_CHAOS_POINT(); /* marked parked, not yet validated */
         pl_park_result_t r =
             pl_park(l, validate_closed, NULL, timed_out_clear, l, PL_DEFAULT_PARK_TOKEN, deadline);
+        *parks += r.status != PL_PARK_INVALID;
         /* Only the count_down that reached zero wakes us; the latch may be freed by its owner
          * as soon as we return, so the wake itself is the answer. */
         if (r.status == PL_PARK_UNPARKED)
@@ -58,6 +61,27 @@ bool pl_latch_wait_slow(pl_latch_t *l, uint64_t deadline)
         pl_spin_reset(&spin);
         v = __atomic_load_n(&l->state, __ATOMIC_ACQUIRE);
     }
+}
+
+typedef struct watched_wait {
+    pl_latch_t *l;
+    uint64_t deadline;
+} watched_wait_t;
+
+static bool run_wait(void *ctx, uint32_t *parks)
+{
+    const watched_wait_t *w = ctx;
+    return wait_open(w->l, w->deadline, parks);
+}
+
+bool pl_latch_wait_slow(pl_latch_t *l, uint64_t deadline)
+{
+    PL_PROBE3(slow_begin, l, PL_PRIM_LATCH, PL_MODE_WAIT);
+    if (PL_CONTENTION_WATCHED())
+        return pl_contention_run(l, PL_PRIM_LATCH, PL_MODE_WAIT, __builtin_return_address(0),
+                                 run_wait, &(watched_wait_t){l, deadline});
+    uint32_t parks = 0;
+    return wait_open(l, deadline, &parks);
 }
 
 void pl_latch_wake_slow(pl_latch_t *l)

@@ -10,7 +10,9 @@
 
 #include <parking/lot.h>
 #include "chaos.h"
+#include "contention.h"
 #include "lock_algorithm.h" /* PL_TOKEN_HANDOFF */
+#include "probes.h"
 
 static bool validate_empty(void *vctx)
 {
@@ -26,7 +28,7 @@ static void timed_out_clear(void *vctx, const void *key, bool was_last_thread)
         (void)__atomic_fetch_and(&s->state, ~PL_SEM_PARKED_BIT, __ATOMIC_RELAXED);
 }
 
-bool pl_sem_wait_slow(pl_sem_t *s, uint64_t deadline)
+static bool wait_permit(pl_sem_t *s, uint64_t deadline, uint32_t *parks)
 {
     if (deadline != PL_FOREVER && (deadline == 0 || pl_now() >= deadline))
         return pl_sem__try(s);
@@ -53,6 +55,7 @@ bool pl_sem_wait_slow(pl_sem_t *s, uint64_t deadline)
         PL_CHAOS_POINT(); /* marked parked, not yet validated: a post may find nobody */
         pl_park_result_t r =
             pl_park(s, validate_empty, NULL, timed_out_clear, s, PL_DEFAULT_PARK_TOKEN, deadline);
+        *parks += r.status != PL_PARK_INVALID;
         if (r.status == PL_PARK_UNPARKED && r.token == PL_TOKEN_HANDOFF)
             return true; /* the poster gave us its permit; the count never showed it */
         if (r.status == PL_PARK_TIMED_OUT)
@@ -60,6 +63,27 @@ bool pl_sem_wait_slow(pl_sem_t *s, uint64_t deadline)
         pl_spin_reset(&spin);
         v = __atomic_load_n(&s->state, __ATOMIC_RELAXED);
     }
+}
+
+typedef struct watched_wait {
+    pl_sem_t *s;
+    uint64_t deadline;
+} watched_wait_t;
+
+static bool run_wait(void *ctx, uint32_t *parks)
+{
+    const watched_wait_t *w = ctx;
+    return wait_permit(w->s, w->deadline, parks);
+}
+
+bool pl_sem_wait_slow(pl_sem_t *s, uint64_t deadline)
+{
+    PL_PROBE3(slow_begin, s, PL_PRIM_SEMAPHORE, PL_MODE_WAIT);
+    if (PL_CONTENTION_WATCHED())
+        return pl_contention_run(s, PL_PRIM_SEMAPHORE, PL_MODE_WAIT, __builtin_return_address(0),
+                                 run_wait, &(watched_wait_t){s, deadline});
+    uint32_t parks = 0;
+    return wait_permit(s, deadline, &parks);
 }
 
 typedef struct post_ctx {

@@ -6,11 +6,16 @@
  * past on a held lock (one thread: the slow path tries once and fails: contended, timed out, no
  * park), and a second thread that locks while the main thread holds the lock, released only
  * once the waiter is seen queued (contended, exactly one park).  The program is linked with
- * -rdynamic (ENABLE_EXPORTS) so that dladdr names its functions. */
+ * -rdynamic (ENABLE_EXPORTS) so that dladdr names its functions.  The waits of the other
+ * primitives (semaphore, latch, a condition wait with a read lock) are let go one round at a
+ * time, and released once their waiter is seen queued: one wait, one park each. */
 #include "test_util.h"
 
+#include <parking/cond_any.h>
+#include <parking/latch.h>
 #include <parking/mutex.h>
 #include <parking/profile.h>
+#include <parking/semaphore.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -190,6 +195,142 @@ START_TEST(two_locks_ranked_with_counts_and_sites)
     const char *frame = strstr(line, "take_hot;");
     ck_assert_msg(frame != NULL && frame < strstr(line, leaf), "no take_hot frame in:\n%s", folded);
     free(folded);
+}
+END_TEST
+
+/* ---- The waits of the other primitives: each round parks exactly once ---- */
+
+/* One call site per primitive, as take_hot. */
+void wait_sem(void *obj);
+void wait_latch(void *obj);
+void wait_cond_read(void *obj);
+/* The barrier keeps the wait from being a tail call, which would leave no frame of the site. */
+PARKING_NOINLINE void wait_sem(void *obj)
+{
+    pl_sem_wait(obj);
+    __asm__ volatile("" ::: "memory");
+}
+PARKING_NOINLINE void wait_latch(void *obj)
+{
+    pl_latch_wait(obj);
+    __asm__ volatile("" ::: "memory");
+}
+
+typedef struct cond_rw {
+    pl_cond_t c;
+    pl_rwlock_t l;
+} cond_rw_t;
+
+PARKING_NOINLINE void wait_cond_read(void *obj)
+{
+    cond_rw_t *cr = obj;
+    pl_rwlock_rdlock(&cr->l);
+    pl_cond_wait_read(&cr->c, &cr->l); /* the waiter is queued: no predicate needed */
+    pl_rwlock_rdunlock(&cr->l);
+}
+
+typedef struct waiter {
+    void (*wait)(void *);
+    void *obj;
+    unsigned rounds;
+    atomic_uint turn; /* rounds the main thread has armed */
+    atomic_uint done; /* rounds the waiter has finished */
+} waiter_t;
+
+static void *wait_rounds(void *arg)
+{
+    waiter_t *w = arg;
+    for (unsigned i = 1; i <= w->rounds; i++) {
+        unsigned polls = 0;
+        while (atomic_load(&w->turn) < i)
+            tu_backoff(&polls);
+        w->wait(w->obj);
+        atomic_store(&w->done, i);
+    }
+    return NULL;
+}
+
+/* Each round: `arm` (if any) closes the primitive, the waiter is let go and seen queued on
+ * `queue` (its one park), then `release` lets it through. */
+static void drive_waits(waiter_t *w, const void *queue, void (*arm)(void *),
+                        void (*release)(void *))
+{
+    pthread_t t;
+    tu_spawn(&t, wait_rounds, w);
+    for (unsigned i = 1; i <= w->rounds; i++) {
+        if (arm != NULL)
+            arm(w->obj);
+        atomic_store(&w->turn, i);
+        tu_wait_queued(queue, 1);
+        release(w->obj);
+        unsigned polls = 0;
+        while (atomic_load(&w->done) < i)
+            tu_backoff(&polls);
+    }
+    tu_join(t);
+}
+
+static void post_sem(void *obj) { ck_assert_int_eq(pl_sem_post(obj), 0); }
+static void arm_latch(void *obj) { ck_assert_int_eq(pl_latch_init(obj, 1), 0); }
+static void open_latch(void *obj) { pl_latch_count_down(obj, 1); }
+static void signal_cond(void *obj) { ck_assert(pl_cond_signal(&((cond_rw_t *)obj)->c)); }
+
+/* The one CSV row of `addr`: its primitive and mode, and the counts of a wait per round. */
+static void check_waits(const char *csv, const void *addr, const char *prim, unsigned rounds,
+                        const char *site)
+{
+    csv_sum_t s = csv_lock(csv, addr);
+    ck_assert_uint_eq(s.rows, 1);
+    ck_assert_uint_eq(s.contended, rounds);
+    ck_assert_uint_eq(s.parks, rounds);
+    ck_assert_uint_eq(s.timed_out, 0);
+    char key[64];
+    snprintf(key, sizeof key, "%p,%s,wait,", addr, prim);
+    ck_assert_msg(strstr(csv, key) != NULL, "no '%s' in:\n%s", key, csv);
+    ck_assert_msg(strstr(s.frames, site) != NULL, "frames %s", s.frames);
+    /* The first frame is the caller's code (or, at -O0, the header's inline functions), never
+     * an exported slow path calling another one (pl_cond_wait_rwlock_slow). */
+    char first[sizeof s.frames];
+    snprintf(first, sizeof first, "%s", s.frames);
+    first[strcspn(first, ";")] = '\0';
+    ck_assert_msg(strstr(first, "_slow") == NULL, "frames %s", s.frames);
+}
+
+enum { WAIT_ROUNDS = 8 };
+
+START_TEST(semaphore_latch_cond_any_waits_recorded)
+{
+    static pl_sem_t sem;
+    static pl_latch_t latch;
+    static cond_rw_t cr;
+    ck_assert_int_eq(pl_sem_init(&sem, 0), 0);
+    pl_profile_reset();
+    pl_profile_start();
+    waiter_t ws = {wait_sem, &sem, WAIT_ROUNDS, 0, 0};
+    waiter_t wl = {wait_latch, &latch, WAIT_ROUNDS, 0, 0};
+    waiter_t wc = {wait_cond_read, &cr, WAIT_ROUNDS, 0, 0};
+    drive_waits(&ws, &sem, NULL, post_sem);
+    drive_waits(&wl, &latch, arm_latch, open_latch);
+    drive_waits(&wc, &cr.c, NULL, signal_cond);
+    pl_profile_stop();
+
+    char *csv = report_string(PL_PROFILE_CSV, NULL);
+    check_waits(csv, &sem, "semaphore", WAIT_ROUNDS, "wait_sem");
+    check_waits(csv, &latch, "latch", WAIT_ROUNDS, "wait_latch");
+    /* The wait with a read lock is the condition variable's; the call site is the caller's,
+     * through pl_cond_wait_rwlock_slow into the generic wait. */
+    check_waits(csv, &cr.c, "cond", WAIT_ROUNDS, "wait_cond_read");
+    ck_assert_uint_eq(csv_lock(csv, &cr.l).rows, 0); /* the relock was never contended */
+    free(csv);
+
+    /* They are waits, not locks: the text report lists them under the waits. */
+    char *text = report_string(PL_PROFILE_TEXT, NULL);
+    const char *waits = strstr(text, "Waits (");
+    char line[64];
+    snprintf(line, sizeof line, "semaphore %p: waits %d,", (void *)&sem, WAIT_ROUNDS);
+    const char *at = strstr(text, line);
+    ck_assert_msg(waits != NULL && at != NULL && at > waits, "semaphore not a wait:\n%s", text);
+    free(text);
 }
 END_TEST
 
@@ -381,6 +522,7 @@ static Suite *profile_suite(void)
     Suite *s = suite_create("profile");
     TCase *tc = tu_tcase(s, "profile", 60);
     tcase_add_test(tc, two_locks_ranked_with_counts_and_sites);
+    tcase_add_test(tc, semaphore_latch_cond_any_waits_recorded);
     tcase_add_test(tc, stop_and_reset);
     tcase_add_test(tc, full_table_counts_drops);
     tcase_add_test(tc, fork_child_starts_empty);

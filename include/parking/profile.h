@@ -31,11 +31,15 @@ PARKING_BEGIN_DECLS
 
 /** Which primitive a contention event is about. */
 typedef enum pl_contention_primitive {
-    PL_PRIM_MUTEX = 0,   /**< pl_mutex_t (and pl_remutex_t, which waits in it) */
-    PL_PRIM_BITLOCK = 1, /**< a bit lock or pointer lock */
-    PL_PRIM_RWLOCK = 2,  /**< pl_rwlock_t */
-    PL_PRIM_COND = 3,    /**< a pl_cond_t wait (not contention: a wait for a signal) */
-    PL_PRIM_WAIT = 4     /**< a pl_wait on an address (a wait for a wake) */
+    PL_PRIM_MUTEX = 0,     /**< pl_mutex_t (and pl_remutex_t, which waits in it) */
+    PL_PRIM_BITLOCK = 1,   /**< a bit lock or pointer lock */
+    PL_PRIM_RWLOCK = 2,    /**< pl_rwlock_t */
+    PL_PRIM_COND = 3,      /**< a pl_cond_t wait, with any lock (a wait for a signal) */
+    PL_PRIM_WAIT = 4,      /**< a pl_wait on an address (a wait for a wake) */
+    PL_PRIM_EVENT = 5,     /**< a pl_event_t wait (for a set) */
+    PL_PRIM_SEMAPHORE = 6, /**< a pl_sem_t wait (for a permit) */
+    PL_PRIM_LATCH = 7,     /**< a pl_latch_t wait (for the count to reach zero) */
+    PL_PRIM_BARRIER = 8    /**< a pl_barrier_t wait (for the phase to end) */
 } pl_contention_primitive_t;
 
 /** The mode of a contended acquisition. */
@@ -44,7 +48,7 @@ typedef enum pl_contention_mode {
     PL_MODE_SHARED = 1,     /**< a rwlock's read lock (recursive read included) */
     PL_MODE_UPGRADABLE = 2, /**< a rwlock's upgradable lock */
     PL_MODE_UPGRADE = 3,    /**< a rwlock's upgrade from upgradable to write */
-    PL_MODE_WAIT = 4        /**< a condition or address wait */
+    PL_MODE_WAIT = 4        /**< a wait: condition, address, event, semaphore, latch, barrier */
 } pl_contention_mode_t;
 
 /** One contended acquisition or wait, as a slow path reports it to the hook. */
