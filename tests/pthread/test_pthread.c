@@ -358,9 +358,11 @@ START_TEST(condattr_clock_monotonic)
     ck_assert_int_eq(pthread_cond_init(&c, &ca), 0);
     pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
     pthread_mutex_lock(&m);
-    /* A monotonic deadline 30 ms ahead: read as realtime it would be decades past. */
-    struct timespec until = in_ns(CLOCK_MONOTONIC, 30 * (int64_t)TU_MS);
+    /* A monotonic deadline 30 ms ahead: read as realtime it would be decades past.  t0 is read
+     * first: read after, a preemption between the two reads made the wait look 2.4 ms short
+     * (seen once in the ASan build on a busy machine). */
     uint64_t t0 = pl_now();
+    struct timespec until = in_ns(CLOCK_MONOTONIC, 30 * (int64_t)TU_MS);
     int rc;
     while ((rc = pthread_cond_timedwait(&c, &m, &until)) == 0) {
     }
