@@ -51,6 +51,21 @@ static_assert(noexcept(std::declval<pl::shared_mutex &>().try_lock_shared()), "n
 static_assert((pl::mutex(), pl::recursive_mutex(), pl::shared_mutex(), pl::condition_variable(),
                pl::once_flag(), pl::ptr_lock<int>(), true),
               "constexpr constructors");
+// The primitives of <parking/event.h>, semaphore.h, latch.h, barrier.h and cond_any.h.
+static_assert(sizeof(pl::event) == 4 && sizeof(pl::counting_semaphore<>) == 4, "one int");
+static_assert(sizeof(pl::binary_semaphore) == 4 && sizeof(pl::latch) == 4, "one int");
+static_assert(sizeof(pl::barrier<>) == 8, "no completion: the 8-byte pl_barrier_t only");
+static_assert(sizeof(pl::condition_variable_any) == sizeof(void *), "one word");
+static_assert(pl::counting_semaphore<>::max() == PL_SEM_VALUE_MAX &&
+                  pl::binary_semaphore::max() >= 1,
+              "max() at least LeastMaxValue");
+static_assert(!std::is_copy_constructible<pl::barrier<>>::value, "not copyable");
+static_assert(!std::is_move_constructible<pl::latch>::value, "not movable");
+static_assert(noexcept(std::declval<pl::binary_semaphore &>().release()), "noexcept");
+static_assert(noexcept(std::declval<pl::event &>().wait()), "noexcept");
+static_assert((pl::event(), pl::event(true), pl::binary_semaphore(1), pl::latch(2),
+               pl::barrier<>(3), pl::condition_variable_any(), true),
+              "constexpr constructors");
 
 static pl::mutex g_mutex; // constant-initialised
 static pl::once_flag g_once;
@@ -341,6 +356,226 @@ static void misuse_aborts()
     CHECK(std::strstr(text, "libparking: pl_mutex_unlock(") != nullptr);
 }
 
+// ---- Event, semaphore, latch, barrier, condition_variable_any (as tests/sync/*.c) ----
+static void sync_timeouts()
+{
+    using std::chrono::steady_clock;
+    using std::chrono::system_clock;
+    pl::event e;
+    pl::binary_semaphore sem(0);
+    pl::latch l(1);
+    pl::barrier<> b(2);
+    auto t0 = steady_clock::now();
+    CHECK(!e.wait_for(10ms) && steady_clock::now() - t0 >= 10ms);
+    t0 = steady_clock::now();
+    CHECK(!sem.try_acquire_for(10ms) && steady_clock::now() - t0 >= 10ms);
+    t0 = steady_clock::now();
+    CHECK(!l.wait_for(10ms) && steady_clock::now() - t0 >= 10ms);
+    CHECK(!e.wait_until(system_clock::now() + 5ms) && !sem.try_acquire_until(system_clock::now()));
+    CHECK(!l.wait_until(steady_clock::now() + 1ms) && !l.try_wait());
+    auto token = b.arrive();
+    t0 = steady_clock::now();
+    CHECK(!b.wait_for(token, 10ms) && steady_clock::now() - t0 >= 10ms);
+    CHECK(!b.wait_until(token, system_clock::now() + 1ms));
+    b.arrive_and_drop(); // ends the phase: the token's wait returns at once
+    CHECK(b.wait_for(token, 1h) && b.wait_until(token, system_clock::time_point::min()));
+
+    e.set();
+    CHECK(e.is_set() && e.wait_for(1h) && e.wait_until(system_clock::time_point::min()));
+    CHECK(e.reset() && !e.reset() && !e.is_set());
+    sem.release();
+    CHECK(sem.try_acquire_until(steady_clock::time_point::min()) && !sem.try_acquire());
+    l.count_down();
+    CHECK(l.try_wait() && l.wait_for(-1s));
+    l.wait();
+
+    pl::condition_variable_any cv;
+    pl::shared_mutex s;
+    {
+        std::shared_lock<pl::shared_mutex> r(s);
+        t0 = steady_clock::now();
+        CHECK(cv.wait_for(r, 10ms) == std::cv_status::timeout && steady_clock::now() - t0 >= 10ms);
+        CHECK(!cv.wait_until(r, system_clock::now() + 2ms, [] { return false; }));
+        CHECK(r.owns_lock() && s.is_locked() && !s.is_write_locked());
+    }
+    {
+        std::unique_lock<pl::shared_mutex> w(s);
+        CHECK(!cv.wait_for(w, 2ms, [] { return false; }) && s.is_write_locked());
+    }
+    pl::recursive_mutex rm;
+    rm.lock();
+    rm.lock();
+    CHECK(cv.wait_for(rm, 2ms) == std::cv_status::timeout && rm.is_held()); // both levels back
+    rm.unlock();
+    CHECK(rm.is_held());
+    rm.unlock();
+    CHECK(!rm.is_locked());
+    pl::mutex m; // any BasicLockable, through its lock() and unlock()
+    std::unique_lock<pl::mutex> u(m);
+    CHECK(cv.wait_until(u, steady_clock::now() + 2ms) == std::cv_status::timeout);
+    CHECK(u.owns_lock() && m.is_locked());
+}
+
+// Permits are conserved: never more holders than permits, all back at the end.
+static void semaphore_permits()
+{
+    constexpr int kPermits = 2;
+    pl::counting_semaphore<kPermits> sem(kPermits);
+    std::atomic<int> inside{0};
+    std::atomic<bool> bad{false};
+    std::vector<std::thread> ts;
+    for (int i = 0; i < kThreads; i++)
+        ts.emplace_back([&, i] {
+            for (int k = 0; k < kIters / 4; k++) {
+                if ((k + i) % 8 == 0) {
+                    while (!sem.try_acquire_for(1ms)) {
+                    }
+                } else {
+                    sem.acquire();
+                }
+                if (inside.fetch_add(1) >= kPermits)
+                    bad = true;
+                inside.fetch_sub(1);
+                sem.release();
+            }
+        });
+    for (auto &t : ts)
+        t.join();
+    CHECK(!bad && sem.value() == kPermits);
+    sem.release(3);
+    CHECK(sem.value() == kPermits + 3);
+}
+
+// No waiter passes the latch before every count_down has happened.
+static void latch_no_early_release()
+{
+    for (int round = 0; round < 20; round++) {
+        pl::latch done(kThreads);
+        std::atomic<int> work{0};
+        std::atomic<bool> bad{false};
+        std::vector<std::thread> ts;
+        for (int i = 0; i < kThreads; i++)
+            ts.emplace_back([&, i] {
+                work.fetch_add(1);
+                if (i % 2 == 0) {
+                    done.arrive_and_wait();
+                } else {
+                    done.count_down();
+                    done.wait();
+                }
+                if (work.load() != kThreads)
+                    bad = true;
+            });
+        done.wait();
+        CHECK(work.load() == kThreads);
+        for (auto &t : ts)
+            t.join();
+        CHECK(!bad && done.try_wait());
+    }
+}
+
+// Every phase: the completion runs once, after all arrivals, before any thread is released.
+struct phase_check {
+    std::atomic<int> *slots;
+    int *phases; // written by the completion only; read by threads after it
+    std::atomic<bool> *bad;
+    void operator()() noexcept
+    {
+        for (int i = 0; i < kThreads; i++)
+            if (slots[i].load() != *phases)
+                *bad = true;
+        ++*phases;
+    }
+};
+
+static void barrier_phases()
+{
+    constexpr int kPhases = 500;
+    std::atomic<int> slots[kThreads] = {};
+    int phases = 0;
+    std::atomic<bool> bad{false};
+    pl::barrier<phase_check> b(kThreads, phase_check{slots, &phases, &bad});
+    std::vector<std::thread> ts;
+    for (int i = 0; i < kThreads; i++)
+        ts.emplace_back([&, i] {
+            for (int p = 0; p < kPhases; p++) {
+                slots[i].store(p);
+                if ((p + i) % 2 == 0)
+                    b.arrive_and_wait();
+                else
+                    b.wait(b.arrive());
+                if (phases != p + 1)
+                    bad = true;
+            }
+        });
+    for (auto &t : ts)
+        t.join();
+    CHECK(!bad && phases == kPhases);
+
+    // arrive(n) counts n arrivals; arrive_and_drop lowers later phases' count.
+    pl::barrier<> two(2);
+    two.wait(two.arrive(2));
+    two.arrive_and_drop();
+    two.arrive_and_wait(); // a phase of one now
+}
+
+// Ping-pong: each side waits for the other's set; a lost wake-up hangs (ctest's timeout).
+static void event_no_lost_wake()
+{
+    pl::event ping, pong;
+    long turns = 0; // written alternately, ordered by the events
+    std::thread t([&] {
+        for (int k = 0; k < kIters / 4; k++) {
+            ping.wait();
+            ping.reset();
+            turns++;
+            pong.set();
+        }
+    });
+    for (int k = 0; k < kIters / 4; k++) {
+        ping.set();
+        pong.wait();
+        pong.reset();
+        turns++;
+    }
+    t.join();
+    CHECK(turns == 2L * (kIters / 4));
+}
+
+// Readers wait under a read lock for each round; the writer waits under the write lock for
+// every reader to have seen it.  A lost wake-up on either side hangs (ctest's timeout).
+static void condition_variable_any_waits()
+{
+    constexpr int kReaders = 3, kRounds = 300;
+    pl::shared_mutex s;
+    pl::condition_variable_any round_started, round_seen;
+    int round = 0, seen = 0; // guarded by s
+    std::vector<std::thread> ts;
+    for (int i = 0; i < kReaders; i++)
+        ts.emplace_back([&] {
+            for (int k = 1; k <= kRounds; k++) {
+                {
+                    std::shared_lock<pl::shared_mutex> r(s);
+                    round_started.wait(r, [&] { return round >= k; });
+                }
+                std::unique_lock<pl::shared_mutex> w(s);
+                seen++;
+                round_seen.notify_one();
+            }
+        });
+    {
+        std::unique_lock<pl::shared_mutex> w(s);
+        for (int k = 1; k <= kRounds; k++) {
+            round = k;
+            round_started.notify_all();
+            round_seen.wait(w, [&] { return seen == kReaders * k; });
+        }
+    }
+    for (auto &t : ts)
+        t.join();
+    CHECK(round == kRounds && seen == kReaders * kRounds);
+}
+
 int main()
 {
     misuse_aborts(); // first: fork before any thread exists
@@ -355,6 +590,12 @@ int main()
     condition_variable_queue();
     once();
     bit_and_pointer_locks();
+    sync_timeouts();
+    semaphore_permits();
+    latch_no_early_release();
+    barrier_phases();
+    event_no_lost_wake();
+    condition_variable_any_waits();
     std::puts("test_cxx: all checks passed");
     return 0;
 }
