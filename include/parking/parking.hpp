@@ -9,6 +9,12 @@
  *   pl::once_flag           1 byte   with pl::call_once                 (pl_once_t)
  *   pl::bit_lock<T>         a view of two bits of a caller's integer    (pl_bitlock*_*)
  *   pl::ptr_lock<T>         8 bytes  a pointer that is its own lock     (pl_ptrlock_t)
+ *   pl::condition_variable_any  1 word  waits under a shared_mutex read or write hold, a
+ *                           recursive_mutex or any BasicLockable (pl_cond_t, cond_any.h)
+ *   pl::event               4 bytes  manual-reset event                 (pl_event_t)
+ *   pl::counting_semaphore<N>, pl::binary_semaphore  4 bytes, C++20's   (pl_sem_t)
+ *   pl::latch               4 bytes  C++20's std::latch                 (pl_latch_t)
+ *   pl::barrier<F>          8 bytes  C++20's std::barrier (+ F if not empty) (pl_barrier_t)
  *   pl::lock_guard, pl::shared_lock_guard, pl::upgradable_lock: RAII guards that Clang's
  *   thread-safety analysis understands (the std:: guards work too, unchecked).
  *

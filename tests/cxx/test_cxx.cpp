@@ -1,7 +1,9 @@
 // The C++ header <parking/parking.hpp>: the classes meet the standard's named requirements (the
 // std:: lock wrappers and std::condition_variable_any work with them), keep the C types' sizes
-// and invariants (exclusion, readers against writers, condition variable hand-over, once),
-// take std::chrono timeouts on steady_clock and system_clock, and abort on misuse as in C.
+// and invariants (exclusion, readers against writers, condition variable hand-over, once; and
+// those of tests/sync: semaphore permits, latch, barrier phases, event wake-ups, condition
+// waits under a read lock), take std::chrono timeouts on steady_clock and system_clock, and
+// abort on misuse as in C.
 // A plain program, no Check: every failure prints its line and exits 1 (CHECK), and ctest runs
 // it in the plain, ThreadSanitizer and AddressSanitizer builds.
 #include <parking/parking.hpp>
@@ -519,27 +521,34 @@ static void barrier_phases()
     two.arrive_and_wait(); // a phase of one now
 }
 
-// Ping-pong: each side waits for the other's set; a lost wake-up hangs (ctest's timeout).
+// Waiters go through a sequence of fresh events set in order at varied moments (as
+// tests/sync/event.c): a lost wake-up hangs the join (ctest's timeout), and each waiter sees
+// what was written before its set.  Not one event reset and set again: a wait that begins
+// after a set and its reset but before that set's wake-up may return true (primitives.md).
 static void event_no_lost_wake()
 {
-    pl::event ping, pong;
-    long turns = 0; // written alternately, ordered by the events
-    std::thread t([&] {
-        for (int k = 0; k < kIters / 4; k++) {
-            ping.wait();
-            ping.reset();
-            turns++;
-            pong.set();
-        }
-    });
-    for (int k = 0; k < kIters / 4; k++) {
-        ping.set();
-        pong.wait();
-        pong.reset();
-        turns++;
+    constexpr int kRounds = 300, kWaiters = 3;
+    std::vector<pl::event> events(kRounds);
+    std::vector<int> data(kRounds, 0); // plain: ordered by each event's set and wait
+    std::atomic<bool> bad{false};
+    std::vector<std::thread> ts;
+    for (int k = 0; k < kWaiters; k++)
+        ts.emplace_back([&] {
+            for (int i = 0; i < kRounds; i++) {
+                events[static_cast<std::size_t>(i)].wait();
+                if (data[static_cast<std::size_t>(i)] != i + 1)
+                    bad = true;
+            }
+        });
+    for (int i = 0; i < kRounds; i++) {
+        for (int y = 0; y < i % 3; y++)
+            std::this_thread::yield();
+        data[static_cast<std::size_t>(i)] = i + 1;
+        events[static_cast<std::size_t>(i)].set();
     }
-    t.join();
-    CHECK(turns == 2L * (kIters / 4));
+    for (auto &t : ts)
+        t.join();
+    CHECK(!bad);
 }
 
 // Readers wait under a read lock for each round; the writer waits under the write lock for
