@@ -428,7 +428,7 @@ static void semaphore_permits()
     std::vector<std::thread> ts;
     for (int i = 0; i < kThreads; i++)
         ts.emplace_back([&, i] {
-            for (int k = 0; k < kIters / 4; k++) {
+            for (int k = 0; k < kIters / 20; k++) {
                 if ((k + i) % 8 == 0) {
                     while (!sem.try_acquire_for(1ms)) {
                     }
@@ -451,7 +451,7 @@ static void semaphore_permits()
 // No waiter passes the latch before every count_down has happened.
 static void latch_no_early_release()
 {
-    for (int round = 0; round < 20; round++) {
+    for (int round = 0; round < 10; round++) {
         pl::latch done(kThreads);
         std::atomic<int> work{0};
         std::atomic<bool> bad{false};
@@ -492,7 +492,7 @@ struct phase_check {
 
 static void barrier_phases()
 {
-    constexpr int kPhases = 500;
+    constexpr int kPhases = 100;
     std::atomic<int> slots[kThreads] = {};
     int phases = 0;
     std::atomic<bool> bad{false};
@@ -527,7 +527,7 @@ static void barrier_phases()
 // after a set and its reset but before that set's wake-up may return true (primitives.md).
 static void event_no_lost_wake()
 {
-    constexpr int kRounds = 300, kWaiters = 3;
+    constexpr int kRounds = 100, kWaiters = 3;
     std::vector<pl::event> events(kRounds);
     std::vector<int> data(kRounds, 0); // plain: ordered by each event's set and wait
     std::atomic<bool> bad{false};
@@ -555,7 +555,7 @@ static void event_no_lost_wake()
 // every reader to have seen it.  A lost wake-up on either side hangs (ctest's timeout).
 static void condition_variable_any_waits()
 {
-    constexpr int kReaders = 3, kRounds = 300;
+    constexpr int kReaders = 3, kRounds = 100;
     pl::shared_mutex s;
     pl::condition_variable_any round_started, round_seen;
     int round = 0, seen = 0; // guarded by s
