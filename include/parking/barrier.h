@@ -73,17 +73,17 @@ typedef struct pl_barrier {
 typedef uint32_t pl_barrier_token_t;
 
 /** pl_barrier_t::state bit: threads are (or may be) parked on the barrier's address. */
-#define PL_BARRIER_PARKED_BIT ((uint64_t)1)
+#define PL_BARRIER_PARKED_BIT PL__CAST(uint64_t, 1)
 /** pl_barrier_t::state bit: the parity of the current phase. */
-#define PL_BARRIER_PHASE_BIT ((uint64_t)2)
+#define PL_BARRIER_PHASE_BIT PL__CAST(uint64_t, 2)
 /** The most threads a barrier is made for (2^31 - 1). */
-#define PL_BARRIER_MAX ((uint32_t)0x7FFFFFFF)
+#define PL_BARRIER_MAX PL__CAST(uint32_t, 0x7FFFFFFF)
 /** One arrival in the remaining field of pl_barrier_t::state. */
-#define PL_BARRIER_ONE ((uint64_t)4)
+#define PL_BARRIER_ONE PL__CAST(uint64_t, 4)
 /** Initialiser of a barrier for @p n threads (1 <= n <= PL_BARRIER_MAX). */
 #define PL_BARRIER_INIT(n)                                                                         \
   {                                                                                                \
-    ((uint64_t)(n) << 33) | ((uint64_t)(n) << 2)                                                   \
+    (PL__CAST(uint64_t, n) << 33) | (PL__CAST(uint64_t, n) << 2)                                   \
   }
 
 /* Slow paths, out of line.  Not for direct use.  arrive_slow makes any arrival (the last one
@@ -101,7 +101,8 @@ static inline int pl_barrier_init(pl_barrier_t *b, uint32_t n)
 {
     if (n == 0 || n > PL_BARRIER_MAX)
         return EINVAL;
-    __atomic_store_n(&b->state, ((uint64_t)n << 33) | ((uint64_t)n << 2), __ATOMIC_RELAXED);
+    __atomic_store_n(&b->state, (PL__CAST(uint64_t, n) << 33) | (PL__CAST(uint64_t, n) << 2),
+                     __ATOMIC_RELAXED);
     return 0;
 }
 
@@ -117,7 +118,7 @@ typedef struct pl_barrier__ann_ctx {
 
 static inline void pl_barrier__ann_run(void *p)
 {
-    pl_barrier__ann_ctx_t *c = (pl_barrier__ann_ctx_t *)p;
+    pl_barrier__ann_ctx_t *c = PL__CAST(pl_barrier__ann_ctx_t *, p);
     PL__ANN_ACQUIRE(c->b);
     c->fn(c->arg);
     PL__ANN_RELEASE(c->b);
@@ -136,7 +137,7 @@ static inline pl_barrier_token_t pl_barrier__arrive(pl_barrier_t *b, bool drop,
     while (!drop && ((v >> 2) & PL_BARRIER_MAX) > 1) {
         if (__atomic_compare_exchange_n(&b->state, &v, v - PL_BARRIER_ONE, true, __ATOMIC_RELEASE,
                                         __ATOMIC_RELAXED))
-            return (pl_barrier_token_t)((v & PL_BARRIER_PHASE_BIT) >> 1);
+            return PL__CAST(pl_barrier_token_t, (v & PL_BARRIER_PHASE_BIT) >> 1);
     }
 #if PL__ANN_EDGES
     pl_barrier__ann_ctx_t c = {b, completion, arg};

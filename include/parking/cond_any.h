@@ -46,6 +46,7 @@
 #include <parking/lot.h>
 #include <parking/remutex.h>
 #include <parking/rwlock.h>
+#include <parking/thread_safety.h>
 
 PARKING_BEGIN_DECLS
 
@@ -102,7 +103,8 @@ static inline bool pl_cond__wait_rwlock(pl_cond_t *c, pl_rwlock_t *l, bool exclu
  * Blocks: yes.  Ordering: as pl_rwlock_rdunlock, then pl_rwlock_rdlock.  Misuse: aborts if the
  * caller holds no read lock on @p l (as pl_rwlock_rdunlock does), or as pl_cond_wait_with.
  * Async-signal-safe: no. */
-static inline void pl_cond_wait_read(pl_cond_t *c, pl_rwlock_t *l)
+static inline void pl_cond_wait_read(pl_cond_t *c, pl_rwlock_t *l) PL_REQUIRES_SHARED(*l);
+static inline PL_NO_THREAD_SAFETY_ANALYSIS void pl_cond_wait_read(pl_cond_t *c, pl_rwlock_t *l)
 {
     (void)pl_cond__wait_rwlock(c, l, false, PL_FOREVER, __func__);
 }
@@ -113,6 +115,9 @@ static inline void pl_cond_wait_read(pl_cond_t *c, pl_rwlock_t *l)
  * pl_cond_wait_read.  Async-signal-safe: no.
  * @return true if signalled, false if the deadline passed first. */
 static inline bool pl_cond_wait_read_until(pl_cond_t *c, pl_rwlock_t *l, uint64_t deadline)
+    PL_REQUIRES_SHARED(*l);
+static inline PL_NO_THREAD_SAFETY_ANALYSIS bool
+pl_cond_wait_read_until(pl_cond_t *c, pl_rwlock_t *l, uint64_t deadline)
 {
     return pl_cond__wait_rwlock(c, l, false, deadline, __func__);
 }
@@ -122,7 +127,8 @@ static inline bool pl_cond_wait_read_until(pl_cond_t *c, pl_rwlock_t *l, uint64_
  *
  * Blocks: yes.  Ordering: as pl_rwlock_wrunlock, then pl_rwlock_wrlock.  Misuse: aborts if
  * @p l is not write-locked, or as pl_cond_wait_with.  Async-signal-safe: no. */
-static inline void pl_cond_wait_write(pl_cond_t *c, pl_rwlock_t *l)
+static inline void pl_cond_wait_write(pl_cond_t *c, pl_rwlock_t *l) PL_REQUIRES(*l);
+static inline PL_NO_THREAD_SAFETY_ANALYSIS void pl_cond_wait_write(pl_cond_t *c, pl_rwlock_t *l)
 {
     (void)pl_cond__wait_rwlock(c, l, true, PL_FOREVER, __func__);
 }
@@ -133,6 +139,9 @@ static inline void pl_cond_wait_write(pl_cond_t *c, pl_rwlock_t *l)
  * pl_cond_wait_write.  Async-signal-safe: no.
  * @return true if signalled, false if the deadline passed first. */
 static inline bool pl_cond_wait_write_until(pl_cond_t *c, pl_rwlock_t *l, uint64_t deadline)
+    PL_REQUIRES(*l);
+static inline PL_NO_THREAD_SAFETY_ANALYSIS bool
+pl_cond_wait_write_until(pl_cond_t *c, pl_rwlock_t *l, uint64_t deadline)
 {
     return pl_cond__wait_rwlock(c, l, true, deadline, __func__);
 }
@@ -167,7 +176,8 @@ static inline bool pl_cond__wait_remutex(pl_cond_t *c, pl_remutex_t *m, uint64_t
  * Blocks: yes.  Ordering: as the last pl_remutex_unlock, then pl_remutex_lock.  Misuse: aborts
  * if the caller does not hold @p m, or if threads wait on @p c with another mutex.
  * Async-signal-safe: no. */
-static inline void pl_cond_wait_remutex(pl_cond_t *c, pl_remutex_t *m)
+static inline void pl_cond_wait_remutex(pl_cond_t *c, pl_remutex_t *m) PL_REQUIRES(*m);
+static inline PL_NO_THREAD_SAFETY_ANALYSIS void pl_cond_wait_remutex(pl_cond_t *c, pl_remutex_t *m)
 {
     (void)pl_cond__wait_remutex(c, m, PL_FOREVER, __func__);
 }
@@ -179,6 +189,9 @@ static inline void pl_cond_wait_remutex(pl_cond_t *c, pl_remutex_t *m)
  * Async-signal-safe: no.
  * @return true if signalled, false if the deadline passed first. */
 static inline bool pl_cond_wait_remutex_until(pl_cond_t *c, pl_remutex_t *m, uint64_t deadline)
+    PL_REQUIRES(*m);
+static inline PL_NO_THREAD_SAFETY_ANALYSIS bool
+pl_cond_wait_remutex_until(pl_cond_t *c, pl_remutex_t *m, uint64_t deadline)
 {
     return pl_cond__wait_remutex(c, m, deadline, __func__);
 }
@@ -213,6 +226,9 @@ PL_COND__BITLOCK_WAITS(64, uint64_t)
  * Async-signal-safe: no.
  * @return true if signalled, false if the deadline passed first. */
 static inline bool pl_cond_wait_ptrlock_until(pl_cond_t *c, pl_ptrlock_t *pl, uint64_t deadline)
+    PL_REQUIRES(*pl);
+static inline PL_NO_THREAD_SAFETY_ANALYSIS bool
+pl_cond_wait_ptrlock_until(pl_cond_t *c, pl_ptrlock_t *pl, uint64_t deadline)
 {
     PL__VG_RACY(&c->mutex, sizeof c->mutex);
     return pl_cond_wait_bitlock_slow(c, &pl->word, sizeof pl->word, PL_PTRLOCK_LOCKED_BIT,

@@ -57,9 +57,9 @@ typedef struct pl_event {
     0                                                                                              \
   }
 /** pl_event_t::state bit: the event is set. */
-#define PL_EVENT_SET_BIT ((uint32_t)1)
+#define PL_EVENT_SET_BIT PL__CAST(uint32_t, 1)
 /** pl_event_t::state bit: threads are (or may be) parked on the event's address. */
-#define PL_EVENT_PARKED_BIT ((uint32_t)2)
+#define PL_EVENT_PARKED_BIT PL__CAST(uint32_t, 2)
 
 /* Slow paths, out of line.  Not for direct use. */
 PARKING_API bool pl_event_wait_slow(pl_event_t *e, uint64_t deadline);

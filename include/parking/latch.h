@@ -53,13 +53,13 @@ typedef struct pl_latch {
  * The count times 2, plus PL_LATCH_PARKED_BIT; changed only by atomic operations. */
 
 /** pl_latch_t::state bit: threads are (or may be) parked on the latch's address. */
-#define PL_LATCH_PARKED_BIT ((uint32_t)1)
+#define PL_LATCH_PARKED_BIT PL__CAST(uint32_t, 1)
 /** The largest count (2^31 - 1). */
-#define PL_LATCH_MAX ((uint32_t)0x7FFFFFFF)
+#define PL_LATCH_MAX PL__CAST(uint32_t, 0x7FFFFFFF)
 /** Initialiser of a latch with count @p n (n <= PL_LATCH_MAX). */
 #define PL_LATCH_INIT(n)                                                                           \
   {                                                                                                \
-    (uint32_t)(n) << 1                                                                             \
+    PL__CAST(uint32_t, n) << 1                                                                     \
   }
 
 /* Slow paths, out of line.  Not for direct use. */

@@ -9,6 +9,12 @@
  *   pl::once_flag           1 byte   with pl::call_once                 (pl_once_t)
  *   pl::bit_lock<T>         a view of two bits of a caller's integer    (pl_bitlock*_*)
  *   pl::ptr_lock<T>         8 bytes  a pointer that is its own lock     (pl_ptrlock_t)
+ *   pl::condition_variable_any  1 word  waits under a shared_mutex read or write hold, a
+ *                           recursive_mutex or any BasicLockable (pl_cond_t, cond_any.h)
+ *   pl::event               4 bytes  manual-reset event                 (pl_event_t)
+ *   pl::counting_semaphore<N>, pl::binary_semaphore  4 bytes, C++20's   (pl_sem_t)
+ *   pl::latch               4 bytes  C++20's std::latch                 (pl_latch_t)
+ *   pl::barrier<F>          8 bytes  C++20's std::barrier (+ F if not empty) (pl_barrier_t)
  *   pl::lock_guard, pl::shared_lock_guard, pl::upgradable_lock: RAII guards that Clang's
  *   thread-safety analysis understands (the std:: guards work too, unchecked).
  *
@@ -29,10 +35,12 @@
 
 #include <chrono>
 #include <condition_variable> // std::cv_status
+#include <cstddef>
 #include <cstdint>
 #include <exception>
 #include <functional>
 #include <mutex>
+#include <shared_mutex> // std::shared_lock
 #include <tuple>
 #include <type_traits>
 #include <utility>
@@ -644,10 +652,395 @@ template <class T> class PL_CAPABILITY("mutex") ptr_lock
     pl_ptrlock_t p_;
 };
 
-/* ---- Event, semaphore, latch, barrier ----
- * The small primitives of issue 15 (part 5) get their classes here, one per C type, in the
- * style above: constexpr constructor, not copyable, noexcept where the C call cannot fail,
- * std::chrono timeouts through detail::timeout_ns / detail::until. */
+/* ---- pl::event ---- */
+
+/** A one-word manual-reset event (pl_event_t): set() releases every waiter, now and later,
+ * until reset().  Not a lock: no capability for Clang's analysis. */
+class event
+{
+  public:
+    constexpr event() noexcept : e_{} {}
+    /** Starts set if @p initially_set. */
+    constexpr explicit event(bool initially_set) noexcept
+        : e_{initially_set ? PL_EVENT_SET_BIT : 0u}
+    {
+    }
+    event(const event &) = delete;
+    event &operator=(const event &) = delete;
+
+    void set() noexcept { pl_event_set(&e_); }
+    /** @return whether it was set. */
+    bool reset() noexcept { return pl_event_reset(&e_); }
+    bool is_set() const noexcept { return pl_event_is_set(&e_); }
+    void wait() noexcept { pl_event_wait(&e_); }
+    /** @return true if set, false on time-out. */
+    template <class Rep, class Period>
+    bool wait_for(const std::chrono::duration<Rep, Period> &timeout) noexcept
+    {
+        return pl_event_wait_for(&e_, detail::timeout_ns(timeout));
+    }
+    template <class Clock, class Duration>
+    bool wait_until(const std::chrono::time_point<Clock, Duration> &deadline)
+    {
+        return detail::until(deadline,
+                             [this](std::uint64_t ns) { return pl_event_wait_for(&e_, ns); });
+    }
+    pl_event_t *native_handle() noexcept { return &e_; }
+
+  private:
+    pl_event_t e_;
+};
+
+/* ---- pl::counting_semaphore, pl::binary_semaphore ---- */
+
+namespace detail
+{
+constexpr std::ptrdiff_t sem_value_max = PL_SEM_VALUE_MAX;
+constexpr std::ptrdiff_t latch_max = PL_LATCH_MAX;
+constexpr std::ptrdiff_t barrier_max = PL_BARRIER_MAX;
+} // namespace detail
+
+/** std::counting_semaphore over a one-word pl_sem_t.  Every instance holds up to
+ * PL_SEM_VALUE_MAX permits whatever LeastMaxValue says (max() tells).  A release() past max()
+ * breaks the standard's precondition: it terminates rather than lose permits.  Not a lock: no
+ * capability for Clang's analysis (a permit has no owner; docs/cxx.md). */
+template <std::ptrdiff_t LeastMaxValue = PL_SEM_VALUE_MAX> class counting_semaphore
+{
+    static_assert(LeastMaxValue >= 0 && LeastMaxValue <= detail::sem_value_max,
+                  "pl::counting_semaphore: LeastMaxValue from 0 to PL_SEM_VALUE_MAX");
+
+  public:
+    static constexpr std::ptrdiff_t max() noexcept { return detail::sem_value_max; }
+    /** @p desired permits, 0 to max(). */
+    constexpr explicit counting_semaphore(std::ptrdiff_t desired) noexcept
+        : s_{static_cast<std::uint32_t>(desired) << 1}
+    {
+    }
+    counting_semaphore(const counting_semaphore &) = delete;
+    counting_semaphore &operator=(const counting_semaphore &) = delete;
+
+    /** @p update permits, as that many posts (each wakes a waiter if one sleeps). */
+    void release(std::ptrdiff_t update = 1) noexcept
+    {
+        for (; update > 0; update--)
+            if (pl_sem_post(&s_) != 0)
+                std::terminate(); // EOVERFLOW: more than max() permits
+    }
+    void acquire() noexcept { pl_sem_wait(&s_); }
+    bool try_acquire() noexcept { return pl_sem_trywait(&s_); }
+    template <class Rep, class Period>
+    bool try_acquire_for(const std::chrono::duration<Rep, Period> &timeout) noexcept
+    {
+        return pl_sem_wait_for(&s_, detail::timeout_ns(timeout));
+    }
+    template <class Clock, class Duration>
+    bool try_acquire_until(const std::chrono::time_point<Clock, Duration> &deadline)
+    {
+        return detail::until(deadline,
+                             [this](std::uint64_t ns) { return pl_sem_wait_for(&s_, ns); });
+    }
+    /** The permits now (a snapshot). */
+    std::ptrdiff_t value() const noexcept { return pl_sem_value(&s_); }
+    pl_sem_t *native_handle() noexcept { return &s_; }
+
+  private:
+    pl_sem_t s_;
+};
+
+using binary_semaphore = counting_semaphore<1>;
+
+/* ---- pl::latch ---- */
+
+/** std::latch over a one-word pl_latch_t: count_down() below zero aborts with the C library's
+ * message.  Timed waits beside the standard's.  Not a lock: no capability. */
+class latch
+{
+  public:
+    static constexpr std::ptrdiff_t max() noexcept { return detail::latch_max; }
+    /** @p expected, 0 to max(). */
+    constexpr explicit latch(std::ptrdiff_t expected) noexcept
+        : l_{static_cast<std::uint32_t>(expected) << 1}
+    {
+    }
+    latch(const latch &) = delete;
+    latch &operator=(const latch &) = delete;
+
+    void count_down(std::ptrdiff_t n = 1) noexcept
+    {
+        pl_latch_count_down(&l_, static_cast<std::uint32_t>(n));
+    }
+    bool try_wait() const noexcept { return pl_latch_try_wait(&l_); }
+    void wait() const noexcept { pl_latch_wait(&l_); }
+    void arrive_and_wait(std::ptrdiff_t n = 1) noexcept
+    {
+        pl_latch_arrive_and_wait(&l_, static_cast<std::uint32_t>(n));
+    }
+    /** @return true if the count reached zero, false on time-out. */
+    template <class Rep, class Period>
+    bool wait_for(const std::chrono::duration<Rep, Period> &timeout) const noexcept
+    {
+        return pl_latch_wait_for(&l_, detail::timeout_ns(timeout));
+    }
+    template <class Clock, class Duration>
+    bool wait_until(const std::chrono::time_point<Clock, Duration> &deadline) const
+    {
+        return detail::until(deadline,
+                             [this](std::uint64_t ns) { return pl_latch_wait_for(&l_, ns); });
+    }
+    pl_latch_t *native_handle() noexcept { return &l_; }
+
+  private:
+    mutable pl_latch_t l_; // the waits are const, as std::latch's; the C calls take a pointer
+};
+
+/* ---- pl::barrier ---- */
+
+namespace detail
+{
+/* The default completion: none (the C call gets NULL). */
+struct no_completion {
+    void operator()() noexcept {}
+};
+
+/* The completion object, as an empty base when it is an empty class (std::barrier<> stays one
+ * word, as pl_barrier_t). */
+template <class F, bool Empty = std::is_empty<F>::value && !std::is_final<F>::value>
+class completion_holder
+{
+  protected:
+    constexpr explicit completion_holder(F &&f) : f_(std::move(f)) {}
+    F &completion() noexcept { return f_; }
+
+  private:
+    F f_;
+};
+template <class F> class completion_holder<F, true> : private F
+{
+  protected:
+    constexpr explicit completion_holder(F &&f) : F(std::move(f)) {}
+    F &completion() noexcept { return *this; }
+};
+} // namespace detail
+
+/** std::barrier over a one-word pl_barrier_t (plus the completion object if it has state).
+ * The completion runs once per phase, on the last arrival's thread, before any waiter of the
+ * phase is released; it must not throw (as the standard asks).  arrive(n) is n arrivals, one
+ * compare-and-swap each.  Timed waits beside the standard's.  Not a lock: no capability. */
+template <class CompletionFunction = detail::no_completion>
+class barrier : private detail::completion_holder<CompletionFunction>
+{
+    using holder = detail::completion_holder<CompletionFunction>;
+    static_assert(std::is_nothrow_invocable<CompletionFunction &>::value,
+                  "pl::barrier: the completion is callable, without arguments, noexcept");
+
+  public:
+    /** The phase an arrival belongs to, for wait(). */
+    class arrival_token
+    {
+        friend class barrier;
+        explicit arrival_token(pl_barrier_token_t t) noexcept : t_(t) {}
+        pl_barrier_token_t t_;
+    };
+
+    static constexpr std::ptrdiff_t max() noexcept { return detail::barrier_max; }
+    /** @p expected arrivals per phase, 1 to max(). */
+    constexpr explicit barrier(std::ptrdiff_t expected, CompletionFunction f = CompletionFunction())
+        : holder(std::move(f)), b_{(static_cast<std::uint64_t>(expected) << 33) |
+                                   (static_cast<std::uint64_t>(expected) << 2)} // PL_BARRIER_INIT
+    {
+    }
+    barrier(const barrier &) = delete;
+    barrier &operator=(const barrier &) = delete;
+
+    [[nodiscard]] arrival_token arrive(std::ptrdiff_t n = 1) noexcept
+    {
+        /* n <= the arrivals still expected (the standard's precondition): only the last of
+         * the n can end the phase, so every one returns the same token. */
+        pl_barrier_token_t t = 0;
+        for (; n > 0; n--)
+            t = pl_barrier_arrive(&b_, fn(), arg());
+        return arrival_token(t);
+    }
+    void wait(arrival_token &&token) const noexcept { pl_barrier_wait(&b_, token.t_); }
+    /** @return true if the phase of @p token ended, false on time-out (wait again with it). */
+    template <class Rep, class Period>
+    bool wait_for(const arrival_token &token,
+                  const std::chrono::duration<Rep, Period> &timeout) const noexcept
+    {
+        return pl_barrier_wait_for(&b_, token.t_, detail::timeout_ns(timeout));
+    }
+    template <class Clock, class Duration>
+    bool wait_until(const arrival_token &token,
+                    const std::chrono::time_point<Clock, Duration> &deadline) const
+    {
+        return detail::until(deadline, [this, &token](std::uint64_t ns) {
+            return pl_barrier_wait_for(&b_, token.t_, ns);
+        });
+    }
+    void arrive_and_wait() noexcept { (void)pl_barrier_arrive_and_wait(&b_, fn(), arg()); }
+    /** Arrives, and expects one arrival fewer in every later phase. */
+    void arrive_and_drop() noexcept { pl_barrier_arrive_and_drop(&b_, fn(), arg()); }
+    pl_barrier_t *native_handle() noexcept { return &b_; }
+
+  private:
+    static void run(void *self) noexcept { static_cast<barrier *>(self)->completion()(); }
+    static constexpr auto fn() noexcept -> void (*)(void *)
+    {
+        if constexpr (std::is_same<CompletionFunction, detail::no_completion>::value)
+            return nullptr;
+        else
+            return &barrier::run;
+    }
+    void *arg() noexcept { return this; }
+
+    mutable pl_barrier_t b_; // wait() is const, as std::barrier's
+};
+
+/* ---- pl::condition_variable_any ---- */
+
+/** std::condition_variable_any over a one-word pl_cond_t (<parking/cond_any.h>): waits with a
+ * pl::shared_mutex held for writing (the mutex itself, or std::unique_lock) or for reading
+ * (std::shared_lock, or wait_shared* on the mutex), a pl::recursive_mutex (every level released
+ * for the wait and retaken), or any BasicLockable (through its lock() and unlock(), which must
+ * not throw).  Plain wake (no requeue) except with pl::recursive_mutex.  One instance serves
+ * these waits only: for pl::mutex use pl::condition_variable.  The overloads taking a lock
+ * itself are annotated for Clang's analysis. */
+class condition_variable_any
+{
+  public:
+    constexpr condition_variable_any() noexcept : c_{} {}
+    condition_variable_any(const condition_variable_any &) = delete;
+    condition_variable_any &operator=(const condition_variable_any &) = delete;
+
+    void notify_one() noexcept { (void)pl_cond_signal(&c_); }
+    void notify_all() noexcept { (void)pl_cond_broadcast(&c_); }
+
+    template <class Lock> void wait(Lock &lock) noexcept { (void)wait_ns(lock, PL_FOREVER); }
+    template <class Lock, class Predicate> void wait(Lock &lock, Predicate stop_waiting)
+    {
+        while (!stop_waiting())
+            wait(lock);
+    }
+    template <class Lock, class Rep, class Period>
+    std::cv_status wait_for(Lock &lock, const std::chrono::duration<Rep, Period> &timeout) noexcept
+    {
+        return wait_ns(lock, pl_deadline_after(detail::timeout_ns(timeout)))
+                   ? std::cv_status::no_timeout
+                   : std::cv_status::timeout;
+    }
+    template <class Lock, class Rep, class Period, class Predicate>
+    bool wait_for(Lock &lock, const std::chrono::duration<Rep, Period> &timeout,
+                  Predicate stop_waiting)
+    {
+        return wait_until(lock, std::chrono::steady_clock::now() + timeout,
+                          std::move(stop_waiting));
+    }
+    template <class Lock, class Clock, class Duration>
+    std::cv_status wait_until(Lock &lock, const std::chrono::time_point<Clock, Duration> &deadline)
+    {
+        const auto now = Clock::now();
+        (void)wait_ns(lock,
+                      pl_deadline_after(now < deadline ? detail::timeout_ns(deadline - now) : 0));
+        /* As pl::condition_variable: a time-out while Clock says the deadline is ahead is a
+         * spurious wake-up for the caller's loop. */
+        return Clock::now() < deadline ? std::cv_status::no_timeout : std::cv_status::timeout;
+    }
+    template <class Lock, class Clock, class Duration, class Predicate>
+    bool wait_until(Lock &lock, const std::chrono::time_point<Clock, Duration> &deadline,
+                    Predicate stop_waiting)
+    {
+        while (!stop_waiting())
+            if (wait_until(lock, deadline) == std::cv_status::timeout)
+                return stop_waiting();
+        return true;
+    }
+
+    /* On the locks themselves, for Clang's analysis: exclusive (write) holds... */
+    void wait(shared_mutex &m) noexcept PL_REQUIRES(m) PL_NO_THREAD_SAFETY_ANALYSIS
+    {
+        (void)wait_ns(m, PL_FOREVER);
+    }
+    void wait(recursive_mutex &m) noexcept PL_REQUIRES(m) PL_NO_THREAD_SAFETY_ANALYSIS
+    {
+        (void)wait_ns(m, PL_FOREVER);
+    }
+    template <class Rep, class Period>
+    std::cv_status wait_for(shared_mutex &m,
+                            const std::chrono::duration<Rep, Period> &timeout) noexcept
+        PL_REQUIRES(m) PL_NO_THREAD_SAFETY_ANALYSIS
+    {
+        return wait_ns(m, pl_deadline_after(detail::timeout_ns(timeout)))
+                   ? std::cv_status::no_timeout
+                   : std::cv_status::timeout;
+    }
+    template <class Rep, class Period>
+    std::cv_status wait_for(recursive_mutex &m,
+                            const std::chrono::duration<Rep, Period> &timeout) noexcept
+        PL_REQUIRES(m) PL_NO_THREAD_SAFETY_ANALYSIS
+    {
+        return wait_ns(m, pl_deadline_after(detail::timeout_ns(timeout)))
+                   ? std::cv_status::no_timeout
+                   : std::cv_status::timeout;
+    }
+    /* ... and the read hold of a pl::shared_mutex. */
+    void wait_shared(shared_mutex &m) noexcept PL_REQUIRES_SHARED(m) PL_NO_THREAD_SAFETY_ANALYSIS
+    {
+        (void)pl_cond_wait_read_until(&c_, m.native_handle(), PL_FOREVER);
+    }
+    template <class Rep, class Period>
+    std::cv_status wait_shared_for(shared_mutex &m,
+                                   const std::chrono::duration<Rep, Period> &timeout) noexcept
+        PL_REQUIRES_SHARED(m) PL_NO_THREAD_SAFETY_ANALYSIS
+    {
+        return pl_cond_wait_read_until(&c_, m.native_handle(),
+                                       pl_deadline_after(detail::timeout_ns(timeout)))
+                   ? std::cv_status::no_timeout
+                   : std::cv_status::timeout;
+    }
+
+    pl_cond_t *native_handle() noexcept { return &c_; }
+
+  private:
+    /* One wait to an absolute pl_now() deadline; true if signalled. */
+    bool wait_ns(shared_mutex &m, std::uint64_t deadline) noexcept PL_NO_THREAD_SAFETY_ANALYSIS
+    {
+        return pl_cond_wait_write_until(&c_, m.native_handle(), deadline);
+    }
+    bool wait_ns(std::unique_lock<shared_mutex> &l, std::uint64_t deadline) noexcept
+    {
+        return wait_ns(*l.mutex(), deadline);
+    }
+    bool wait_ns(std::shared_lock<shared_mutex> &l,
+                 std::uint64_t deadline) noexcept PL_NO_THREAD_SAFETY_ANALYSIS
+    {
+        return pl_cond_wait_read_until(&c_, l.mutex()->native_handle(), deadline);
+    }
+    bool wait_ns(recursive_mutex &m, std::uint64_t deadline) noexcept PL_NO_THREAD_SAFETY_ANALYSIS
+    {
+        return pl_cond_wait_remutex_until(&c_, m.native_handle(), deadline);
+    }
+    bool wait_ns(std::unique_lock<recursive_mutex> &l, std::uint64_t deadline) noexcept
+    {
+        return wait_ns(*l.mutex(), deadline);
+    }
+    /* Any BasicLockable: its unlock() runs inside the library (queued, must not block or
+     * throw), its lock() after the wake-up. */
+    template <class Lock> bool wait_ns(Lock &lock, std::uint64_t deadline) noexcept
+    {
+        return pl_cond_wait_with(&c_, static_cast<void *>(&lock), &lock_cb<Lock>, &unlock_cb<Lock>,
+                                 deadline);
+    }
+    template <class Lock> static void lock_cb(void *p) noexcept PL_NO_THREAD_SAFETY_ANALYSIS
+    {
+        static_cast<Lock *>(p)->lock();
+    }
+    template <class Lock> static void unlock_cb(void *p) noexcept PL_NO_THREAD_SAFETY_ANALYSIS
+    {
+        static_cast<Lock *>(p)->unlock();
+    }
+
+    pl_cond_t c_;
+};
 
 } // namespace pl
 

@@ -56,15 +56,15 @@ typedef struct pl_sem {
  * The permit count times 2, plus PL_SEM_PARKED_BIT; changed only by atomic operations. */
 
 /** pl_sem_t::state bit: threads are (or may be) parked on the semaphore's address. */
-#define PL_SEM_PARKED_BIT ((uint32_t)1)
+#define PL_SEM_PARKED_BIT PL__CAST(uint32_t, 1)
 /** One permit in pl_sem_t::state. */
-#define PL_SEM_ONE ((uint32_t)2)
+#define PL_SEM_ONE PL__CAST(uint32_t, 2)
 /** The most permits a pl_sem_t holds (2^31 - 1). */
-#define PL_SEM_VALUE_MAX ((uint32_t)0x7FFFFFFF)
+#define PL_SEM_VALUE_MAX PL__CAST(uint32_t, 0x7FFFFFFF)
 /** Initialiser of a semaphore with @p n permits (n <= PL_SEM_VALUE_MAX). */
 #define PL_SEM_INIT(n)                                                                             \
   {                                                                                                \
-    (uint32_t)(n) << 1                                                                             \
+    PL__CAST(uint32_t, n) << 1                                                                     \
   }
 
 /* Slow paths, out of line.  Not for direct use. */

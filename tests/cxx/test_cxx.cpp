@@ -1,7 +1,9 @@
 // The C++ header <parking/parking.hpp>: the classes meet the standard's named requirements (the
 // std:: lock wrappers and std::condition_variable_any work with them), keep the C types' sizes
-// and invariants (exclusion, readers against writers, condition variable hand-over, once),
-// take std::chrono timeouts on steady_clock and system_clock, and abort on misuse as in C.
+// and invariants (exclusion, readers against writers, condition variable hand-over, once; and
+// those of tests/sync: semaphore permits, latch, barrier phases, event wake-ups, condition
+// waits under a read lock), take std::chrono timeouts on steady_clock and system_clock, and
+// abort on misuse as in C.
 // A plain program, no Check: every failure prints its line and exits 1 (CHECK), and ctest runs
 // it in the plain, ThreadSanitizer and AddressSanitizer builds.
 #include <parking/parking.hpp>
@@ -50,6 +52,21 @@ static_assert(noexcept(std::declval<pl::shared_mutex &>().try_lock_shared()), "n
 // of statics, no start-up order problem).
 static_assert((pl::mutex(), pl::recursive_mutex(), pl::shared_mutex(), pl::condition_variable(),
                pl::once_flag(), pl::ptr_lock<int>(), true),
+              "constexpr constructors");
+// The primitives of <parking/event.h>, semaphore.h, latch.h, barrier.h and cond_any.h.
+static_assert(sizeof(pl::event) == 4 && sizeof(pl::counting_semaphore<>) == 4, "one int");
+static_assert(sizeof(pl::binary_semaphore) == 4 && sizeof(pl::latch) == 4, "one int");
+static_assert(sizeof(pl::barrier<>) == 8, "no completion: the 8-byte pl_barrier_t only");
+static_assert(sizeof(pl::condition_variable_any) == sizeof(void *), "one word");
+static_assert(pl::counting_semaphore<>::max() == PL_SEM_VALUE_MAX &&
+                  pl::binary_semaphore::max() >= 1,
+              "max() at least LeastMaxValue");
+static_assert(!std::is_copy_constructible<pl::barrier<>>::value, "not copyable");
+static_assert(!std::is_move_constructible<pl::latch>::value, "not movable");
+static_assert(noexcept(std::declval<pl::binary_semaphore &>().release()), "noexcept");
+static_assert(noexcept(std::declval<pl::event &>().wait()), "noexcept");
+static_assert((pl::event(), pl::event(true), pl::binary_semaphore(1), pl::latch(2),
+               pl::barrier<>(3), pl::condition_variable_any(), true),
               "constexpr constructors");
 
 static pl::mutex g_mutex; // constant-initialised
@@ -341,6 +358,233 @@ static void misuse_aborts()
     CHECK(std::strstr(text, "libparking: pl_mutex_unlock(") != nullptr);
 }
 
+// ---- Event, semaphore, latch, barrier, condition_variable_any (as tests/sync/*.c) ----
+static void sync_timeouts()
+{
+    using std::chrono::steady_clock;
+    using std::chrono::system_clock;
+    pl::event e;
+    pl::binary_semaphore sem(0);
+    pl::latch l(1);
+    pl::barrier<> b(2);
+    auto t0 = steady_clock::now();
+    CHECK(!e.wait_for(10ms) && steady_clock::now() - t0 >= 10ms);
+    t0 = steady_clock::now();
+    CHECK(!sem.try_acquire_for(10ms) && steady_clock::now() - t0 >= 10ms);
+    t0 = steady_clock::now();
+    CHECK(!l.wait_for(10ms) && steady_clock::now() - t0 >= 10ms);
+    CHECK(!e.wait_until(system_clock::now() + 5ms) && !sem.try_acquire_until(system_clock::now()));
+    CHECK(!l.wait_until(steady_clock::now() + 1ms) && !l.try_wait());
+    auto token = b.arrive();
+    t0 = steady_clock::now();
+    CHECK(!b.wait_for(token, 10ms) && steady_clock::now() - t0 >= 10ms);
+    CHECK(!b.wait_until(token, system_clock::now() + 1ms));
+    b.arrive_and_drop(); // ends the phase: the token's wait returns at once
+    CHECK(b.wait_for(token, 1h) && b.wait_until(token, system_clock::time_point::min()));
+
+    e.set();
+    CHECK(e.is_set() && e.wait_for(1h) && e.wait_until(system_clock::time_point::min()));
+    CHECK(e.reset() && !e.reset() && !e.is_set());
+    sem.release();
+    CHECK(sem.try_acquire_until(steady_clock::time_point::min()) && !sem.try_acquire());
+    l.count_down();
+    CHECK(l.try_wait() && l.wait_for(-1s));
+    l.wait();
+
+    pl::condition_variable_any cv;
+    pl::shared_mutex s;
+    {
+        std::shared_lock<pl::shared_mutex> r(s);
+        t0 = steady_clock::now();
+        CHECK(cv.wait_for(r, 10ms) == std::cv_status::timeout && steady_clock::now() - t0 >= 10ms);
+        CHECK(!cv.wait_until(r, system_clock::now() + 2ms, [] { return false; }));
+        CHECK(r.owns_lock() && s.is_locked() && !s.is_write_locked());
+    }
+    {
+        std::unique_lock<pl::shared_mutex> w(s);
+        CHECK(!cv.wait_for(w, 2ms, [] { return false; }) && s.is_write_locked());
+    }
+    pl::recursive_mutex rm;
+    rm.lock();
+    rm.lock();
+    CHECK(cv.wait_for(rm, 2ms) == std::cv_status::timeout && rm.is_held()); // both levels back
+    rm.unlock();
+    CHECK(rm.is_held());
+    rm.unlock();
+    CHECK(!rm.is_locked());
+    pl::mutex m; // any BasicLockable, through its lock() and unlock()
+    std::unique_lock<pl::mutex> u(m);
+    CHECK(cv.wait_until(u, steady_clock::now() + 2ms) == std::cv_status::timeout);
+    CHECK(u.owns_lock() && m.is_locked());
+}
+
+// Permits are conserved: never more holders than permits, all back at the end.
+static void semaphore_permits()
+{
+    constexpr int kPermits = 2;
+    pl::counting_semaphore<kPermits> sem(kPermits);
+    std::atomic<int> inside{0};
+    std::atomic<bool> bad{false};
+    std::vector<std::thread> ts;
+    for (int i = 0; i < kThreads; i++)
+        ts.emplace_back([&, i] {
+            for (int k = 0; k < kIters / 20; k++) {
+                if ((k + i) % 8 == 0) {
+                    while (!sem.try_acquire_for(1ms)) {
+                    }
+                } else {
+                    sem.acquire();
+                }
+                if (inside.fetch_add(1) >= kPermits)
+                    bad = true;
+                inside.fetch_sub(1);
+                sem.release();
+            }
+        });
+    for (auto &t : ts)
+        t.join();
+    CHECK(!bad && sem.value() == kPermits);
+    sem.release(3);
+    CHECK(sem.value() == kPermits + 3);
+}
+
+// No waiter passes the latch before every count_down has happened.
+static void latch_no_early_release()
+{
+    for (int round = 0; round < 10; round++) {
+        pl::latch done(kThreads);
+        std::atomic<int> work{0};
+        std::atomic<bool> bad{false};
+        std::vector<std::thread> ts;
+        for (int i = 0; i < kThreads; i++)
+            ts.emplace_back([&, i] {
+                work.fetch_add(1);
+                if (i % 2 == 0) {
+                    done.arrive_and_wait();
+                } else {
+                    done.count_down();
+                    done.wait();
+                }
+                if (work.load() != kThreads)
+                    bad = true;
+            });
+        done.wait();
+        CHECK(work.load() == kThreads);
+        for (auto &t : ts)
+            t.join();
+        CHECK(!bad && done.try_wait());
+    }
+}
+
+// Every phase: the completion runs once, after all arrivals, before any thread is released.
+struct phase_check {
+    std::atomic<int> *slots;
+    int *phases; // written by the completion only; read by threads after it
+    std::atomic<bool> *bad;
+    void operator()() noexcept
+    {
+        for (int i = 0; i < kThreads; i++)
+            if (slots[i].load() != *phases)
+                *bad = true;
+        ++*phases;
+    }
+};
+
+static void barrier_phases()
+{
+    constexpr int kPhases = 100;
+    std::atomic<int> slots[kThreads] = {};
+    int phases = 0;
+    std::atomic<bool> bad{false};
+    pl::barrier<phase_check> b(kThreads, phase_check{slots, &phases, &bad});
+    std::vector<std::thread> ts;
+    for (int i = 0; i < kThreads; i++)
+        ts.emplace_back([&, i] {
+            for (int p = 0; p < kPhases; p++) {
+                slots[i].store(p);
+                if ((p + i) % 2 == 0)
+                    b.arrive_and_wait();
+                else
+                    b.wait(b.arrive());
+                if (phases != p + 1)
+                    bad = true;
+            }
+        });
+    for (auto &t : ts)
+        t.join();
+    CHECK(!bad && phases == kPhases);
+
+    // arrive(n) counts n arrivals; arrive_and_drop lowers later phases' count.
+    pl::barrier<> two(2);
+    two.wait(two.arrive(2));
+    two.arrive_and_drop();
+    two.arrive_and_wait(); // a phase of one now
+}
+
+// Waiters go through a sequence of fresh events set in order at varied moments (as
+// tests/sync/event.c): a lost wake-up hangs the join (ctest's timeout), and each waiter sees
+// what was written before its set.  Not one event reset and set again: a wait that begins
+// after a set and its reset but before that set's wake-up may return true (primitives.md).
+static void event_no_lost_wake()
+{
+    constexpr int kRounds = 100, kWaiters = 3;
+    std::vector<pl::event> events(kRounds);
+    std::vector<int> data(kRounds, 0); // plain: ordered by each event's set and wait
+    std::atomic<bool> bad{false};
+    std::vector<std::thread> ts;
+    for (int k = 0; k < kWaiters; k++)
+        ts.emplace_back([&] {
+            for (int i = 0; i < kRounds; i++) {
+                events[static_cast<std::size_t>(i)].wait();
+                if (data[static_cast<std::size_t>(i)] != i + 1)
+                    bad = true;
+            }
+        });
+    for (int i = 0; i < kRounds; i++) {
+        for (int y = 0; y < i % 3; y++)
+            std::this_thread::yield();
+        data[static_cast<std::size_t>(i)] = i + 1;
+        events[static_cast<std::size_t>(i)].set();
+    }
+    for (auto &t : ts)
+        t.join();
+    CHECK(!bad);
+}
+
+// Readers wait under a read lock for each round; the writer waits under the write lock for
+// every reader to have seen it.  A lost wake-up on either side hangs (ctest's timeout).
+static void condition_variable_any_waits()
+{
+    constexpr int kReaders = 3, kRounds = 100;
+    pl::shared_mutex s;
+    pl::condition_variable_any round_started, round_seen;
+    int round = 0, seen = 0; // guarded by s
+    std::vector<std::thread> ts;
+    for (int i = 0; i < kReaders; i++)
+        ts.emplace_back([&] {
+            for (int k = 1; k <= kRounds; k++) {
+                {
+                    std::shared_lock<pl::shared_mutex> r(s);
+                    round_started.wait(r, [&] { return round >= k; });
+                }
+                std::unique_lock<pl::shared_mutex> w(s);
+                seen++;
+                round_seen.notify_one();
+            }
+        });
+    {
+        std::unique_lock<pl::shared_mutex> w(s);
+        for (int k = 1; k <= kRounds; k++) {
+            round = k;
+            round_started.notify_all();
+            round_seen.wait(w, [&] { return seen == kReaders * k; });
+        }
+    }
+    for (auto &t : ts)
+        t.join();
+    CHECK(round == kRounds && seen == kReaders * kRounds);
+}
+
 int main()
 {
     misuse_aborts(); // first: fork before any thread exists
@@ -355,6 +599,12 @@ int main()
     condition_variable_queue();
     once();
     bit_and_pointer_locks();
+    sync_timeouts();
+    semaphore_permits();
+    latch_no_early_release();
+    barrier_phases();
+    event_no_lost_wake();
+    condition_variable_any_waits();
     std::puts("test_cxx: all checks passed");
     return 0;
 }

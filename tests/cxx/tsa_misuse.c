@@ -90,3 +90,33 @@ void wrong_unlock_mode(void)
     // expected-error@+1 {{releasing mutex 'rw' using exclusive access, expected shared access}}
     pl_rwlock_wrunlock(&rw);
 }
+
+void wait_read_unlocked(void)
+{
+    // expected-error@+1 {{calling function 'pl_cond_wait_read' requires holding mutex 'rw'}}
+    pl_cond_wait_read(&cv, &rw);
+}
+
+void wait_write_under_read_lock(void)
+{
+    pl_rwlock_rdlock(&rw);
+    // expected-error@+1 {{calling function 'pl_cond_wait_write_until' requires holding mutex 'rw' exclusively}}
+    (void)pl_cond_wait_write_until(&cv, &rw, PL_FOREVER);
+    pl_rwlock_rdunlock(&rw);
+}
+
+pl_remutex_t rm = PL_REMUTEX_INIT;
+
+void wait_remutex_unlocked(void)
+{
+    // expected-error@+1 {{calling function 'pl_cond_wait_remutex' requires holding mutex 'rm' exclusively}}
+    pl_cond_wait_remutex(&cv, &rm);
+}
+
+void wait_wrong_lock(void)
+{
+    pl_ptrlock_lock(&pt);
+    // expected-error@+1 {{calling function 'pl_cond_wait_remutex_until' requires holding mutex 'rm' exclusively}}
+    (void)pl_cond_wait_remutex_until(&cv, &rm, PL_FOREVER);
+    pl_ptrlock_unlock(&pt);
+}

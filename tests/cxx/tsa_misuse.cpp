@@ -66,3 +66,30 @@ class table
     pl::shared_mutex mu_;
     int value_ PL_GUARDED_BY(mu_) = 0;
 };
+
+class page
+{
+  public:
+    void wait_unlocked()
+    {
+        // expected-error@+1 {{calling function 'wait_shared' requires holding mutex 'mu_'}}
+        cv_.wait_shared(mu_);
+    }
+    void write_wait_under_shared()
+    {
+        pl::shared_lock_guard<pl::shared_mutex> g(mu_);
+        // expected-error@+1 {{calling function 'wait' requires holding mutex 'mu_' exclusively}}
+        cv_.wait(mu_);
+    }
+    void wait_wrong_lock()
+    {
+        pl::lock_guard<pl::shared_mutex> g(mu_);
+        // expected-error@+1 {{calling function 'wait_for<long, std::ratio<1, 1000>>' requires holding mutex 'rm_' exclusively}}
+        (void)cv_.wait_for(rm_, std::chrono::milliseconds(1));
+    }
+
+  private:
+    pl::shared_mutex mu_;
+    pl::recursive_mutex rm_;
+    pl::condition_variable_any cv_;
+};

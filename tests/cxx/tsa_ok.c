@@ -106,3 +106,50 @@ void pointer_lock(void)
     pl_ptrlock_set(&pt, NULL);
     pl_ptrlock_unlock(&pt);
 }
+
+/* cond_any.h: waits under the read lock, the write lock, the reentrant mutex, the pointer lock. */
+void wait_read(void)
+{
+    pl_rwlock_rdlock(&rw);
+    while (table == 0)
+        pl_cond_wait_read(&cv, &rw);
+    (void)pl_cond_wait_read_until(&cv, &rw, pl_deadline_after(1000));
+    pl_rwlock_rdunlock(&rw);
+}
+
+void wait_write(void)
+{
+    pl_rwlock_wrlock(&rw);
+    while (table == 0)
+        pl_cond_wait_write(&cv, &rw);
+    table--;
+    (void)pl_cond_wait_write_until(&cv, &rw, pl_deadline_after(1000));
+    pl_rwlock_wrunlock(&rw);
+}
+
+void wait_reentrant(void)
+{
+    pl_remutex_lock(&rm);
+    while (depth == 0)
+        pl_cond_wait_remutex(&cv, &rm);
+    (void)pl_cond_wait_remutex_until(&cv, &rm, PL_FOREVER);
+    pl_remutex_unlock(&rm);
+}
+
+void wait_pointer_lock(void)
+{
+    pl_ptrlock_lock(&pt);
+    (void)pl_cond_wait_ptrlock_until(&cv, &pt, pl_deadline_after(1000));
+    pl_ptrlock_unlock(&pt);
+}
+
+/* Not capabilities: no lock needed around them, none held after. */
+pl_sem_t sem = PL_SEM_INIT(1);
+pl_event_t ev = PL_EVENT_INIT;
+
+void not_locks(void)
+{
+    pl_sem_wait(&sem);
+    pl_event_set(&ev);
+    pl_sem_post(&sem);
+}

@@ -100,6 +100,52 @@ void use_bit_lock()
     guarded++;
 }
 
+// pl::condition_variable_any on the locks themselves: read and write holds, reentrant mutex.
+class page
+{
+  public:
+    int wait_loaded()
+    {
+        pl::shared_lock_guard<pl::shared_mutex> g(mu_);
+        while (!loaded_)
+            cv_.wait_shared(mu_);
+        (void)cv_.wait_shared_for(mu_, std::chrono::milliseconds(1));
+        return data_;
+    }
+    void wait_and_write()
+    {
+        pl::lock_guard<pl::shared_mutex> g(mu_);
+        while (!loaded_)
+            cv_.wait(mu_);
+        (void)cv_.wait_for(mu_, std::chrono::milliseconds(1));
+        data_++;
+    }
+    void wait_reentrant()
+    {
+        rm_.lock();
+        while (depth_ == 0)
+            cv_.wait(rm_);
+        (void)cv_.wait_for(rm_, std::chrono::milliseconds(1));
+        rm_.unlock();
+    }
+    void not_locks() // the semaphore, event, latch and barrier are not capabilities
+    {
+        sem_.acquire();
+        sem_.release();
+        ev_.set();
+    }
+
+  private:
+    pl::shared_mutex mu_;
+    pl::recursive_mutex rm_;
+    pl::condition_variable_any cv_;
+    pl::binary_semaphore sem_{1};
+    pl::event ev_;
+    bool loaded_ PL_GUARDED_BY(mu_) = true;
+    int data_ PL_GUARDED_BY(mu_) = 0;
+    int depth_ PL_GUARDED_BY(rm_) = 1;
+};
+
 int main()
 {
     account a;
@@ -110,5 +156,7 @@ int main()
     node n;
     use_node(n);
     use_bit_lock();
+    page p;
+    p.not_locks();
     return t.get() == 2 ? 0 : 1;
 }
