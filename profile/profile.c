@@ -15,12 +15,19 @@
 
 #ifndef _WIN32
 #  include <dlfcn.h>
-#  include <execinfo.h>
 #  include <pthread.h>
 #  include <unistd.h>
 #  define PROFILE_POSIX 1
 #else
 #  include <process.h>
+#endif
+/* backtrace() for the frames past the slow path's caller: glibc's, not musl's (musl has no
+ * <execinfo.h>), where a record keeps the caller alone, as with PARKING_PROFILE_DEPTH=1. */
+#if defined(PROFILE_POSIX) && defined(__has_include)
+#  if __has_include(<execinfo.h>)
+#    include <execinfo.h>
+#    define PROFILE_BACKTRACE 1
+#  endif
 #endif
 
 enum {
@@ -47,7 +54,7 @@ static unsigned depth_setting = 4;
 
 /* ---- Recording ---- */
 
-#ifdef PROFILE_POSIX
+#ifdef PROFILE_BACKTRACE
 /* backtrace() loads the unwinder (and allocates) at its first call: a lock of ours taken
  * inside it must not capture again in the same thread. */
 static _Thread_local unsigned char capturing;
@@ -57,7 +64,7 @@ static unsigned capture(const void *site, void **frames)
 {
     frames[0] = (void *)site;
     unsigned depth = __atomic_load_n(&depth_setting, __ATOMIC_RELAXED);
-#ifdef PROFILE_POSIX
+#ifdef PROFILE_BACKTRACE
     if (depth <= 1 || capturing)
         return 1;
     capturing = 1;
@@ -176,9 +183,11 @@ void pl_profile_start(void)
     static unsigned char armed;
     if (!__atomic_exchange_n(&armed, 1, __ATOMIC_ACQ_REL)) {
         (void)pthread_atfork(NULL, NULL, child_after_fork);
+#  ifdef PROFILE_BACKTRACE
         /* The unwinder's first load (and allocation) here, not inside a slow path. */
         void *bt[2];
         (void)backtrace(bt, 2);
+#  endif
     }
 #endif
     (void)pl_contention_hook(record);
@@ -237,11 +246,13 @@ static const char *mode_name(unsigned m)
 
 static bool is_lock(const slot_t *s) { return s->primitive <= PL_PRIM_RWLOCK; }
 
+#ifdef PROFILE_POSIX
 static const char *base_name(const char *path)
 {
     const char *slash = strrchr(path, '/');
     return slash != NULL ? slash + 1 : path;
 }
+#endif
 
 /* Whether a frame lies in libparking or libparking-pthread (the site shown is the first frame
  * outside them: under libparking-pthread the slow path's caller is pthread_mutex_lock). */
