@@ -51,10 +51,18 @@ static bool wait_set(pl_event_t *e, uint64_t deadline, uint32_t *parks)
         pl_park_result_t r =
             pl_park(e, validate_unset, NULL, timed_out_clear, e, PL_DEFAULT_PARK_TOKEN, deadline);
         *parks += r.status != PL_PARK_INVALID;
-        /* Only a set wakes us, and the event may already be reset (or freed by its owner, once
-         * we return): the wake itself is the answer. */
-        if (r.status == PL_PARK_UNPARKED)
-            return true;
+        /* Only a set wakes us, but maybe the set of an earlier event at this address (one on
+         * a stack frame or in memory freed and reused) whose wake-up came late: the word is read
+         * again, so such a wake-up cannot pass for a set of this event.  The price: a set that
+         * is reset before its woken waiter runs is missed by it (use a semaphore for pulses);
+         * and the event may be freed once every waiter has returned, not the first one. */
+        if (r.status == PL_PARK_UNPARKED) {
+            s = __atomic_load_n(&e->state, __ATOMIC_ACQUIRE);
+            if (s & PL_EVENT_SET_BIT)
+                return true;
+            pl_spin_reset(&spin);
+            continue;
+        }
         if (r.status == PL_PARK_TIMED_OUT)
             return (__atomic_load_n(&e->state, __ATOMIC_ACQUIRE) & PL_EVENT_SET_BIT) != 0;
         pl_spin_reset(&spin);

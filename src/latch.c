@@ -52,10 +52,18 @@ static bool wait_open(pl_latch_t *l, uint64_t deadline, uint32_t *parks)
         pl_park_result_t r =
             pl_park(l, validate_closed, NULL, timed_out_clear, l, PL_DEFAULT_PARK_TOKEN, deadline);
         *parks += r.status != PL_PARK_INVALID;
-        /* Only the count_down that reached zero wakes us; the latch may be freed by its owner
-         * as soon as we return, so the wake itself is the answer. */
-        if (r.status == PL_PARK_UNPARKED)
-            return true;
+        /* Only a count_down that reached zero wakes us, but maybe one of an earlier latch at
+         * this address (freed and reused, or re-initialised) whose wake-up came late: the count
+         * is read again, so such a wake-up cannot open this latch early.  A waiter reads the
+         * latch after its wake-up, so the latch may be freed once every waiter has returned
+         * (the destructor precondition of C++'s std::latch), not when the first one has. */
+        if (r.status == PL_PARK_UNPARKED) {
+            v = __atomic_load_n(&l->state, __ATOMIC_ACQUIRE);
+            if ((v >> 1) == 0)
+                return true;
+            pl_spin_reset(&spin);
+            continue;
+        }
         if (r.status == PL_PARK_TIMED_OUT)
             return (__atomic_load_n(&l->state, __ATOMIC_ACQUIRE) >> 1) == 0;
         pl_spin_reset(&spin);
