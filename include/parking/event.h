@@ -9,15 +9,16 @@
  * pl_event_set sets the event and wakes every waiter; a wait returns once the event is set.
  * Setting an event with no waiter is one atomic exchange, no system call; a wait on a set event
  * is one acquire load, inline.  A wait that finds the event not set spins briefly, then parks in
- * the parking lot under the event's address.  A waiter woken by a set returns true even if a
- * pl_event_reset came between the set and its return (no set is missed); a wait that began after
- * a set and its reset, but before that set's wake-up was sent, may also return true.
+ * the parking lot under the event's address.  A woken waiter reads the event again and returns
+ * only if it is set, so a late wake-up meant for an earlier event at the same address (a stack
+ * frame, memory freed and reused) or for a set already reset cannot let it through: a set that
+ * is reset before its woken waiter runs is missed by that waiter (for pulses, use pl_sem_t).
  *
  * Memory: the event belongs to the caller again as soon as a wait returns true: pl_event_set
  * writes the word once (the exchange that sets it) and then wakes the waiters by address only,
  * so a waiter may free the event at once (the Notification idiom: a thread waits for another's
  * result on an event on its own stack, then returns).  The caller must only make sure no other
- * call on it is in flight.
+ * call on it is in flight: with several waiters, once every one of them has returned.
  *
  * Orderings: everything the setter wrote before pl_event_set happens-before every wait (and
  * pl_event_is_set) that returns true because of that set.  None of these functions is

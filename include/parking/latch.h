@@ -14,7 +14,9 @@
  * Memory: the latch belongs to the caller again as soon as a wait returns: the count_down that
  * reaches zero writes the word once (that compare-and-swap, which also clears the parked bit)
  * and then wakes by address only, so a waiter may free the latch at once (a thread that waits
- * for its workers on a latch on its own stack, then returns).
+ * for its workers on a latch on its own stack, then returns); with several waiters, once every
+ * one has returned (a woken waiter reads the count again, so that a late wake-up meant for an
+ * earlier latch at the same address cannot open this one early).
  *
  * Limits and misuse: the count is at most PL_LATCH_MAX; counting down below zero aborts with
  * `libparking: <function>(<address>): count_down below zero` (C++: undefined behaviour).
