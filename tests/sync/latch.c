@@ -74,6 +74,25 @@ static void *waiter_main(void *arg)
     return NULL;
 }
 
+/* A wake-up by address while the count is above zero (a late wake-up of an earlier latch at
+ * this address) must not open the latch: the waiter parks again until the real zero. */
+START_TEST(stale_wake_does_not_open)
+{
+    pl_latch_t l = PL_LATCH_INIT(1);
+    waiter_t w = {.l = &l, .deadline = PL_FOREVER};
+    tu_spawn(&w.thread, waiter_main, &w);
+    for (int i = 0; i < 3; i++) {
+        tu_wait_queued(&l, 1);
+        ck_assert_uint_eq(pl_unpark_all(&l, PL_DEFAULT_UNPARK_TOKEN), 1);
+    }
+    tu_wait_queued(&l, 1);
+    ck_assert(!atomic_load(&w.done));
+    pl_latch_count_down(&l, 1);
+    tu_join(w.thread);
+    ck_assert(w.got);
+}
+END_TEST
+
 START_TEST(waiters_released_only_at_zero)
 {
     pl_latch_t l = PL_LATCH_INIT(2);
@@ -223,6 +242,7 @@ Suite *latch_suite(void)
     tcase_add_test(tc, count_down_to_zero);
     tcase_add_test(tc, underflow_aborts);
     tcase_add_test(tc, waiters_released_only_at_zero);
+    tcase_add_test(tc, stale_wake_does_not_open);
     tcase_add_test(tc, timed_wait_times_out);
     tcase_add_test(tc, no_early_release);
     tcase_add_test(tc, waiter_frees_after_wait);
