@@ -1,6 +1,7 @@
-/* The Check stand-in's runner for POSIX systems without a usable Check: musl, and the
- * cross-compiled architectures run under qemu-user (tools/test-musl, tools/test-cross,
- * docs/platforms.md).  Debian's Check is built for the host's glibc only; the API is the subset
+/* The Check stand-in's runner for POSIX systems without a usable Check: musl, the
+ * cross-compiled architectures run under qemu-user, and macOS (tools/test-musl,
+ * tools/test-cross, tools/test-macos, docs/platforms.md).  Debian's Check is built for the
+ * host's glibc only; the API is the subset
  * of tests/windows/check.h, the header the Windows runner (tests/windows/check_win.c) serves, so
  * tests/test_*.c compile unchanged against either.
  *
@@ -282,6 +283,21 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* Waits at most `ts` for a SIGCHLD (blocked by the caller).  macOS has no sigtimedwait: there
+ * it naps 10 ms, and the caller's loop looks again (the macOS build only compiles the tests). */
+static void wait_chld(const sigset_t *chld, const struct timespec *ts)
+{
+#ifdef __APPLE__
+    (void)chld;
+    struct timespec nap = {0, 10000000};
+    if (ts->tv_sec == 0 && ts->tv_nsec < nap.tv_nsec)
+        nap = *ts;
+    nanosleep(&nap, NULL);
+#else
+    (void)sigtimedwait(chld, NULL, ts);
+#endif
+}
+
 /* Runs one test in a child and waits for it, at most `timeout` seconds (0: no limit).  SIGCHLD
  * is blocked here and waited for with sigtimedwait, so the end of a child is seen at once
  * without polling. */
@@ -331,10 +347,10 @@ static outcome_t run_test(const TCase *tc, const test_entry_t *e, int iteration,
             if (left > 1.0)
                 left = 1.0;
             struct timespec ts = {(time_t)left, (long)((left - (double)(time_t)left) * 1e9)};
-            (void)sigtimedwait(&chld, NULL, &ts);
+            wait_chld(&chld, &ts);
         } else {
             struct timespec ts = {1, 0};
-            (void)sigtimedwait(&chld, NULL, &ts);
+            wait_chld(&chld, &ts);
         }
     }
     /* Any process the test left behind in its group goes with it. */
