@@ -1,6 +1,7 @@
 /* pl-bench: the small primitives of parking/{semaphore,barrier,latch,event}.h against their
  * POSIX / pthread equivalents: sem_t, pthread_barrier_t, and a count or flag guarded by a
  * pthread mutex and waited for on a condvar (what code without a latch or event type writes).
+ * Ours are reached as the others are, one out-of-line call per operation (calls_parking.h).
  *
  * sem-pingpong: two threads hand a turn back and forth through two semaphores (round trips/s).
  * barrier:      T threads go through phases together, one completion per phase (phases/s).
@@ -28,6 +29,7 @@
 #include <parking/semaphore.h>
 
 #include "bench.h"
+#include "calls_parking.h"
 
 #define CHECK0(call)                                                                               \
   do {                                                                                             \
@@ -80,7 +82,7 @@ typedef struct sem_run {
 static void sem_post_k(sem_run_t *r, int i)
 {
     if (r->k == OURS)
-        CHECK0(pl_sem_post(&r->pl[i]));
+        CHECK0(pb_call_pl_sem_post(&r->pl[i]));
     else
         CHECK0(sem_post(&r->px[i]));
 }
@@ -88,7 +90,7 @@ static void sem_post_k(sem_run_t *r, int i)
 static void sem_wait_k(sem_run_t *r, int i)
 {
     if (r->k == OURS)
-        pl_sem_wait(&r->pl[i]);
+        pb_call_pl_sem_wait(&r->pl[i]);
     else
         while (sem_wait(&r->px[i]) != 0) {
         }
@@ -169,7 +171,7 @@ static void *barrier_thread(void *p)
     pb_gate_wait(r->gate);
     for (size_t i = 0; i < r->phases; i++) {
         if (r->k == OURS) {
-            (void)pl_barrier_arrive_and_wait(&r->pl, count_completion, r);
+            (void)pb_call_pl_barrier_arrive_and_wait(&r->pl, count_completion, r);
         } else {
             int rc = pthread_barrier_wait(&r->px);
             if (rc == PTHREAD_BARRIER_SERIAL_THREAD)
@@ -234,7 +236,7 @@ static void *latch_thread(void *p)
     pb_gate_wait(r->gate);
     for (size_t i = 0; i < r->count; i++) {
         if (r->k == OURS) {
-            pl_latch_arrive_and_wait(&((pl_latch_t *)r->objs)[i], 1);
+            pb_call_pl_latch_arrive_and_wait(&((pl_latch_t *)r->objs)[i], 1);
         } else {
             pt_latch_t *l = &((pt_latch_t *)r->objs)[i];
             pthread_mutex_lock(&l->m);
@@ -257,9 +259,9 @@ static void *event_thread(void *p)
         if (r->k == OURS) {
             pl_event_t *e = &((pl_event_t *)r->objs)[i];
             if (i % r->threads == a->index)
-                pl_event_set(e);
+                pb_call_pl_event_set(e);
             else
-                pl_event_wait(e);
+                pb_call_pl_event_wait(e);
         } else {
             pt_latch_t *e = &((pt_latch_t *)r->objs)[i]; /* count 0: not set, 1: set */
             pthread_mutex_lock(&e->m);
