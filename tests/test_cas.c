@@ -169,7 +169,7 @@ END_TEST
 static Suite *cas_suite(void)
 {
     Suite *s = suite_create("cas");
-    TCase *tc = tu_tcase(s, "top_bit", 30);
+    TCase *tc = tu_tcase(s, "basic", 30);
     tcase_add_test(tc, u32_with_bit_31_set_stores);
     tcase_add_test(tc, u32_with_bit_31_set_fails_when_different);
     tcase_add_test(tc, other_widths_with_top_bits_set);
