@@ -63,6 +63,7 @@ set(PARKING_PUBLIC_HEADERS
   include/parking/annotate.h
   include/parking/barrier.h
   include/parking/bitlock.h
+  include/parking/cas.h
   include/parking/cond.h
   include/parking/cond_any.h
   include/parking/debug.h

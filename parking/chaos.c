@@ -21,6 +21,7 @@
 
 #include "cpu_relax.h"
 #include "os.h"
+#include <parking/cas.h>
 #include <parking/lot.h>
 
 enum { SEED_NONE = 0, SEED_CLAIMED = 1, SEED_READY = 2 };
@@ -97,8 +98,7 @@ static bool seed_ready(void)
         return true;
     if (state != SEED_NONE)
         return false;
-    if (!__atomic_compare_exchange_n(&g_seed_state, &state, SEED_CLAIMED, false, __ATOMIC_ACQUIRE,
-                                     __ATOMIC_ACQUIRE))
+    if (!PL__CAS(&g_seed_state, &state, SEED_CLAIMED, false, __ATOMIC_ACQUIRE, __ATOMIC_ACQUIRE))
         return state == SEED_READY;
     const char *env = getenv("PARKING_CHAOS_SEED");
     uint64_t seed;

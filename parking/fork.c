@@ -15,6 +15,7 @@
 #include "fork.h"
 
 #include <parking/annotate.h>
+#include <parking/cas.h>
 #include "table.h"
 #include "thread_data.h"
 
@@ -68,8 +69,7 @@ void pl_fork_register(void)
     pid_t self = (pid_t)pl_os_process_id();
     for (;;) {
         if (state == REG_NONE || (state != self && state != REG_DONE)) {
-            if (__atomic_compare_exchange_n(&g_reg_state, &state, self, false, __ATOMIC_ACQ_REL,
-                                            __ATOMIC_ACQUIRE)) {
+            if (PL__CAS(&g_reg_state, &state, self, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
                 tls_registering = true;
                 /* Failure (ENOMEM) leaves fork() as unsafe as it is without us: say nothing,
                  * lose nothing in the parent. */

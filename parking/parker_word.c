@@ -3,6 +3,7 @@
 #include "parker.h"
 
 #include <parking/annotate.h>
+#include <parking/cas.h>
 #include "chaos.h"
 #include <parking/lot.h>
 
@@ -61,8 +62,8 @@ static bool spin_until_free(pl_parker_t *p, uint64_t deadline)
 static uint32_t announce_sleep(pl_parker_t *p, uint32_t s)
 {
     while (s != PL_PARKER_FREE && !(s & PL_PARKER_SLEEPING)) {
-        if (__atomic_compare_exchange_n(&p->state, &s, s | PL_PARKER_SLEEPING, true,
-                                        __ATOMIC_ACQUIRE, __ATOMIC_ACQUIRE))
+        if (PL__CAS(&p->state, &s, s | PL_PARKER_SLEEPING, true, __ATOMIC_ACQUIRE,
+                    __ATOMIC_ACQUIRE))
             return s | PL_PARKER_SLEEPING;
     }
     return s;

@@ -6,6 +6,7 @@
 #include <utlist.h>
 
 #include <parking/annotate.h>
+#include <parking/cas.h>
 #include <parking/lot.h>
 #include "chaos.h"
 #include "fork.h"
@@ -78,7 +79,7 @@ static pl_table_t *table_get(void)
     PL__VG_RACY(&g_table, sizeof g_table); /* written by growth, read without a lock */
     pl_table_t *fresh = table_new(pl_thread_count());
     PL_CHAOS_POINT(); /* two threads creating the first table at once */
-    if (__atomic_compare_exchange_n(&g_table, &t, fresh, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+    if (PL__CAS(&g_table, &t, fresh, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
         return fresh;
     table_free_unpublished(fresh); /* another thread won; nobody saw ours */
     return t;

@@ -4,6 +4,7 @@
 #include <stddef.h>
 
 #include <parking/annotate.h>
+#include <parking/cas.h>
 #include "chaos.h"
 #include "invariant.h"
 #include <parking/lot.h>
@@ -34,8 +35,8 @@ void pl_word_lock_lock_slow(pl_word_lock_t *l)
     uintptr_t state = __atomic_load_n(&l->state, __ATOMIC_RELAXED);
     for (;;) {
         if (!(state & PL_WL_LOCKED)) {
-            if (__atomic_compare_exchange_n(&l->state, &state, state | PL_WL_LOCKED, true,
-                                            __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+            if (PL__CAS(&l->state, &state, state | PL_WL_LOCKED, true, __ATOMIC_ACQUIRE,
+                        __ATOMIC_RELAXED))
                 break;
             continue;
         }
@@ -51,9 +52,8 @@ void pl_word_lock_lock_slow(pl_word_lock_t *l)
         node.queue_tail = head ? NULL : &node;
         PL_CHAOS_POINT(); /* the state read above goes stale */
         /* Release publishes the node's fields to the unlocker that reads the head. */
-        if (!__atomic_compare_exchange_n(&l->state, &state,
-                                         (state & ~PL_WL_QUEUE_MASK) | (uintptr_t)&node, true,
-                                         __ATOMIC_RELEASE, __ATOMIC_RELAXED))
+        if (!PL__CAS(&l->state, &state, (state & ~PL_WL_QUEUE_MASK) | (uintptr_t)&node, true,
+                     __ATOMIC_RELEASE, __ATOMIC_RELAXED))
             continue;
         PL_CHAOS_POINT(); /* queued, not yet asleep: the unlocker may wake us first */
         pl_parker_park(&node.parker);
@@ -71,8 +71,8 @@ void pl_word_lock_unlock_slow(pl_word_lock_t *l)
         /* Someone else edits the queue, or nobody waits: nothing to do. */
         if ((state & PL_WL_QUEUE_LOCKED) || (state & PL_WL_QUEUE_MASK) == 0)
             return;
-        if (__atomic_compare_exchange_n(&l->state, &state, state | PL_WL_QUEUE_LOCKED, true,
-                                        __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+        if (PL__CAS(&l->state, &state, state | PL_WL_QUEUE_LOCKED, true, __ATOMIC_ACQUIRE,
+                    __ATOMIC_RELAXED))
             break;
     }
     for (;;) {
@@ -96,9 +96,8 @@ void pl_word_lock_unlock_slow(pl_word_lock_t *l)
             /* On failure new nodes may have been pushed: the acquire failure ordering makes
              * their contents visible before we walk again.  (A load, not a fence: TSan
              * understands the one and not the other.) */
-            if (__atomic_compare_exchange_n(&l->state, &state,
-                                            state & ~(uintptr_t)PL_WL_QUEUE_LOCKED, true,
-                                            __ATOMIC_RELEASE, __ATOMIC_ACQUIRE))
+            if (PL__CAS(&l->state, &state, state & ~(uintptr_t)PL_WL_QUEUE_LOCKED, true,
+                        __ATOMIC_RELEASE, __ATOMIC_ACQUIRE))
                 return;
             continue;
         }
@@ -107,8 +106,8 @@ void pl_word_lock_unlock_slow(pl_word_lock_t *l)
         if (new_tail == NULL) {
             /* The tail is the only waiter: empty the queue, unless a node was pushed since. */
             for (;;) {
-                if (__atomic_compare_exchange_n(&l->state, &state, state & PL_WL_LOCKED, true,
-                                                __ATOMIC_RELEASE, __ATOMIC_ACQUIRE))
+                if (PL__CAS(&l->state, &state, state & PL_WL_LOCKED, true, __ATOMIC_RELEASE,
+                            __ATOMIC_ACQUIRE))
                     break;
                 /* Failed because of a new node (walk again) or a change of the lock bit. */
                 if ((state & PL_WL_QUEUE_MASK) == 0)

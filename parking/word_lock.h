@@ -9,6 +9,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <parking/cas.h>
+
 typedef struct pl_word_lock {
     uintptr_t state;
 } pl_word_lock_t;
@@ -22,8 +24,7 @@ void pl_word_lock_unlock_slow(pl_word_lock_t *l);
 static inline void pl_word_lock_lock(pl_word_lock_t *l)
 {
     uintptr_t expected = 0;
-    if (!__atomic_compare_exchange_n(&l->state, &expected, PL_WL_LOCKED, true, __ATOMIC_ACQUIRE,
-                                     __ATOMIC_RELAXED))
+    if (!PL__CAS(&l->state, &expected, PL_WL_LOCKED, true, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
         pl_word_lock_lock_slow(l);
 }
 

@@ -7,6 +7,7 @@
  * a report may read it while other threads record.  Records are claimed in an open-addressing
  * table of PROFILE_SLOTS slots (a slot goes EMPTY -> FILLING -> READY once, until a reset);
  * an event whose record finds no slot within PROFILE_PROBES steps is counted as dropped. */
+#include <parking/cas.h>
 #include <parking/lot.h>
 #include <parking/profile.h>
 
@@ -111,8 +112,7 @@ static slot_t *find_slot(const pl_contention_t *ev, void *const *frames, unsigne
         slot_t *s = &table[(h + p) & (PROFILE_SLOTS - 1)];
         unsigned st = __atomic_load_n(&s->state, __ATOMIC_ACQUIRE);
         if (st == SLOT_EMPTY) {
-            if (__atomic_compare_exchange_n(&s->state, &st, SLOT_FILLING, false, __ATOMIC_ACQUIRE,
-                                            __ATOMIC_ACQUIRE)) {
+            if (PL__CAS(&s->state, &st, SLOT_FILLING, false, __ATOMIC_ACQUIRE, __ATOMIC_ACQUIRE)) {
                 s->addr = ev->addr;
                 s->primitive = ev->primitive;
                 s->mode = ev->mode;
@@ -153,8 +153,8 @@ static void record(const pl_contention_t *ev)
         __atomic_fetch_add(&s->failed, 1, __ATOMIC_RELAXED);
     __atomic_fetch_add(&s->total_ns, wait, __ATOMIC_RELAXED);
     uint64_t max = __atomic_load_n(&s->max_ns, __ATOMIC_RELAXED);
-    while (wait > max && !__atomic_compare_exchange_n(&s->max_ns, &max, wait, true,
-                                                      __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+    while (wait > max &&
+           !PL__CAS(&s->max_ns, &max, wait, true, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
     }
     __atomic_fetch_add(&s->hist[hist_bucket(wait)], 1, __ATOMIC_RELAXED);
 }

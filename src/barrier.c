@@ -7,6 +7,7 @@
  * follows, one validating after it sees the new phase. */
 #include <parking/barrier.h>
 
+#include <parking/cas.h>
 #include <parking/lot.h>
 #include "chaos.h"
 #include "contention.h"
@@ -28,8 +29,7 @@ pl_barrier_token_t pl_barrier_arrive_slow(pl_barrier_t *b, bool drop, void (*com
             pl_misuse(fn, b, "more arrivals than the barrier's count");
         next = v - PL_BARRIER_ONE - (drop ? (uint64_t)1 << 33 : 0);
         /* Acquire-release: the last arrival sees what every arrival of the phase wrote. */
-        if (__atomic_compare_exchange_n(&b->state, &v, next, true, __ATOMIC_ACQ_REL,
-                                        __ATOMIC_RELAXED))
+        if (PL__CAS(&b->state, &v, next, true, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
             break;
     }
     pl_barrier_token_t phase = PHASE(v);
@@ -46,8 +46,7 @@ pl_barrier_token_t pl_barrier_arrive_slow(pl_barrier_t *b, bool drop, void (*com
             (count << 33) | (count << 2) | ((v & PL_BARRIER_PHASE_BIT) ^ PL_BARRIER_PHASE_BIT);
         /* The phase change is the arrival's last write: released waiters may free the barrier
          * once all have returned, and the wake below is by address. */
-        if (__atomic_compare_exchange_n(&b->state, &v, fresh, true, __ATOMIC_RELEASE,
-                                        __ATOMIC_RELAXED))
+        if (PL__CAS(&b->state, &v, fresh, true, __ATOMIC_RELEASE, __ATOMIC_RELAXED))
             break;
     }
     if (v & PL_BARRIER_PARKED_BIT) {
@@ -95,9 +94,8 @@ static bool wait_phase(pl_barrier_t *b, pl_barrier_token_t token, uint64_t deadl
         if (deadline != PL_FOREVER && pl_now() >= deadline)
             return false;
         PL_CHAOS_POINT(); /* the phase may end before we mark the barrier parked */
-        if (!(v & PL_BARRIER_PARKED_BIT) &&
-            !__atomic_compare_exchange_n(&b->state, &v, v | PL_BARRIER_PARKED_BIT, true,
-                                         __ATOMIC_ACQUIRE, __ATOMIC_ACQUIRE))
+        if (!(v & PL_BARRIER_PARKED_BIT) && !PL__CAS(&b->state, &v, v | PL_BARRIER_PARKED_BIT, true,
+                                                     __ATOMIC_ACQUIRE, __ATOMIC_ACQUIRE))
             continue;
         PL_CHAOS_POINT(); /* marked parked, not yet validated */
         pl_park_result_t r = pl_park(b, validate_same_phase, NULL, timed_out_clear, &w,

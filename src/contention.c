@@ -1,6 +1,7 @@
 /* The contention hook (include/parking/profile.h, src/contention.h). */
 #include "contention.h"
 
+#include <parking/cas.h>
 #include <parking/lot.h>
 
 unsigned char pl_contention_state;
@@ -21,8 +22,8 @@ static void setup(void)
 {
     (void)pl_profile_from_env();
     unsigned char unknown = PL_CONTENTION_UNKNOWN;
-    (void)__atomic_compare_exchange_n(&pl_contention_state, &unknown, PL_CONTENTION_OFF, false,
-                                      __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
+    (void)PL__CAS(&pl_contention_state, &unknown, PL_CONTENTION_OFF, false, __ATOMIC_ACQ_REL,
+                  __ATOMIC_RELAXED);
 }
 
 bool pl_contention_run(const void *addr, pl_contention_primitive_t primitive,

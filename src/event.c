@@ -6,6 +6,7 @@
  * pl_unpark_all finds it. */
 #include <parking/event.h>
 
+#include <parking/cas.h>
 #include <parking/lot.h>
 #include "chaos.h"
 #include "contention.h"
@@ -43,9 +44,8 @@ static bool wait_set(pl_event_t *e, uint64_t deadline, uint32_t *parks)
         if (deadline != PL_FOREVER && pl_now() >= deadline)
             return false;
         PL_CHAOS_POINT(); /* the setter may come before we mark the event parked */
-        if (!(s & PL_EVENT_PARKED_BIT) &&
-            !__atomic_compare_exchange_n(&e->state, &s, s | PL_EVENT_PARKED_BIT, true,
-                                         __ATOMIC_ACQUIRE, __ATOMIC_ACQUIRE))
+        if (!(s & PL_EVENT_PARKED_BIT) && !PL__CAS(&e->state, &s, s | PL_EVENT_PARKED_BIT, true,
+                                                   __ATOMIC_ACQUIRE, __ATOMIC_ACQUIRE))
             continue;
         PL_CHAOS_POINT(); /* marked parked, not yet validated */
         pl_park_result_t r =

@@ -7,6 +7,7 @@
  * is found by the wake, one validating after it sees zero. */
 #include <parking/latch.h>
 
+#include <parking/cas.h>
 #include <parking/lot.h>
 #include "chaos.h"
 #include "contention.h"
@@ -44,9 +45,8 @@ static bool wait_open(pl_latch_t *l, uint64_t deadline, uint32_t *parks)
         if (deadline != PL_FOREVER && pl_now() >= deadline)
             return false;
         PL_CHAOS_POINT(); /* the last count_down may come before we mark the latch parked */
-        if (!(v & PL_LATCH_PARKED_BIT) &&
-            !__atomic_compare_exchange_n(&l->state, &v, v | PL_LATCH_PARKED_BIT, true,
-                                         __ATOMIC_ACQUIRE, __ATOMIC_ACQUIRE))
+        if (!(v & PL_LATCH_PARKED_BIT) && !PL__CAS(&l->state, &v, v | PL_LATCH_PARKED_BIT, true,
+                                                   __ATOMIC_ACQUIRE, __ATOMIC_ACQUIRE))
             continue;
         PL_CHAOS_POINT(); /* marked parked, not yet validated */
         pl_park_result_t r =

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include <parking/cas.h>
 #include <parking/lot.h>
 #include "chaos.h"
 #include "invariant.h"
@@ -40,28 +41,24 @@ static bool cas(const pl_lock_word_t *lw, uint64_t *expected, uint64_t desired, 
     switch (lw->size) {
     case 1: {
         uint8_t e = (uint8_t)*expected;
-        ok = __atomic_compare_exchange_n((uint8_t *)lw->word, &e, (uint8_t)desired, true, order,
-                                         __ATOMIC_RELAXED);
+        ok = PL__CAS((uint8_t *)lw->word, &e, (uint8_t)desired, true, order, __ATOMIC_RELAXED);
         *expected = e;
         break;
     }
     case 2: {
         uint16_t e = (uint16_t)*expected;
-        ok = __atomic_compare_exchange_n((uint16_t *)lw->word, &e, (uint16_t)desired, true, order,
-                                         __ATOMIC_RELAXED);
+        ok = PL__CAS((uint16_t *)lw->word, &e, (uint16_t)desired, true, order, __ATOMIC_RELAXED);
         *expected = e;
         break;
     }
     case 4: {
         uint32_t e = (uint32_t)*expected;
-        ok = __atomic_compare_exchange_n((uint32_t *)lw->word, &e, (uint32_t)desired, true, order,
-                                         __ATOMIC_RELAXED);
+        ok = PL__CAS((uint32_t *)lw->word, &e, (uint32_t)desired, true, order, __ATOMIC_RELAXED);
         *expected = e;
         break;
     }
     default:
-        ok = __atomic_compare_exchange_n((uint64_t *)lw->word, expected, desired, true, order,
-                                         __ATOMIC_RELAXED);
+        ok = PL__CAS((uint64_t *)lw->word, expected, desired, true, order, __ATOMIC_RELAXED);
         break;
     }
     return ok;

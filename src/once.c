@@ -9,6 +9,7 @@
 #include <parking/once.h>
 
 #include "lock_algorithm.h"
+#include <parking/cas.h>
 #include <parking/lot.h>
 #include "chaos.h"
 #include "os.h" /* the per-thread head of the runs below */
@@ -213,9 +214,8 @@ static bool claim_or_wait(pl_once_t *o, const char *fn, uintptr_t here)
         }
         if (!(state & PL_ONCE_RUNNING_BIT)) {
             /* Acquire: a retry after a failed run sees what the failed run wrote. */
-            if (__atomic_compare_exchange_n(&o->state, &state,
-                                            (uint8_t)(state | PL_ONCE_RUNNING_BIT), true,
-                                            __ATOMIC_ACQUIRE, __ATOMIC_ACQUIRE))
+            if (PL__CAS(&o->state, &state, (uint8_t)(state | PL_ONCE_RUNNING_BIT), true,
+                        __ATOMIC_ACQUIRE, __ATOMIC_ACQUIRE))
                 return true;
             continue;
         }
@@ -225,9 +225,8 @@ static bool claim_or_wait(pl_once_t *o, const char *fn, uintptr_t here)
         }
         PL_CHAOS_POINT(); /* the runner may finish before we mark the once parked */
         if (!(state & PL_ONCE_PARKED_BIT)) {
-            if (!__atomic_compare_exchange_n(&o->state, &state,
-                                             (uint8_t)(state | PL_ONCE_PARKED_BIT), true,
-                                             __ATOMIC_ACQUIRE, __ATOMIC_ACQUIRE))
+            if (!PL__CAS(&o->state, &state, (uint8_t)(state | PL_ONCE_PARKED_BIT), true,
+                         __ATOMIC_ACQUIRE, __ATOMIC_ACQUIRE))
                 continue;
         }
         PL_CHAOS_POINT(); /* marked parked, not yet validated */
@@ -249,8 +248,7 @@ static void finish(pl_once_t *o, bool ok)
     }
     /* While we run, others only ever add PARKED; with nobody parked, just step down. */
     uint8_t expected = PL_ONCE_RUNNING_BIT;
-    if (__atomic_compare_exchange_n(&o->state, &expected, 0, false, __ATOMIC_RELEASE,
-                                    __ATOMIC_RELAXED))
+    if (PL__CAS(&o->state, &expected, 0, false, __ATOMIC_RELEASE, __ATOMIC_RELAXED))
         return;
     PL_CHAOS_POINT(); /* failed with waiters: more may queue before we pass the turn */
     (void)pl_unpark_one(o, release_after_failure, o);

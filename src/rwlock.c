@@ -32,6 +32,7 @@
 
 #include "contention.h"
 #include "lock_algorithm.h"
+#include <parking/cas.h>
 #include <parking/lot.h>
 #include "chaos.h"
 #include "probes.h"
@@ -54,7 +55,7 @@ static uintptr_t load(const pl_rwlock_t *l, int order) { return __atomic_load_n(
 /* Weak CAS; on failure *expected is refreshed with a relaxed load. */
 static bool cas(pl_rwlock_t *l, uintptr_t *expected, uintptr_t desired, int order)
 {
-    return __atomic_compare_exchange_n(&l->state, expected, desired, true, order, __ATOMIC_RELAXED);
+    return PL__CAS(&l->state, expected, desired, true, order, __ATOMIC_RELAXED);
 }
 
 static const void *writer_key(const pl_rwlock_t *l) { return (const char *)l + 1; }
@@ -246,7 +247,7 @@ static bool give_up_writer(pl_rwlock_t *l, uintptr_t prev, const char *fn)
             pl_misuse(fn, l, "reader count overflow");
         /* Clearing WRITER_PARKED here is a read-modify-write of the current word, so a last
          * reader's clear of the same bit, before or after, cannot make it wrong. */
-        if (__atomic_compare_exchange_n(&l->state, &s, n, true, __ATOMIC_ACQUIRE, __ATOMIC_ACQUIRE))
+        if (PL__CAS(&l->state, &s, n, true, __ATOMIC_ACQUIRE, __ATOMIC_ACQUIRE))
             break;
     }
     PL_CHAOS_POINT(); /* writer bit given up, held-back threads not yet woken */

@@ -8,6 +8,7 @@
  * about to park re-validates under the lock, sees it clear and sets it again. */
 #include <parking/semaphore.h>
 
+#include <parking/cas.h>
 #include <parking/lot.h>
 #include "chaos.h"
 #include "contention.h"
@@ -36,8 +37,7 @@ static bool wait_permit(pl_sem_t *s, uint64_t deadline, uint32_t *parks)
     uint32_t v = __atomic_load_n(&s->state, __ATOMIC_RELAXED);
     for (;;) {
         if (v >= PL_SEM_ONE) {
-            if (__atomic_compare_exchange_n(&s->state, &v, v - PL_SEM_ONE, true, __ATOMIC_ACQUIRE,
-                                            __ATOMIC_RELAXED))
+            if (PL__CAS(&s->state, &v, v - PL_SEM_ONE, true, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
                 return true;
             continue;
         }
@@ -48,9 +48,8 @@ static bool wait_permit(pl_sem_t *s, uint64_t deadline, uint32_t *parks)
         if (deadline != PL_FOREVER && pl_now() >= deadline)
             return false;
         PL_CHAOS_POINT(); /* a post may come before we mark the semaphore parked */
-        if (!(v & PL_SEM_PARKED_BIT) &&
-            !__atomic_compare_exchange_n(&s->state, &v, v | PL_SEM_PARKED_BIT, true,
-                                         __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+        if (!(v & PL_SEM_PARKED_BIT) && !PL__CAS(&s->state, &v, v | PL_SEM_PARKED_BIT, true,
+                                                 __ATOMIC_RELAXED, __ATOMIC_RELAXED))
             continue;
         PL_CHAOS_POINT(); /* marked parked, not yet validated: a post may find nobody */
         pl_park_result_t r =
@@ -109,8 +108,7 @@ static uintptr_t post_decide(void *vctx, pl_unpark_result_t result)
         p->rc = v >> 1 == PL_SEM_VALUE_MAX ? EOVERFLOW : 0;
         if (p->rc == 0)
             next += PL_SEM_ONE;
-        if (__atomic_compare_exchange_n(&p->s->state, &v, next, true, __ATOMIC_RELEASE,
-                                        __ATOMIC_RELAXED))
+        if (PL__CAS(&p->s->state, &v, next, true, __ATOMIC_RELEASE, __ATOMIC_RELAXED))
             return PL_DEFAULT_UNPARK_TOKEN;
     }
 }

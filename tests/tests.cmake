@@ -3,6 +3,7 @@
 set(PARKING_TESTS
   test_alloc_lock
   test_bitlock
+  test_cas
   test_chaos
   test_cond
   test_cond_any

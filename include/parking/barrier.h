@@ -57,6 +57,7 @@
 #include <stdint.h>
 
 #include <parking/annotate.h>
+#include <parking/cas.h>
 #include <parking/export.h>
 #include <parking/lot.h>
 
@@ -135,8 +136,7 @@ static inline pl_barrier_token_t pl_barrier__arrive(pl_barrier_t *b, bool drop,
     uint64_t v = __atomic_load_n(&b->state, __ATOMIC_RELAXED);
     /* Not the last arrival (at least two remaining): one compare-and-swap. */
     while (!drop && ((v >> 2) & PL_BARRIER_MAX) > 1) {
-        if (__atomic_compare_exchange_n(&b->state, &v, v - PL_BARRIER_ONE, true, __ATOMIC_RELEASE,
-                                        __ATOMIC_RELAXED))
+        if (PL__CAS(&b->state, &v, v - PL_BARRIER_ONE, true, __ATOMIC_RELEASE, __ATOMIC_RELAXED))
             return PL__CAST(pl_barrier_token_t, (v & PL_BARRIER_PHASE_BIT) >> 1);
     }
 #if PL__ANN_EDGES

@@ -84,6 +84,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <parking/cas.h>
 #include <parking/export.h>
 #include <parking/thread_safety.h>
 #include <parking/lot.h>
@@ -145,8 +146,8 @@ static inline bool pl_bitlock__masks_ok(uint64_t lock_bit, uint64_t parked_bit)
     pl_bitlock##S##__check(word, l, p, fn);                                                        \
     T old = __atomic_load_n(word, __ATOMIC_RELAXED);                                               \
     if (PARKING_LIKELY(PL__CAST(T, old & PL__CAST(T, l | p)) == l) &&                              \
-        PARKING_LIKELY(__atomic_compare_exchange_n(word, &old, PL__CAST(T, old & PL__CAST(T, ~l)), \
-                                                   true, __ATOMIC_RELEASE, __ATOMIC_RELAXED)))     \
+        PARKING_LIKELY(PL__CAS(word, &old, PL__CAST(T, old & PL__CAST(T, ~l)), true,               \
+                               __ATOMIC_RELEASE, __ATOMIC_RELAXED)))                               \
       return;                                                                                      \
     pl_bitlock_unlock_slow(word, sizeof(T), l, p, fair, fn);                                       \
   }                                                                                                \
@@ -204,8 +205,7 @@ static inline bool pl_bitlock__masks_ok(uint64_t lock_bit, uint64_t parked_bit)
     T next;                                                                                        \
     do {                                                                                           \
       next = PL__CAST(T, (old & PL__CAST(T, ~clear_mask)) | set_mask);                             \
-    } while (                                                                                      \
-        !__atomic_compare_exchange_n(word, &old, next, true, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)); \
+    } while (!PL__CAS(word, &old, next, true, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED));                \
     return PL__CAST(T, next & PL__CAST(T, ~ours));                                                 \
   }
 
@@ -360,8 +360,8 @@ static inline PL_NO_THREAD_SAFETY_ANALYSIS void pl_ptrlock_set(pl_ptrlock_t *pl,
     if (PARKING_UNLIKELY((value & PL_PTRLOCK_BITS) != 0 || !(old & PL_PTRLOCK_LOCKED_BIT)))
         pl_ptrlock_bad_set(pl, ptr, __func__);
     /* The lock bit cannot change under us (we hold it); only the parked bit can. */
-    while (!__atomic_compare_exchange_n(&pl->word, &old, (old & PL_PTRLOCK_BITS) | value, true,
-                                        __ATOMIC_RELEASE, __ATOMIC_RELAXED)) {
+    while (!PL__CAS(&pl->word, &old, (old & PL_PTRLOCK_BITS) | value, true, __ATOMIC_RELEASE,
+                    __ATOMIC_RELAXED)) {
     }
 }
 

@@ -42,6 +42,7 @@
 #include <stdint.h>
 
 #include <parking/annotate.h>
+#include <parking/cas.h>
 #include <parking/export.h>
 #include <parking/lot.h>
 
@@ -92,8 +93,8 @@ static inline void pl_latch__count_down(pl_latch_t *l, uint32_t n, const char *f
             pl_latch_underflow(l, fn);
         /* Reaching zero clears the parked bit in the same write: it is the last one. */
         uint32_t next = count == n ? 0 : v - (n << 1);
-        if (PARKING_LIKELY(__atomic_compare_exchange_n(&l->state, &v, next, true, __ATOMIC_ACQ_REL,
-                                                       __ATOMIC_RELAXED))) {
+        if (PARKING_LIKELY(
+                PL__CAS(&l->state, &v, next, true, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))) {
             if (PARKING_UNLIKELY(next == 0 && (v & PL_LATCH_PARKED_BIT)))
                 pl_latch_wake_slow(l);
             return;

@@ -32,6 +32,7 @@
 #include <stdint.h>
 
 #include <parking/annotate.h>
+#include <parking/cas.h>
 #include <parking/export.h>
 #include <parking/thread_safety.h>
 #include <parking/lot.h>
@@ -65,8 +66,8 @@ PARKING_API void pl_mutex_unlock_slow(pl_mutex_t *m, bool fair, const char *fn);
 static inline bool pl_mutex__try_fast(pl_mutex_t *m)
 {
     uint8_t expected = 0;
-    return __atomic_compare_exchange_n(&m->state, &expected, PL_MUTEX_LOCKED_BIT, true,
-                                       __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
+    return PL__CAS(&m->state, &expected, PL_MUTEX_LOCKED_BIT, true, __ATOMIC_ACQUIRE,
+                   __ATOMIC_RELAXED);
 }
 
 /* The operations without annotations: the public functions below wrap them in the hooks of
@@ -82,9 +83,8 @@ static inline bool pl_mutex__trylock(pl_mutex_t *m)
 {
     uint8_t state = __atomic_load_n(&m->state, __ATOMIC_RELAXED);
     while (!(state & PL_MUTEX_LOCKED_BIT)) {
-        if (__atomic_compare_exchange_n(&m->state, &state,
-                                        PL__CAST(uint8_t, state | PL_MUTEX_LOCKED_BIT), true,
-                                        __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+        if (PL__CAS(&m->state, &state, PL__CAST(uint8_t, state | PL_MUTEX_LOCKED_BIT), true,
+                    __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
             return true;
     }
     return false;
@@ -112,8 +112,8 @@ static inline void pl_mutex__unlock(pl_mutex_t *m, bool fair, const char *fn)
      * the moment the lock is (an unlock by subtraction, releasing first and clearing the parked
      * bit after, wrote to freed memory; issue 10).  The fair unlock also hands off from there. */
     uint8_t expected = PL_MUTEX_LOCKED_BIT;
-    if (PARKING_UNLIKELY(!__atomic_compare_exchange_n(&m->state, &expected, 0, false,
-                                                      __ATOMIC_RELEASE, __ATOMIC_RELAXED)))
+    if (PARKING_UNLIKELY(
+            !PL__CAS(&m->state, &expected, 0, false, __ATOMIC_RELEASE, __ATOMIC_RELAXED)))
         PL__ANN_SLOW(m, pl_mutex_unlock_slow(m, fair, fn));
 }
 

@@ -59,6 +59,7 @@
 #include <stdint.h>
 
 #include <parking/annotate.h>
+#include <parking/cas.h>
 #include <parking/export.h>
 #include <parking/thread_safety.h>
 #include <parking/lot.h>
@@ -114,7 +115,7 @@ PARKING_API void pl_rwlock_downgrade_slow(pl_rwlock_t *l, unsigned from, unsigne
 
 static inline bool pl_rwlock__cas(pl_rwlock_t *l, uintptr_t from, uintptr_t to, int order)
 {
-    return __atomic_compare_exchange_n(&l->state, &from, to, false, order, __ATOMIC_RELAXED);
+    return PL__CAS(&l->state, &from, to, false, order, __ATOMIC_RELAXED);
 }
 
 /* What blocks a shared or upgradable hold, and what that hold adds to the word. */
@@ -136,8 +137,8 @@ static inline bool pl_rwlock__try_fast(pl_rwlock_t *l, unsigned mode)
         return pl_rwlock__cas(l, 0, PL_RWLOCK_WRITER_BIT, __ATOMIC_ACQUIRE);
     uintptr_t s = __atomic_load_n(&l->state, __ATOMIC_RELAXED);
     return !(s & pl_rwlock__blockers(mode)) && s < PL_RWLOCK_READERS_MASK &&
-           __atomic_compare_exchange_n(&l->state, &s, s + pl_rwlock__share(mode), true,
-                                       __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
+           PL__CAS(&l->state, &s, s + pl_rwlock__share(mode), true, __ATOMIC_ACQUIRE,
+                   __ATOMIC_RELAXED);
 }
 
 static inline bool pl_rwlock__lock(pl_rwlock_t *l, unsigned mode, uint64_t deadline, const char *fn)
@@ -164,8 +165,8 @@ static inline bool pl_rwlock__try_share(pl_rwlock_t *l, unsigned mode, const cha
     if (s & pl_rwlock__blockers(mode))
         return false;
     if (PARKING_LIKELY(s < PL_RWLOCK_READERS_MASK &&
-                       __atomic_compare_exchange_n(&l->state, &s, s + pl_rwlock__share(mode), true,
-                                                   __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)))
+                       PL__CAS(&l->state, &s, s + pl_rwlock__share(mode), true, __ATOMIC_ACQUIRE,
+                               __ATOMIC_RELAXED)))
         return true;
     return PL__ANN_SLOW_BOOL(l, pl_rwlock_lock_slow(l, mode, 0, fn));
 }
@@ -185,8 +186,8 @@ static inline void pl_rwlock__rdunlock(pl_rwlock_t *l, const char *fn)
             PL__ANN_SLOW(l, pl_rwlock_unlock_slow(l, PL_RWLOCK__SHARED, false, fn));
             return;
         }
-        if (PARKING_LIKELY(__atomic_compare_exchange_n(&l->state, &s, s - PL_RWLOCK_ONE_READER,
-                                                       true, __ATOMIC_RELEASE, __ATOMIC_RELAXED)))
+        if (PARKING_LIKELY(PL__CAS(&l->state, &s, s - PL_RWLOCK_ONE_READER, true, __ATOMIC_RELEASE,
+                                   __ATOMIC_RELAXED)))
             return;
     }
 }
@@ -203,8 +204,8 @@ static inline bool pl_rwlock__drop_upgradable(pl_rwlock_t *l, uintptr_t keep)
 {
     uintptr_t s = __atomic_load_n(&l->state, __ATOMIC_RELAXED);
     return (s & (PL_RWLOCK_PARKED_BIT | PL_RWLOCK_UPGRADABLE_BIT)) == PL_RWLOCK_UPGRADABLE_BIT &&
-           __atomic_compare_exchange_n(&l->state, &s, s - PL_RWLOCK__ONE_UPGRADABLE + keep, true,
-                                       __ATOMIC_RELEASE, __ATOMIC_RELAXED);
+           PL__CAS(&l->state, &s, s - PL_RWLOCK__ONE_UPGRADABLE + keep, true, __ATOMIC_RELEASE,
+                   __ATOMIC_RELAXED);
 }
 
 static inline void pl_rwlock__upunlock(pl_rwlock_t *l, bool fair, const char *fn)
@@ -406,12 +407,12 @@ static inline PL_NO_THREAD_SAFETY_ANALYSIS bool pl_rwlock_trywrlock(pl_rwlock_t 
 {
     PL__ANN_LOCK_PRE(l, PL_RWLOCK__ANN_TRY);
     uintptr_t s = 0;
-    bool ok = __atomic_compare_exchange_n(&l->state, &s, PL_RWLOCK_WRITER_BIT, false,
-                                          __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
+    bool ok =
+        PL__CAS(&l->state, &s, PL_RWLOCK_WRITER_BIT, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
     /* Only parked bits set (threads queued, the lock free): take it past them. */
     while (!ok && !(s & (PL_RWLOCK_READERS_MASK | PL_RWLOCK_UPGRADABLE_BIT | PL_RWLOCK_WRITER_BIT)))
-        ok = __atomic_compare_exchange_n(&l->state, &s, s | PL_RWLOCK_WRITER_BIT, true,
-                                         __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
+        ok = PL__CAS(&l->state, &s, s | PL_RWLOCK_WRITER_BIT, true, __ATOMIC_ACQUIRE,
+                     __ATOMIC_RELAXED);
     PL__ANN_LOCK_POST(l, PL__ANN_RESULT(PL_RWLOCK__ANN_TRY, ok));
     return ok;
 }

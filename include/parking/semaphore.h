@@ -43,6 +43,7 @@
 #include <stdint.h>
 
 #include <parking/annotate.h>
+#include <parking/cas.h>
 #include <parking/export.h>
 #include <parking/lot.h>
 
@@ -88,8 +89,7 @@ static inline bool pl_sem__try(pl_sem_t *s)
 {
     uint32_t v = __atomic_load_n(&s->state, __ATOMIC_RELAXED);
     while (v >= PL_SEM_ONE) {
-        if (__atomic_compare_exchange_n(&s->state, &v, v - PL_SEM_ONE, true, __ATOMIC_ACQUIRE,
-                                        __ATOMIC_RELAXED))
+        if (PL__CAS(&s->state, &v, v - PL_SEM_ONE, true, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
             return true;
     }
     return false;
@@ -160,8 +160,8 @@ static inline int pl_sem_post(pl_sem_t *s)
             return pl_sem_post_slow(s);
         if (PARKING_UNLIKELY(v >> 1 == PL_SEM_VALUE_MAX))
             return EOVERFLOW;
-        if (PARKING_LIKELY(__atomic_compare_exchange_n(&s->state, &v, v + PL_SEM_ONE, true,
-                                                       __ATOMIC_RELEASE, __ATOMIC_RELAXED)))
+        if (PARKING_LIKELY(
+                PL__CAS(&s->state, &v, v + PL_SEM_ONE, true, __ATOMIC_RELEASE, __ATOMIC_RELAXED)))
             return 0;
     }
 }

@@ -1,0 +1,95 @@
+/** @file
+ * libparking: the compare-and-swap that every lock word of the library goes through.
+ *
+ * Not for direct use: PL__CAS takes the arguments of GCC's __atomic_compare_exchange_n and is
+ * exactly that builtin everywhere but RISC-V 64 with GCC, where GCC 12's builtin is wrong in two
+ * ways (docs/platforms.md, "riscv64"):
+ *  - a 32-bit CAS compares the sign-extended word that lr.w loads with the expected value as it
+ *    sits in its register, which may be zero-extended (narrowed from a 64-bit value): bit 31
+ *    set, the CAS skips its store and still reports success;
+ *  - a CAS whose success order is release or acq_rel gets no release ordering at all (no fence,
+ *    no .rl bit) unless its failure order is seq_cst: an unlock by CAS would let the critical
+ *    section's stores pass it on RVWMO hardware.
+ * There the 32- and 64-bit CAS is an LR/SC loop of our own, with the sign-extended expected
+ * value and the ISA manual's (Table A.6) mapping of a seq_cst CAS, lr.aqrl / sc.rl, which is at
+ * least as strong as any pair of orders.  1- and 2-byte CAS stay GCC's: it calls libatomic,
+ * whose 8-byte LR/SC loop is fenced on both sides.  Only GCC 12 could be checked here, so every
+ * GCC takes this path; Clang's expansion sign-extends and orders correctly. */
+#ifndef PARKING_CAS_H
+#define PARKING_CAS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <parking/export.h>
+
+#if defined(__riscv) && defined(__GNUC__) && !defined(__clang__)
+#  if __riscv_xlen == 64
+#    define PL__CAS_LRSC 1
+#  endif
+#endif
+
+#ifdef PL__CAS_LRSC
+PARKING_BEGIN_DECLS
+
+/* The words are moved with memcpy so that one function serves every type of their size
+ * (unsigned, signed, pointers); lr.w's result is sign-extended, so the expected value is too. */
+static inline bool pl__cas32_lrsc(void *word, void *expected, const void *desired)
+{
+    int32_t e32, d32;
+    __builtin_memcpy(&e32, expected, 4);
+    __builtin_memcpy(&d32, desired, 4);
+    long e = e32, old, failed;
+    __asm__ __volatile__("1: lr.w.aqrl %0, %2\n\t"
+                         "bne %0, %3, 2f\n\t"
+                         "sc.w.rl %1, %z4, %2\n\t"
+                         "bnez %1, 1b\n"
+                         "2:"
+                         : "=&r"(old), "=&r"(failed), "+A"(*PL__CAST(int32_t *, word))
+                         : "r"(e), "rJ"(d32)
+                         : "memory");
+    if (old == e)
+        return true;
+    e32 = PL__CAST(int32_t, old);
+    __builtin_memcpy(expected, &e32, 4);
+    return false;
+}
+
+static inline bool pl__cas64_lrsc(void *word, void *expected, const void *desired)
+{
+    long e, d, old, failed;
+    __builtin_memcpy(&e, expected, 8);
+    __builtin_memcpy(&d, desired, 8);
+    __asm__ __volatile__("1: lr.d.aqrl %0, %2\n\t"
+                         "bne %0, %3, 2f\n\t"
+                         "sc.d.rl %1, %z4, %2\n\t"
+                         "bnez %1, 1b\n"
+                         "2:"
+                         : "=&r"(old), "=&r"(failed), "+A"(*PL__CAST(long *, word))
+                         : "r"(e), "rJ"(d)
+                         : "memory");
+    if (old == e)
+        return true;
+    __builtin_memcpy(expected, &old, 8);
+    return false;
+}
+
+PARKING_END_DECLS
+
+/* A strong CAS is a valid weak one, and the orders are all covered by aqrl/rl. */
+#  define PL__CAS(p, e, d, weak, success, failure)                                                 \
+    __extension__({                                                                                \
+__typeof__(*(p)) pl__cas_d = (d);                                                                  \
+sizeof pl__cas_d == 4 ? pl__cas32_lrsc((p), (e), &pl__cas_d)                                       \
+: sizeof pl__cas_d == 8                                                                            \
+    ? pl__cas64_lrsc((p), (e), &pl__cas_d)                                                         \
+    : __atomic_compare_exchange_n((p), (e), pl__cas_d, (weak), (success), (failure));              \
+    })
+#else
+/** __atomic_compare_exchange_n(p, e, d, weak, success, failure), worked around where the
+ * compiler gets it wrong (above).  Not for direct use. */
+#  define PL__CAS(p, e, d, weak, success, failure)                                                 \
+    __atomic_compare_exchange_n(p, e, d, weak, success, failure)
+#endif
+
+#endif /* PARKING_CAS_H */
