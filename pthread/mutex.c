@@ -103,7 +103,9 @@ static int acquire(pthread_mutex_t *m, int kind, enum how how, clockid_t clock,
     return 0;
 }
 
-int pt_mutex_lock_slow(pthread_mutex_t *m, int kind)
+/* Not inlined into pthread_mutex_lock: its frame (four saved registers) would be the fast
+ * path's too. */
+__attribute__((noinline)) int pt_mutex_lock_slow(pthread_mutex_t *m, int kind)
 {
     if (kind & PT_KIND_DELEGATED) {
         pt_count_op(PT_MUTEX_DELEGATED_OPS);
@@ -114,6 +116,7 @@ int pt_mutex_lock_slow(pthread_mutex_t *m, int kind)
 
 PT_EXPORT int pthread_mutex_lock(pthread_mutex_t *m)
 {
+    pt_prefetchw(m);
     int kind = pt_mutex_kind(m);
     if (PARKING_LIKELY((kind & PT_KIND_SLOW) == 0)) {
         pl_mutex_lock(pt_mutex_pl(m));
@@ -178,6 +181,7 @@ int pt_mutex_unlock_slow(pthread_mutex_t *m, int kind)
 
 PT_EXPORT int pthread_mutex_unlock(pthread_mutex_t *m)
 {
+    pt_prefetchw(m);
     int kind = pt_mutex_kind(m);
     if (PARKING_LIKELY((kind & PT_KIND_SLOW) == 0)) {
         pl_mutex_unlock(pt_mutex_pl(m));

@@ -51,6 +51,14 @@
 /* Anything but a plain normal mutex of ours leaves the inline fast path. */
 #define PT_KIND_SLOW (PT_KIND_DELEGATED | PT_KIND_TYPE)
 
+static inline void pt_prefetchw(const void *p)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __asm__ volatile("prefetchw %0" : : "m"(*(const char *)p));
+#else
+    __builtin_prefetch(p, 1, 3);
+#endif
+}
 static inline int pt_mutex_kind(const pthread_mutex_t *m)
 {
     return __atomic_load_n(&m->__data.__kind, __ATOMIC_RELAXED);
