@@ -72,11 +72,14 @@ static void *worker(void *arg)
 
 int main(void)
 {
-    pthread_t t[THREADS];
+    /* Identical threads: GenMC explores one order of them (symmetry reduction), which needs the
+     * spawns with no memory access between them (pthread_create stores each id). */
+    __VERIFIER_thread_t t[THREADS];
+    t[0] = __VERIFIER_spawn(worker, NULL);
+    for (int i = 1; i < THREADS; i++)
+        t[i] = __VERIFIER_spawn_symmetric(worker, NULL, t[i - 1]);
     for (int i = 0; i < THREADS; i++)
-        pthread_create(&t[i], NULL, worker, NULL);
-    for (int i = 0; i < THREADS; i++)
-        pthread_join(t[i], NULL);
+        __VERIFIER_join_symmetric(t[i]);
 #ifdef TRY
     assert(runs <= 2);
 #else
