@@ -6,6 +6,7 @@
 #include <assert.h>
 #include <pthread.h>
 
+#include "cas_failure.h"
 #include "os_model.h"
 
 #include "parking/parker_word.c"
