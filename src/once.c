@@ -116,10 +116,12 @@ static uintptr_t seal_of(const once_run_t *r)
     return (uintptr_t)(x ^ (x >> 31));
 }
 
-static runs_head_t runs_get(void)
+/* Filled in place, word by word, rather than returned by value: GenMC (docs/model.md, "Weak
+ * memory") reads a two-word struct returned in registers as one 128-bit access and stops. */
+static void runs_get(runs_head_t *h)
 {
-    return (runs_head_t){(once_run_t *)(uintptr_t)pl_os_word_get(PL_OS_WORD_ONCE_RUN),
-                         (uintptr_t)pl_os_word_get(PL_OS_WORD_ONCE_POS)};
+    h->run = (once_run_t *)(uintptr_t)pl_os_word_get(PL_OS_WORD_ONCE_RUN);
+    h->pos = (uintptr_t)pl_os_word_get(PL_OS_WORD_ONCE_POS);
 }
 
 static void runs_set(runs_head_t h)
@@ -131,7 +133,8 @@ static void runs_set(runs_head_t h)
 /* Enters the run in `run` (a node in the caller's frame) at position `here`. */
 static void run_enter(once_run_t *run, const pl_once_t *o, uintptr_t here)
 {
-    runs_head_t h = runs_get();
+    runs_head_t h;
+    runs_get(&h);
     run->once = o;
     if (h.run != NULL && outer_than(h.pos, here)) {
         run->outer = h.run;
@@ -156,7 +159,8 @@ static void run_leave(const once_run_t *run)
  * be forever). */
 NO_ASAN static bool running_here(const pl_once_t *o, uintptr_t here)
 {
-    runs_head_t h = runs_get();
+    runs_head_t h;
+    runs_get(&h);
     if (h.run != NULL && !outer_than(h.pos, here)) {
         /* Every recorded run was left by longjmp (or, after one into an enclosing run, the
          * enclosing ones cannot be reached without reading dead frames): forget them now, so a

@@ -1,12 +1,10 @@
 /* GenMC client: pl_once_t (include/parking/once.h and src/once.c, the real files) over the
- * parking lot model (lot_model.h).  Three threads call it at once; the initialiser writes plain
- * data.  Checks that it runs exactly once and that every caller sees its writes on return (a
- * data race on `data` otherwise), and that no waiter sleeps for ever (--check-liveness).  With
- * TRY the first run fails: the turn passes to a waiter under the bucket lock, which must see
- * what the failed run wrote.  Run by tools/genmc-check.
- *
- * Not run by tools/genmc-check: GenMC v0.10.3 stops on a "mixed-size access" (a 128-bit read
- * of the runs_head_t that runs_get returns) before any check; kept for a GenMC that handles it.
+ * parking lot model (lot_model.h).  THREADS threads (3 by default) call it at once; the
+ * initialiser writes plain data.  Checks that it runs exactly once and that every caller sees
+ * its writes on return (a data race on `data` otherwise), and that no waiter sleeps for ever
+ * (--check-liveness).  With TRY the first run fails: the turn passes to a waiter under the
+ * bucket lock, or to a newcomer, which must see what the failed run wrote (a race on `runs`).
+ * Run by tools/genmc-check.
  *
  * Stand-ins: the recursion check's per-thread list (pl_os_word_get/set) is always empty and the
  * stack position is a constant, so recursion detection itself is not modelled. */
@@ -72,11 +70,14 @@ static void *worker(void *arg)
 
 int main(void)
 {
-    pthread_t t[THREADS];
+    /* Identical threads: GenMC explores one order of them (symmetry reduction), which needs the
+     * spawns with no memory access between them (pthread_create stores each id). */
+    __VERIFIER_thread_t t[THREADS];
+    t[0] = __VERIFIER_spawn(worker, NULL);
+    for (int i = 1; i < THREADS; i++)
+        t[i] = __VERIFIER_spawn_symmetric(worker, NULL, t[i - 1]);
     for (int i = 0; i < THREADS; i++)
-        pthread_create(&t[i], NULL, worker, NULL);
-    for (int i = 0; i < THREADS; i++)
-        pthread_join(t[i], NULL);
+        __VERIFIER_join_symmetric(t[i]);
 #ifdef TRY
     assert(runs <= 2);
 #else

@@ -9,6 +9,7 @@
 #include <assert.h>
 #include <pthread.h>
 
+#include "contention_off.h"
 #include "lot_model.h"
 
 #include <parking/rwlock.h>
