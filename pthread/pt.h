@@ -51,6 +51,11 @@
 /* Anything but a plain normal mutex of ours leaves the inline fast path. */
 #define PT_KIND_SLOW (PT_KIND_DELEGATED | PT_KIND_TYPE)
 
+/* Asks for the object's cache line in the exclusive state before its first plain load: the
+ * fields read before the lock's compare-and-swap share the lock word's line, and a plain load
+ * would fetch that line shared, leaving the CAS to fetch it again for ownership (two transfers
+ * per contended acquisition; docs/benchmarks.md).  PREFETCHW is in every AMD64 CPU and Intel's
+ * since Broadwell; the earlier Intel 64 CPUs decode it as a no-op. */
 static inline void pt_prefetchw(const void *p)
 {
 #if defined(__x86_64__) || defined(__i386__)
