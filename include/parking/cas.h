@@ -32,47 +32,34 @@
 #ifdef PL__CAS_LRSC
 PARKING_BEGIN_DECLS
 
-/* The words are moved with memcpy so that one function serves every type of their size
- * (unsigned, signed, pointers); lr.w's result is sign-extended, so the expected value is too. */
-static inline bool pl__cas32_lrsc(void *word, void *expected, const void *desired)
-{
-    int32_t e32, d32;
-    __builtin_memcpy(&e32, expected, 4);
-    __builtin_memcpy(&d32, desired, 4);
-    long e = e32, old, failed;
-    __asm__ __volatile__("1: lr.w.aqrl %0, %2\n\t"
-                         "bne %0, %3, 2f\n\t"
-                         "sc.w.rl %1, %z4, %2\n\t"
-                         "bnez %1, 1b\n"
-                         "2:"
-                         : "=&r"(old), "=&r"(failed), "+A"(*PL__CAST(int32_t *, word))
-                         : "r"(e), "rJ"(d32)
-                         : "memory");
-    if (old == e)
-        return true;
-    e32 = PL__CAST(int32_t, old);
-    __builtin_memcpy(expected, &e32, 4);
-    return false;
-}
-
-static inline bool pl__cas64_lrsc(void *word, void *expected, const void *desired)
-{
-    long e, d, old, failed;
-    __builtin_memcpy(&e, expected, 8);
-    __builtin_memcpy(&d, desired, 8);
-    __asm__ __volatile__("1: lr.d.aqrl %0, %2\n\t"
-                         "bne %0, %3, 2f\n\t"
-                         "sc.d.rl %1, %z4, %2\n\t"
-                         "bnez %1, 1b\n"
-                         "2:"
-                         : "=&r"(old), "=&r"(failed), "+A"(*PL__CAST(long *, word))
-                         : "r"(e), "rJ"(d)
-                         : "memory");
-    if (old == e)
-        return true;
-    __builtin_memcpy(expected, &old, 8);
-    return false;
-}
+/* One LR/SC compare-and-swap of a T-sized word (lr.w / lr.d: `sfx`).  The words are moved with
+ * memcpy so that one function serves every type of their size (unsigned, signed, pointers);
+ * `lr` sign-extends the word into a register, so the expected value is held as the signed T,
+ * which the conversion to long sign-extends the same way. */
+#  define PL__CAS_LRSC_FN(name, T, sfx)                                                            \
+    static inline bool name(void *word, void *expected, const void *desired)                       \
+    {                                                                                              \
+      T e_t, d_t;                                                                                  \
+      __builtin_memcpy(&e_t, expected, sizeof e_t);                                                \
+      __builtin_memcpy(&d_t, desired, sizeof d_t);                                                 \
+      long e = e_t, old, failed;                                                                   \
+      __asm__ __volatile__("1: lr." sfx ".aqrl %0, %2\n\t"                                         \
+                           "bne %0, %3, 2f\n\t"                                                    \
+                           "sc." sfx ".rl %1, %z4, %2\n\t"                                         \
+                           "bnez %1, 1b\n"                                                         \
+                           "2:"                                                                    \
+                           : "=&r"(old), "=&r"(failed), "+A"(*PL__CAST(T *, word))                 \
+                           : "r"(e), "rJ"(d_t)                                                     \
+                           : "memory");                                                            \
+      if (old == e)                                                                                \
+        return true;                                                                               \
+      e_t = PL__CAST(T, old);                                                                      \
+      __builtin_memcpy(expected, &e_t, sizeof e_t);                                                \
+      return false;                                                                                \
+    }
+PL__CAS_LRSC_FN(pl__cas32_lrsc, int32_t, "w")
+PL__CAS_LRSC_FN(pl__cas64_lrsc, long, "d")
+#  undef PL__CAS_LRSC_FN
 
 PARKING_END_DECLS
 
